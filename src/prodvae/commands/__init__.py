@@ -1,0 +1,1 @@
+"""Sub-commands of the ``prodvae`` CLI, one module each (see :mod:`prodvae.cli`)."""

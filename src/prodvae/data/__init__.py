@@ -1,0 +1,5 @@
+"""Ground-truth datasets: factor metadata, procedural renderers, standard loaders, files."""
+
+from prodvae.data.spec import FactorSpec
+
+__all__ = ["FactorSpec"]

@@ -1,0 +1,57 @@
+"""Metadata of a ground-truth factor: its name, topology and the values it takes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from prodvae.spaces.kinds import check_kind
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    """One ground-truth factor.
+
+    ``kind`` is ``"points"``, ``"segment"`` or ``"loop"``. ``values`` are the grid values of
+    the factor in order (for a loop, one period without the repeated end-point).
+    ``period`` is required for a loop (e.g. ``2*pi`` for an angle, ``1.0`` for a hue).
+    ``symmetry`` records that an image repeats every ``period / symmetry`` (for example a
+    square rotated by 90 degrees), so metrics can compare angles modulo that.
+    """
+
+    name: str
+    kind: str
+    values: tuple[float, ...] = field(default=())
+    period: float | None = None
+    symmetry: int = 1
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+        if any(not math.isfinite(v) for v in self.values):
+            raise ValueError(f"factor {self.name!r}: values must be finite")
+        if self.kind == "loop":
+            if self.period is None or not self.period > 0:
+                raise ValueError(
+                    f"factor {self.name!r}: a loop needs a positive period, got {self.period!r}"
+                )
+        elif self.period is not None:
+            raise ValueError(f"factor {self.name!r}: only a loop has a period ({self.kind})")
+        if self.symmetry < 1:
+            raise ValueError(f"factor {self.name!r}: symmetry must be >= 1, got {self.symmetry}")
+
+    @property
+    def size(self) -> int:
+        """Number of grid values."""
+        return len(self.values)
+
+    def index_of(self, values: np.ndarray) -> np.ndarray:
+        """Map factor values to grid indices by nearest value (wrapping for loops)."""
+        grid = np.asarray(self.values, dtype=np.float64)
+        diff = np.asarray(values, dtype=np.float64)[..., None] - grid
+        if self.kind == "loop":
+            assert self.period is not None
+            diff = (diff + self.period / 2) % self.period - self.period / 2
+        return np.abs(diff).argmin(axis=-1)

@@ -1,0 +1,1 @@
+"""prodvae.train"""
