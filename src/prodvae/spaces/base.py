@@ -37,18 +37,31 @@ def make_factor(name: str, **params: Any) -> Factor:
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - fields)
     if unknown:
-        raise ValueError(
-            f"{name}: unknown parameter(s) {', '.join(unknown)}; expected {', '.join(sorted(fields))}"
-        )
+        expected = ", ".join(sorted(fields))
+        raise ValueError(f"{name}: unknown parameter(s) {', '.join(unknown)}; expected {expected}")
     return cls(**params)
 
 
-def check_positive(owner: str, param: str, value: float, *, allow_zero: bool = False) -> None:
-    """Raise ``ValueError`` naming ``param`` unless ``value`` is a finite positive number."""
-    ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+def check_positive(factor: Factor, param: str, *, allow_zero: bool = False) -> None:
+    """Store ``factor.param`` as a float; raise ``ValueError`` naming it unless it is a
+    finite positive number (or zero, with ``allow_zero``)."""
+    owner = type(factor).__name__
+    value = getattr(factor, param)
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = is_number and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{owner}: {param} must be finite and {bound}, got {value!r}")
+        raise ValueError(f"{owner}: {param} must be a finite number {bound}, got {value!r}")
+    object.__setattr__(factor, param, float(value))
+
+
+def check_dim(factor: Factor, param: str = "dim", minimum: int = 1) -> None:
+    """Raise ``ValueError`` naming ``param`` unless it is an integer >= ``minimum``."""
+    value = getattr(factor, param)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(
+            f"{type(factor).__name__}: {param} must be an integer >= {minimum}, got {value!r}"
+        )
 
 
 def check_input(owner: str, z: Tensor, dim: int) -> None:
@@ -139,3 +152,59 @@ class Factor:
     def traverse(self, num_steps: int) -> Tensor:
         """Points along the low-energy set in order, ``[steps, dim]``."""
         raise NotImplementedError
+
+    def kl_monte_carlo(
+        self, mu: Tensor, logvar: Tensor, num_samples: int, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Unbiased reparameterised estimate of ``E_q[log q(z) - log p(z)]``, ``[batch]``.
+
+        The estimate averages ``num_samples`` draws ``z = mu + σ ε``; it is differentiable in
+        ``mu`` and ``logvar``. Noise comes from ``generator`` (on the input's device).
+        """
+        mu, logvar = self._check_posterior(mu, logvar)
+        if num_samples < 1:
+            raise ValueError(f"{type(self).__name__}: num_samples must be >= 1, got {num_samples}")
+        eps = torch.randn(
+            (num_samples, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device
+        )
+        z = mu + (0.5 * logvar).exp() * eps
+        log_q = -0.5 * (eps * eps + logvar + math.log(2 * math.pi)).sum(-1)
+        log_p = self.log_prob(z.reshape(-1, self.dim)).reshape(num_samples, -1)
+        return (log_q - log_p).mean(0)
+
+    def _check_posterior(self, mu: Tensor, logvar: Tensor) -> tuple[Tensor, Tensor]:
+        """Check ``mu [batch, dim]`` and ``logvar [batch, dim or 1]``; broadcast logvar."""
+        owner = type(self).__name__
+        check_input(owner, mu, self.dim)
+        if (
+            logvar.dim() != 2
+            or logvar.shape[0] != mu.shape[0]
+            or logvar.shape[1]
+            not in (
+                1,
+                self.dim,
+            )
+        ):
+            raise ValueError(
+                f"{owner}: logvar must be [batch, {self.dim}] or [batch, 1] matching mu "
+                f"{list(mu.shape)}, got {list(logvar.shape)}"
+            )
+        return mu, logvar.expand_as(mu)
+
+
+def gaussian_entropy(logvar: Tensor) -> Tensor:
+    """Entropy of N(·, diag exp(logvar)), ``[batch]`` from ``[batch, d]``."""
+    return 0.5 * (math.log(2 * math.pi) + 1.0 + logvar).sum(-1)
+
+
+def is_isotropic(logvar: Tensor) -> bool:
+    """Whether every row of ``logvar [batch, d]`` has equal entries."""
+    return logvar.shape[-1] == 1 or bool((logvar == logvar[:, :1]).all())
+
+
+def resolve_device(
+    generator: torch.Generator | None, device: torch.device | str | None
+) -> tuple[torch.device, torch.device]:
+    """Where to draw random numbers (the generator's device) and where to return them."""
+    draw = generator.device if generator is not None else torch.device("cpu")
+    return draw, torch.device(device) if device is not None else draw
