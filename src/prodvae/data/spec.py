@@ -19,6 +19,9 @@ class FactorSpec:
     ``period`` is required for a loop (e.g. ``2*pi`` for an angle, ``1.0`` for a hue).
     ``symmetry`` records that an image repeats every ``period / symmetry`` (for example a
     square rotated by 90 degrees), so metrics can compare angles modulo that.
+    ``symmetry_given`` records a symmetry that depends on another factor: ``("shape", (4, 2,
+    1))`` means the image repeats every ``period / 4`` when the factor ``shape`` takes its
+    first grid value, every ``period / 2`` at its second, and so on (dSprites' orientation).
     """
 
     name: str
@@ -26,6 +29,7 @@ class FactorSpec:
     values: tuple[float, ...] = field(default=())
     period: float | None = None
     symmetry: int = 1
+    symmetry_given: tuple[str, tuple[int, ...]] | None = None
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
@@ -41,6 +45,15 @@ class FactorSpec:
             raise ValueError(f"factor {self.name!r}: only a loop has a period ({self.kind})")
         if self.symmetry < 1:
             raise ValueError(f"factor {self.name!r}: symmetry must be >= 1, got {self.symmetry}")
+        if self.symmetry_given is not None:
+            other, folds = self.symmetry_given
+            folds = tuple(int(f) for f in folds)
+            if self.kind != "loop" or not folds or min(folds) < 1:
+                raise ValueError(
+                    f"factor {self.name!r}: symmetry_given needs a loop and folds >= 1, "
+                    f"got {self.symmetry_given!r}"
+                )
+            object.__setattr__(self, "symmetry_given", (str(other), folds))
 
     @property
     def size(self) -> int:

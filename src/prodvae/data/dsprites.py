@@ -1,0 +1,90 @@
+"""dSprites (Matthey et al. 2017): ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` with
+``imgs`` (737280, 64, 64) uint8 in {0, 1} and ``latents_values`` (737280, 6): color, shape,
+scale, orientation, posX, posY (posY fastest).
+
+Two repairs make the factors honest:
+
+- orientation is ``linspace(0, 2*pi, 40)``: the last value repeats the first, so its rows
+  are dropped (by index, no copy) and orientation is a 39-point loop of period ``2*pi``.
+  Its ``symmetry_given`` records that the square (shape 1) repeats every 90 degrees, the
+  ellipse (shape 2) every 180 and the heart (shape 3) never.
+- color takes a single value and is left out of the factors.
+
+Pixels are served as 0/255 (the stored 0/1 times 255) and stay uint8.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from prodvae.data.array_dataset import ArrayDataset
+from prodvae.data.download import locate
+from prodvae.data.grid import column_levels
+from prodvae.data.registry import register_dataset
+from prodvae.data.spec import FactorSpec
+from prodvae.data.standard import (
+    check_images,
+    check_labels,
+    read_images,
+    read_npz,
+    require_grid,
+)
+
+NAMES = ("color", "shape", "scale", "orientation", "posX", "posY")
+KINDS = {
+    "shape": "points",
+    "scale": "segment",
+    "orientation": "loop",
+    "posX": "segment",
+    "posY": "segment",
+}
+FULL_SIZES = (3, 6, 39, 32, 32)
+#: rotational symmetry of each shape value: square, ellipse, heart
+SHAPE_SYMMETRY = {1: 4, 2: 2, 3: 1}
+
+
+def drop_repeated_orientation(orientation: np.ndarray) -> np.ndarray:
+    """``bool [N]``: rows whose orientation is a full turn (the repeated end-point) and whose
+    zero-angle twin exists."""
+    at_full_turn = np.isclose(orientation, 2 * math.pi, atol=1e-6)
+    has_zero = np.isclose(orientation, 0.0, atol=1e-6).any()
+    return at_full_turn & has_zero
+
+
+@register_dataset("dsprites")
+def load_dsprites(data_dir: str | os.PathLike | None = None, lazy: bool = False) -> ArrayDataset:
+    """dSprites from ``data_dir``. ``lazy`` memory-maps ``imgs``, which works only for an
+    uncompressed copy (the public file is compressed: 3 GB in memory otherwise)."""
+    path = locate("dsprites", data_dir)
+    where = str(path)
+    # the public file stores `metadata` as a pickled dict, so np.load needs allow_pickle; we
+    # read only the plain arrays below and never touch `metadata`
+    arrays = read_npz(path, ("latents_values",), allow_pickle=True)
+    images = read_images(path, "imgs", lazy)
+    check_images(images.shape, images.dtype, where, ndim=3)
+    values = check_labels(arrays["latents_values"], images.shape[0], 6, where)
+    if not lazy and images.max(initial=0) > 1:
+        raise ValueError(f"{where}: imgs must hold 0/1 pixels, found {images.max()}")
+    keep = ~drop_repeated_orientation(values[:, NAMES.index("orientation")])
+    columns = [k for k, name in enumerate(NAMES) if name != "color"]
+    if np.unique(values[:, 0]).size > 1:
+        raise ValueError(f"{where}: color takes several values; expected one")
+    rows = np.flatnonzero(keep)
+    factors = values[rows][:, columns]
+    grid = require_grid(factors, FULL_SIZES, where)
+    spec = []
+    for k, column in enumerate(columns):
+        name = NAMES[column]
+        levels = tuple(column_levels(factors[:, k]).values)
+        if name == "orientation":
+            shapes = column_levels(factors[:, 0]).values
+            folds = tuple(SHAPE_SYMMETRY.get(int(round(s)), 1) for s in shapes)
+            spec.append(
+                FactorSpec(name, "loop", levels, 2 * math.pi, symmetry_given=("shape", folds))
+            )
+        else:
+            spec.append(FactorSpec(name, KINDS[name], levels))
+    return ArrayDataset(images, factors, tuple(spec), grid=grid, rows=rows, intensity_scale=255)

@@ -1,0 +1,265 @@
+"""Bring-your-own dataset files: HDF5 or npz with ``images``, ``factors`` and ``factor_spec``.
+
+Schema (both containers):
+
+- ``images``: ``(N, H, W, C)`` uint8.
+- ``factors``: ``(N, K)`` float64 factor values, finite.
+- ``factor_spec``: a JSON list of ``K`` objects ``{"name", "kind", "period"?, "symmetry"?}``
+  (an HDF5 root attribute; in an npz a 0-d string array).
+
+Grid values of each factor are its distinct values (matched by rounding); the file is a grid
+dataset when the rows hold every combination exactly once, in any order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from prodvae.data.array_dataset import ArrayDataset, LazyH5Images
+from prodvae.data.base import GroundTruthDataset
+from prodvae.data.grid import column_levels, detect_grid
+from prodvae.data.npz_memmap import npz_memmap
+from prodvae.data.spec import FactorSpec
+
+HDF5_SUFFIXES = (".h5", ".hdf5")
+SPEC_KEYS = {"name", "kind", "period", "symmetry"}
+
+
+def spec_to_json(spec: tuple[FactorSpec, ...]) -> str:
+    """The ``factor_spec`` JSON of a spec (values are not stored: they are in ``factors``)."""
+    entries = []
+    for factor in spec:
+        entry: dict = {"name": factor.name, "kind": factor.kind}
+        if factor.period is not None:
+            entry["period"] = factor.period
+        if factor.symmetry != 1:
+            entry["symmetry"] = factor.symmetry
+        entries.append(entry)
+    return json.dumps(entries)
+
+
+def parse_spec(text: str, num_factors: int, where: str) -> list[dict]:
+    """Validated ``factor_spec`` entries; one clear ``ValueError`` for each defect."""
+    try:
+        entries = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{where}: factor_spec is not valid JSON ({error})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{where}: factor_spec must be a JSON list of objects")
+    if len(entries) != num_factors:
+        raise ValueError(
+            f"{where}: factor_spec names {len(entries)} factors but factors has {num_factors} "
+            "columns"
+        )
+    for position, entry in enumerate(entries):
+        extra = set(entry) - SPEC_KEYS
+        if extra or not isinstance(entry.get("name"), str) or "kind" not in entry:
+            raise ValueError(
+                f"{where}: factor_spec[{position}] needs a string 'name' and a 'kind' and "
+                f"takes only {sorted(SPEC_KEYS)}; got {entry}"
+            )
+    return entries
+
+
+def _check_arrays(images_shape, images_dtype, factors: np.ndarray, where: str) -> None:
+    if images_dtype != np.uint8:
+        raise ValueError(f"{where}: images must be uint8, got {images_dtype}")
+    if len(images_shape) != 4 or images_shape[0] == 0:
+        raise ValueError(f"{where}: images must have shape (N, H, W, C), got {images_shape}")
+    if not np.issubdtype(factors.dtype, np.floating):
+        raise ValueError(f"{where}: factors must be float64, got {factors.dtype}")
+    if factors.ndim != 2 or factors.shape[0] != images_shape[0]:
+        raise ValueError(
+            f"{where}: factors must have shape ({images_shape[0]}, K), got {factors.shape}"
+        )
+    bad = ~np.isfinite(factors)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{where}: factors contain NaN or inf ({int(bad.sum())} entries, first at row "
+            f"{row}, column {column})"
+        )
+
+
+def _build(images, factors: np.ndarray, text: str, where: str) -> ArrayDataset:
+    factors = factors.astype(np.float64)
+    entries = parse_spec(text, factors.shape[1], where)
+    spec = []
+    for k, entry in enumerate(entries):
+        levels = column_levels(factors[:, k]).values
+        try:
+            spec.append(FactorSpec(values=tuple(levels), **entry))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: factor_spec[{k}]: {error}") from None
+    return ArrayDataset(images, factors, tuple(spec), grid=detect_grid(factors))
+
+
+def _read_h5(path: Path, lazy: bool) -> ArrayDataset:
+    where = str(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            for key in ("images", "factors"):
+                if not isinstance(handle.get(key), h5py.Dataset):
+                    raise ValueError(f"{where}: missing dataset {key!r}")
+            if "factor_spec" not in handle.attrs:
+                raise ValueError(f"{where}: missing root attribute 'factor_spec'")
+            node = handle["images"]
+            shape, dtype = tuple(node.shape), node.dtype
+            factors = np.asarray(handle["factors"][()])
+            text = handle.attrs["factor_spec"]
+            _check_arrays(shape, dtype, factors, where)
+            images = None if lazy else node[()]
+            if lazy:  # read both ends so that a truncated file fails now, not mid-training
+                _ = (node[0], node[shape[0] - 1])
+    except OSError as error:
+        raise ValueError(
+            f"{where}: not a readable HDF5 file (truncated or corrupt?): {error}"
+        ) from None
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    store = LazyH5Images(path, "images") if lazy else images
+    return _build(store, factors, text, where)
+
+
+def _read_npz(path: Path, lazy: bool) -> ArrayDataset:
+    where = str(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            for key in ("images", "factors", "factor_spec"):
+                if key not in archive.files:
+                    raise ValueError(f"{where}: missing array {key!r}")
+            images = npz_memmap(path, "images") if lazy else archive["images"]
+            factors, spec_array = archive["factors"], archive["factor_spec"]
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(
+            f"{where}: not a readable npz file (truncated or corrupt?): {error}"
+        ) from None
+    except ValueError as error:  # object arrays need pickle: refused
+        if "pickle" in str(error):
+            raise ValueError(f"{where}: holds pickled objects, which are not read") from None
+        raise
+    _check_arrays(images.shape, images.dtype, factors, where)
+    if spec_array.dtype.kind not in "US" or spec_array.size != 1:
+        raise ValueError(f"{where}: factor_spec must be a single string, got {spec_array.dtype}")
+    return _build(images, factors, str(spec_array.reshape(()).item()), where)
+
+
+def from_file(path: str | os.PathLike, lazy: bool = False) -> ArrayDataset:
+    """Open a bring-your-own dataset file (``.h5``/``.hdf5`` or ``.npz``).
+
+    Args:
+        path: the file.
+        lazy: read images from disk on access instead of loading them (an npz must be
+            uncompressed, as :func:`save_dataset` writes it).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an unknown suffix or any defect of the schema, naming it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no dataset file at {path}")
+    suffix = path.suffix.lower()
+    if suffix in HDF5_SUFFIXES:
+        return _read_h5(path, lazy)
+    if suffix == ".npz":
+        return _read_npz(path, lazy)
+    raise ValueError(f"{path}: unknown dataset file suffix {suffix!r}; use .h5, .hdf5 or .npz")
+
+
+def _atomic_target(path: Path) -> Path:
+    """A temporary path beside ``path``: written, then renamed over it."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(descriptor)
+    return Path(name)
+
+
+def write_dataset(
+    path: str | os.PathLike,
+    spec: tuple[FactorSpec, ...],
+    num_images: int,
+    image_shape: tuple[int, int, int],
+    batches: Iterator[tuple[np.ndarray, np.ndarray]],
+) -> Path:
+    """Write a dataset file from batches of ``(images [b, H, W, C] uint8, factors [b, K])``.
+
+    The file is written beside ``path`` under a temporary name and renamed over ``path``
+    only once complete, so a failure never destroys an existing file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (*HDF5_SUFFIXES, ".npz"):
+        raise ValueError(f"{path}: unknown dataset file suffix {suffix!r}; use .h5 or .npz")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"no directory {path.parent} to write {path.name} into")
+    temporary = _atomic_target(path)
+    try:
+        if suffix == ".npz":
+            _write_npz(temporary, spec, num_images, image_shape, batches)
+        else:
+            _write_h5(temporary, spec, num_images, image_shape, batches)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def _fill(images, factors, batches: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Copy batches into ``images [N, H, W, C]`` and ``factors [N, K]`` (arrays or h5py)."""
+    start = 0
+    for image_batch, factor_batch in batches:
+        stop = start + len(image_batch)
+        if stop > len(images):
+            raise ValueError(f"the batches give more than the {len(images)} images announced")
+        images[start:stop], factors[start:stop] = image_batch, factor_batch
+        start = stop
+    if start != len(images):
+        raise ValueError(f"expected {len(images)} images, the batches gave {start}")
+
+
+def _write_h5(target: Path, spec, num_images: int, image_shape, batches) -> None:
+    channels, height, width = image_shape
+    with h5py.File(target, "w") as handle:
+        images = handle.create_dataset(
+            "images",
+            (num_images, height, width, channels),
+            np.uint8,
+            chunks=(1, height, width, channels),
+        )
+        factors = handle.create_dataset("factors", (num_images, len(spec)), np.float64)
+        _fill(images, factors, batches)
+        handle.attrs["factor_spec"] = spec_to_json(spec)
+
+
+def _write_npz(target: Path, spec, num_images: int, image_shape, batches) -> None:
+    channels, height, width = image_shape
+    images = np.empty((num_images, height, width, channels), dtype=np.uint8)
+    factors = np.empty((num_images, len(spec)), dtype=np.float64)
+    _fill(images, factors, batches)
+    with open(target, "wb") as stream:
+        np.savez(stream, images=images, factors=factors, factor_spec=np.array(spec_to_json(spec)))
+
+
+def dataset_batches(
+    dataset: GroundTruthDataset, batch_size: int = 512
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches ``(images [b, H, W, C] uint8, factors [b, K] float64)`` of all rows in order."""
+    for start in range(0, len(dataset), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(dataset)))
+        images = dataset.images_at(rows).permute(0, 2, 3, 1).cpu().numpy()
+        yield images, dataset.factors_at(rows).numpy()
+
+
+def save_dataset(
+    dataset: GroundTruthDataset, path: str | os.PathLike, batch_size: int = 512
+) -> Path:
+    """Write any dataset (procedural ones are rendered) in the bring-your-own format."""
+    batches = dataset_batches(dataset, batch_size)
+    return write_dataset(path, dataset.spec, len(dataset), dataset.image_shape, batches)

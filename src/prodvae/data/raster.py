@@ -1,0 +1,39 @@
+"""Small torch helpers shared by the procedural renderers: pixel grids, coverage, colour."""
+
+from __future__ import annotations
+
+import torch
+
+
+def pixel_grid(size: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Pixel-centre coordinates ``[size, size, 2]`` (x right, y up) spanning ``[-1, 1]``."""
+    step = 2.0 / size
+    ticks = -1.0 + step * (torch.arange(size, device=device, dtype=torch.float32) + 0.5)
+    y, x = torch.meshgrid(-ticks, ticks, indexing="ij")
+    return torch.stack([x, y], dim=-1)
+
+
+def coverage(distance: torch.Tensor, pixel: float) -> torch.Tensor:
+    """Antialiased coverage of a shape from its signed distance (negative inside).
+
+    A pixel of width ``pixel`` is half covered on the boundary; the ramp is one pixel wide,
+    which is the box-filtered coverage of a straight edge crossing the pixel square.
+    """
+    return (0.5 - distance / pixel).clamp(0.0, 1.0)
+
+
+def hsv_to_rgb(hue: torch.Tensor, saturation: float, value: float) -> torch.Tensor:
+    """RGB ``[..., 3]`` of hues ``[...]`` (period 1) at fixed saturation and value.
+
+    Uses the piecewise-linear HSV hexcone, which is continuous and 1-periodic in the hue.
+    """
+    hue = hue.remainder(1.0)
+    offsets = torch.tensor([5.0, 3.0, 1.0], device=hue.device, dtype=hue.dtype)
+    k = (offsets + 6.0 * hue[..., None]).remainder(6.0)
+    ramp = torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
+    return value - value * saturation * ramp
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Quantise images in ``[0, 1]`` to uint8 ``[0, 255]`` by rounding."""
+    return (images * 255.0).round_().clamp_(0.0, 255.0).to(torch.uint8)

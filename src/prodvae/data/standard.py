@@ -1,0 +1,87 @@
+"""Shared checks for the standard dataset loaders (Shapes3D, dSprites, MPI3D, ...)."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from prodvae.data.grid import FactorGrid, detect_grid
+from prodvae.data.npz_memmap import npz_memmap
+
+log = logging.getLogger(__name__)
+
+
+def read_npz(path: Path, keys: tuple[str, ...], allow_pickle: bool = False) -> dict:
+    """The arrays ``keys`` of an npz file, or one ValueError naming what is wrong."""
+    try:
+        with np.load(path, allow_pickle=allow_pickle, encoding="latin1") as archive:
+            missing = [key for key in keys if key not in archive.files]
+            if missing:
+                raise ValueError(f"{path}: missing array(s) {', '.join(map(repr, missing))}")
+            return {key: archive[key] for key in keys}
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(
+            f"{path}: not a readable npz file (truncated or corrupt?): {error}"
+        ) from None
+
+
+def check_images(shape: tuple, dtype, where: str, ndim: int = 4) -> None:
+    if dtype != np.uint8:
+        raise ValueError(f"{where}: images must be uint8, got {dtype}")
+    if len(shape) != ndim or shape[0] == 0:
+        layout = "(N, H, W, C)" if ndim == 4 else "(N, H, W)"
+        raise ValueError(f"{where}: images must have shape {layout}, got {shape}")
+
+
+def check_labels(labels: np.ndarray, rows: int, columns: int, where: str) -> np.ndarray:
+    """Labels ``[rows, columns]`` as float64, finite."""
+    if labels.ndim != 2 or labels.shape != (rows, columns):
+        raise ValueError(f"{where}: labels must have shape ({rows}, {columns}), got {labels.shape}")
+    if not (np.issubdtype(labels.dtype, np.number)):
+        raise ValueError(f"{where}: labels must be numbers, got {labels.dtype}")
+    labels = labels.astype(np.float64)
+    if not np.isfinite(labels).all():
+        raise ValueError(f"{where}: labels contain NaN or inf")
+    return labels
+
+
+def require_grid(factors: np.ndarray, full_sizes: tuple[int, ...], where: str) -> FactorGrid:
+    """The grid the label rows form; sizes are inferred from the distinct label values, so a
+    reduced file (fewer values per factor) works. Anything but a full product is an error."""
+    grid = detect_grid(factors)
+    if grid is None:
+        raise ValueError(
+            f"{where}: the labels do not form a full factor grid (every combination of the "
+            "distinct label values exactly once)"
+        )
+    if grid.sizes != tuple(full_sizes):
+        log.info("%s: reduced grid %s (the full dataset has %s)", where, grid.sizes, full_sizes)
+    return grid
+
+
+def read_images(path: Path, key: str, lazy: bool) -> np.ndarray:
+    """Array ``key`` of an npz: memory-mapped when ``lazy`` (uncompressed members only)."""
+    if not lazy:
+        return read_npz(path, (key,))[key]
+    try:
+        return npz_memmap(path, key)
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(
+            f"{path}: not a readable npz file (truncated or corrupt?): {error}"
+        ) from None
+
+
+def read_labelled_npz(
+    path: Path, num_columns: int, image_ndim: int, lazy: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` and float64 ``labels [N, num_columns]`` of a prepared npz (Cars3D, smallNORB)."""
+    images = read_images(path, "images", lazy)
+    check_images(images.shape, images.dtype, str(path), ndim=image_ndim)
+    labels = read_npz(path, ("labels",))["labels"]
+    labels = check_labels(labels, images.shape[0], num_columns, str(path))
+    if (labels != np.round(labels)).any() or (labels < 0).any():
+        raise ValueError(f"{path}: labels must be non-negative integer indices")
+    return images, labels

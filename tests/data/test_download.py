@@ -1,0 +1,84 @@
+"""``download`` never touches the network here: ``fetch_url`` is replaced."""
+
+import hashlib
+
+import pytest
+
+from prodvae.data import download as module
+from prodvae.data.download import SOURCES, Source, download, resolve_data_dir
+
+PAYLOAD = b"fake dataset bytes"
+DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+@pytest.fixture
+def fake_fetch(monkeypatch):
+    calls = []
+
+    def fetch(url, destination, timeout=60.0):
+        calls.append(url)
+        destination.write_bytes(PAYLOAD)
+
+    monkeypatch.setattr(module, "fetch_url", fetch)
+    return calls
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    def fetch(url, destination, timeout=60.0):
+        raise OSError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(module, "fetch_url", fetch)
+
+
+def test_download_reports_the_computed_hash(tmp_path, fake_fetch):
+    result = download("shapes3d", tmp_path / "new")
+    assert result.path.read_bytes() == PAYLOAD and result.sha256 == DIGEST
+    assert not result.verified and DIGEST in result.message
+    assert fake_fetch == [SOURCES["shapes3d"].url]
+
+
+def test_download_verifies_a_recorded_hash(tmp_path, fake_fetch, monkeypatch):
+    monkeypatch.setitem(SOURCES, "shapes3d", Source("3dshapes.h5", "https://x/3dshapes.h5", DIGEST))
+    assert download("shapes3d", tmp_path).verified
+    monkeypatch.setitem(SOURCES, "dsprites", Source("d.npz", "https://x/d.npz", "0" * 64))
+    with pytest.raises(ValueError, match="SHA-256"):
+        download("dsprites", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["3dshapes.h5"]  # nothing half-written
+
+
+def test_existing_file_is_kept_and_checked(tmp_path, fake_fetch):
+    (tmp_path / "3dshapes.h5").write_bytes(b"local copy")
+    result = download("shapes3d", tmp_path)
+    assert fake_fetch == [] and "found" in result.message
+    assert result.sha256 == hashlib.sha256(b"local copy").hexdigest()
+
+
+def test_offline_message_says_where_to_put_a_copy(tmp_path, offline):
+    with pytest.raises(ValueError, match=r"offline.*3dshapes\.h5 at .*PRODVAE_DATA"):
+        download("shapes3d", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_datasets_without_a_direct_link_explain_themselves(tmp_path, fake_fetch):
+    with pytest.raises(ValueError, match="cars3d.npz"):
+        download("cars3d", tmp_path)
+    assert fake_fetch == []
+
+
+def test_unknown_name(tmp_path):
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        download("mnist", tmp_path)
+
+
+def test_data_dir_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv("PRODVAE_DATA", str(tmp_path))
+    assert resolve_data_dir(None) == tmp_path
+    assert resolve_data_dir("elsewhere").name == "elsewhere"
+    monkeypatch.delenv("PRODVAE_DATA")
+    assert str(resolve_data_dir(None)) == "data"
+
+
+def test_no_invented_hashes():
+    for source in SOURCES.values():
+        assert source.sha256 is None or len(source.sha256) == 64
