@@ -1,1 +1,42 @@
-"""prodvae.objectives"""
+"""Training objectives over the one VAE: the annealed product ELBO and the baselines.
+
+>>> objective = get_objective("beta_vae", beta=4.0)
+>>> objective.needs_pairs
+False
+
+Registered: ``product`` (the seed's method), ``vae``, ``beta_vae``, ``annealed_vae``,
+``beta_tcvae``, ``factor_vae``, ``dip_vae``, ``tilted``, ``qlae``, ``on_manifold``,
+and the weakly supervised ``ada_gvae`` / ``ada_ml_vae`` (also ``weak=`` on ELBO objectives).
+"""
+
+from prodvae.objectives import (  # noqa: F401  (each module registers its objectives)
+    beta_tcvae,
+    beta_vae,
+    dip_vae,
+    factor_vae,
+    on_manifold,
+    product,
+    qlae,
+    tilted,
+)
+from prodvae.objectives.base import (
+    OBJECTIVES,
+    Objective,
+    ObjectiveOutput,
+    get_objective,
+    objective_options,
+    register_objective,
+)
+from prodvae.objectives.likelihoods import LIKELIHOODS
+from prodvae.objectives.schedules import Ramp
+
+__all__ = [
+    "LIKELIHOODS",
+    "OBJECTIVES",
+    "Objective",
+    "ObjectiveOutput",
+    "Ramp",
+    "get_objective",
+    "objective_options",
+    "register_objective",
+]

@@ -1,0 +1,68 @@
+"""Reconstruction likelihoods over decoder logits: Bernoulli, Gaussian, Laplace.
+
+Each returns the negative log-likelihood summed over pixels, ``[batch]``. The Gaussian and
+Laplace means are ``sigmoid(logits)`` (as in disentanglement_lib) with a fixed ``scale``;
+their NLL includes the normalising constant, so values are comparable across scales.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torch.nn import functional
+
+#: Negative log-likelihoods by name: ``fn(logits, x, scale) -> [batch]``.
+LIKELIHOODS: dict[str, Callable[[Tensor, Tensor, float], Tensor]] = {}
+#: Default observation scale per likelihood (None: the likelihood has no scale).
+DEFAULT_SCALES: dict[str, float | None] = {}
+
+
+def register_likelihood(name: str, default_scale: float | None):
+    def decorate(fn: Callable[[Tensor, Tensor, float], Tensor]):
+        LIKELIHOODS[name] = fn
+        DEFAULT_SCALES[name] = default_scale
+        return fn
+
+    return decorate
+
+
+@register_likelihood("bernoulli", None)
+def bernoulli_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
+    """Binary cross-entropy with logits; targets may be grey levels in [0, 1]."""
+    nll = functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    return nll.flatten(1).sum(-1)
+
+
+@register_likelihood("gaussian", 0.1)
+def gaussian_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
+    """N(x; sigmoid(logits), scale²) per pixel."""
+    residual = (x - torch.sigmoid(logits)) / scale
+    nll = 0.5 * residual**2 + math.log(scale) + 0.5 * math.log(2 * math.pi)
+    return nll.flatten(1).sum(-1)
+
+
+@register_likelihood("laplace", 0.1)
+def laplace_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
+    """Laplace(x; sigmoid(logits), scale) per pixel."""
+    nll = (x - torch.sigmoid(logits)).abs() / scale + math.log(2 * scale)
+    return nll.flatten(1).sum(-1)
+
+
+def resolve_scale(owner: str, likelihood: str, scale: float | None) -> float:
+    """The scale to use: the likelihood's default when ``scale`` is None; checked."""
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(
+            f"{owner}: likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}"
+        )
+    default = DEFAULT_SCALES[likelihood]
+    if default is None:
+        if scale is not None:
+            raise ValueError(f"{owner}: likelihood_scale does not apply to {likelihood!r}")
+        return 1.0
+    value = default if scale is None else scale
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{owner}: likelihood_scale must be a finite number > 0, got {scale!r}")
+    return float(value)

@@ -1,0 +1,122 @@
+"""The product-space objective: reconstruction + Σ_f β_f KL_f with an annealed prior.
+
+The seed's method. Two schedules, both pure functions of the step:
+
+- shape annealing: every factor's width is multiplied by ``k(t)``, falling geometrically
+  from ``anneal_factor`` to 1 over ``anneal_steps`` (τ of a tilted factor divided by k);
+  rings keep a hole of ratio ``min_ring_ratio`` (see :mod:`prodvae.objectives.annealing`,
+  which explains the collapse this avoids);
+- β warm-up: β_f(t) rises linearly from 0 over ``warmup_steps``.
+
+KL_f is ``VAE.kl``: the factor's own KL for Gaussian posteriors -- exact for loops,
+segments, tilted and Euclidean factors; for ``PointSet`` the deterministic variational upper
+bound (Hershey & Olsen 2007), so the loss is an upper bound on the negative ELBO.
+
+Options: ``tc_weight`` adds a block-wise total-correlation penalty between latent factors
+(minibatch-stratified, needs ``dataset_size``); ``labelled_fraction`` > 0 with a
+``label_map`` pulls named factors toward labelled values (:mod:`semi_supervision`; the
+trainer labels that fraction of the training images and passes NaN for the rest);
+``weak`` trains on pairs (Ada-GVAE / Ada-ML-VAE, per latent factor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from torch import Tensor
+
+from prodvae.models import VAE
+from prodvae.objectives.annealing import anneal_space
+from prodvae.objectives.base import (
+    check_choice,
+    check_count,
+    check_number,
+    register_objective,
+    require_gaussian,
+)
+from prodvae.objectives.elbo import ElboObjective, ElboTerms
+from prodvae.objectives.schedules import SHAPES, Ramp
+from prodvae.objectives.semi_supervision import check_label_map, supervised_pull
+from prodvae.objectives.total_correlation import as_float64, total_correlation
+from prodvae.spaces import ProductSpace
+
+
+@register_objective("product")
+class ProductObjective(ElboObjective):
+    """Annealed product-space ELBO with optional TC penalty, semi- and weak supervision."""
+
+    def __init__(
+        self,
+        *,
+        beta: float | Sequence[float] = 1.0,
+        warmup_steps: int = 0,
+        anneal_factor: float = 3.0,
+        anneal_steps: int = 10_000,
+        anneal_shape: str = "geometric",
+        min_ring_ratio: float = 2.0,
+        tc_weight: float = 0.0,
+        dataset_size: int = 100_000,
+        labelled_fraction: float = 0.0,
+        label_map: Mapping[int, int] | None = None,
+        likelihood: str = "bernoulli",
+        likelihood_scale: float | None = None,
+        weak: str = "none",
+    ) -> None:
+        super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale, weak=weak)
+        owner = self.name
+        betas = [beta] if isinstance(beta, (int, float)) else list(beta)
+        self.beta = tuple(check_number(owner, "beta", b) for b in betas)
+        self.warmup = Ramp(0.0, 1.0, check_count(owner, "warmup_steps", warmup_steps))
+        check_number(owner, "anneal_factor", anneal_factor, low=1.0)
+        check_choice(owner, "anneal_shape", anneal_shape, SHAPES)
+        steps = check_count(owner, "anneal_steps", anneal_steps)
+        self.width_scale = Ramp(float(anneal_factor), 1.0, steps, anneal_shape)
+        self.min_ring_ratio = check_number(owner, "min_ring_ratio", min_ring_ratio, allow_low=False)
+        self.tc_weight = check_number(owner, "tc_weight", tc_weight)
+        self.dataset_size = check_count(owner, "dataset_size", dataset_size, low=3)
+        fraction = check_number(owner, "labelled_fraction", labelled_fraction)
+        if fraction > 1:
+            raise ValueError(f"{owner}: labelled_fraction must be in [0, 1], got {fraction!r}")
+        self.labelled_fraction = fraction
+        self.label_map = {int(k): int(v) for k, v in (label_map or {}).items()}
+        if fraction > 0 and not self.label_map:
+            raise ValueError(f"{owner}: labelled_fraction > 0 needs a label_map {{column: factor}}")
+        if fraction > 0 and self.needs_pairs:
+            raise ValueError(f"{owner}: semi-supervision cannot be combined with weak={weak!r}")
+
+    @property
+    def needs_labels(self) -> bool:
+        return self.labelled_fraction > 0
+
+    def check_model(self, model: VAE) -> None:
+        super().check_model(model)
+        if len(self.beta) not in (1, model.space.num_factors):
+            raise ValueError(
+                f"{self.name}: beta has {len(self.beta)} values, the space has "
+                f"{model.space.num_factors} factors"
+            )
+        if self.tc_weight > 0:
+            require_gaussian(f"{self.name} (tc_weight > 0)", model)
+        check_label_map(model.space, self.label_map)
+
+    def schedule(self, step: int) -> dict[str, float]:
+        return {"beta_scale": self.warmup(step), "width_scale": self.width_scale(step)}
+
+    def space_at(self, space: ProductSpace, step: int) -> ProductSpace:
+        return anneal_space(space, self.width_scale(step), self.min_ring_ratio)
+
+    def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):
+        beta = terms.kl.new_tensor(self.beta) * self.warmup(step)
+        penalty = (terms.kl * beta).sum(-1).mean()
+        logs = self.schedule(step)
+        if self.tc_weight > 0:
+            z, mu, logvar = as_float64(terms.z, *terms.posterior)
+            slices = model.space.slices
+            tc = total_correlation(z, mu, logvar, slices, self.dataset_size).to(terms.z.dtype)
+            penalty = penalty + self.tc_weight * tc
+            logs["tc"] = tc.item()
+        if self.needs_labels and labels is not None:
+            pull = supervised_pull(model.space, terms.posterior.mu, labels, self.label_map)
+            penalty = penalty + pull
+            logs["supervised"] = pull.item()
+        return penalty, logs

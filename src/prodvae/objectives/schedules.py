@@ -1,0 +1,67 @@
+"""Annealing schedules: pure functions of the training step (nothing is mutated).
+
+A :class:`Ramp` goes from ``start`` to ``end`` over ``num_steps`` (then stays at ``end``)
+with a registered shape: ``linear``, ``cosine`` (smooth at both ends) or ``geometric``
+(constant ratio per step; both ends must be positive -- natural for widths).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+#: Shapes by name: ``fn(start, end, progress in [0, 1]) -> value``.
+SHAPES: dict[str, Callable[[float, float, float], float]] = {}
+
+
+def register_shape(name: str):
+    def decorate(fn: Callable[[float, float, float], float]):
+        SHAPES[name] = fn
+        return fn
+
+    return decorate
+
+
+@register_shape("linear")
+def linear(start: float, end: float, progress: float) -> float:
+    return start + (end - start) * progress
+
+
+@register_shape("cosine")
+def cosine(start: float, end: float, progress: float) -> float:
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@register_shape("geometric")
+def geometric(start: float, end: float, progress: float) -> float:
+    return start * (end / start) ** progress
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """``start`` at step 0 → ``end`` at ``num_steps`` and after; ``num_steps = 0``: always end."""
+
+    start: float
+    end: float
+    num_steps: int
+    shape: str = "linear"
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            raise ValueError(f"Ramp: shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
+        if not isinstance(self.num_steps, int) or self.num_steps < 0:
+            raise ValueError(f"Ramp: num_steps must be an integer >= 0, got {self.num_steps!r}")
+        if not (math.isfinite(self.start) and math.isfinite(self.end)):
+            raise ValueError(f"Ramp: start and end must be finite, got {self.start}, {self.end}")
+        if self.shape == "geometric" and (self.start <= 0 or self.end <= 0):
+            raise ValueError(
+                f"Ramp: geometric shape needs positive ends, got {self.start}, {self.end}"
+            )
+
+    def __call__(self, step: int) -> float:
+        if step < 0:
+            raise ValueError(f"Ramp: step must be >= 0, got {step}")
+        if self.num_steps == 0 or step >= self.num_steps:
+            return float(self.end)
+        return float(SHAPES[self.shape](self.start, self.end, step / self.num_steps))

@@ -1,0 +1,93 @@
+import pytest
+import torch
+
+from prodvae.models import VAE, VAEOutput, build_vae
+from prodvae.spaces import ProductSpace
+
+SPACE = "loop(3, 0.5) * segment * points(3) * euclidean(2) * tilted(2, 4)"
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return build_vae(ProductSpace.parse(SPACE), "burgess", (3, 32, 32), width=4)
+
+
+def test_forward_shapes_and_named_output(model):
+    x = torch.rand(4, 3, 32, 32)
+    out = model(x)
+    assert isinstance(out, VAEOutput)
+    assert out.x_recon.shape == x.shape
+    dim = model.space.dim
+    assert out.mu.shape == out.logvar.shape == out.z.shape == (4, dim)
+    assert model.codes(x).shape == (4, dim)
+    images = model.reconstruct(out.z)
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_head_predicts_one_logvar_for_isotropic_factors(model):
+    # loop 2+1, segment 1+1, points 1+1, euclidean(2) 2+2, tilted(2) 2+1
+    assert model.head_sizes == (3, 2, 2, 4, 3)
+    logvar = model.encode(torch.rand(3, 3, 32, 32)).logvar
+    loop, tilted = model.space.slices[0], model.space.slices[4]
+    assert torch.equal(logvar[:, loop][:, 0], logvar[:, loop][:, 1])
+    assert torch.equal(logvar[:, tilted][:, 0], logvar[:, tilted][:, 1])
+
+
+def test_sampling_is_reproducible_with_a_generator(model):
+    x = torch.rand(2, 3, 32, 32)
+    first = model(x, torch.Generator().manual_seed(3)).z
+    second = model(x, torch.Generator().manual_seed(3)).z
+    assert torch.equal(first, second)
+
+
+def test_kl_is_per_factor_and_matches_the_space(model):
+    posterior = model.encode(torch.rand(5, 3, 32, 32))
+    kl = model.kl(posterior)
+    assert kl.shape == (5, 5)
+    assert torch.allclose(kl, model.space.kl(*posterior))
+
+
+def test_bad_input_fails_clearly(model):
+    with pytest.raises(ValueError, match=r"expected images \[batch, 3, 32, 32\]"):
+        model(torch.rand(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="VAE.decode"):
+        model.decode(torch.zeros(2, 3))
+
+
+def test_build_checks_posterior_families():
+    space = ProductSpace.parse("loop * points(2)")
+    with pytest.raises(ValueError, match="power_spherical.*topology loop"):
+        build_vae(space, "burgess", (1, 32, 32), posterior=["gaussian", "power_spherical"])
+    with pytest.raises(ValueError, match="unknown family 'vmf'"):
+        build_vae(space, "burgess", (1, 32, 32), posterior="vmf")
+    with pytest.raises(ValueError, match="topologies"):
+        build_vae(space, "burgess", (1, 32, 32), posterior={"segment": "kumaraswamy"})
+    with pytest.raises(ValueError, match="ProductSpace"):
+        build_vae("loop", "burgess", (1, 32, 32))
+
+
+def test_on_manifold_posteriors_put_codes_on_the_manifold():
+    torch.manual_seed(0)
+    space = ProductSpace.parse("loop(2, 0.5) * segment(1.5, 0.2)")
+    families = {"loop": "power_spherical", "segment": "kumaraswamy"}
+    model = build_vae(space, "burgess", (1, 32, 32), posterior=families, width=4)
+    assert isinstance(model, VAE)
+    out = model(torch.rand(6, 1, 32, 32))
+    assert torch.allclose(out.mu[:, :2].norm(dim=-1), torch.full((6,), 2.0), atol=1e-5)
+    assert torch.allclose(out.z[:, :2].norm(dim=-1), torch.full((6,), 2.0), atol=1e-4)
+    assert (out.z[:, 2].abs() <= 1.5).all() and (out.mu[:, 2].abs() <= 1.5).all()
+
+
+def test_initial_logvar_sets_the_starting_posterior_width():
+    torch.manual_seed(0)
+    space = ProductSpace.parse("loop * euclidean(2)")
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, initial_logvar=-4.0)
+    bias = model.head.bias.detach()
+    assert bias[2].item() == -4.0 and bias[5:7].tolist() == [-4.0, -4.0]
+    with torch.no_grad():
+        model.head.weight.zero_()
+        logvar = model.encode(torch.rand(2, 1, 32, 32)).logvar
+    assert torch.equal(logvar, torch.full((2, 4), -4.0))
+    with pytest.raises(ValueError, match="initial_logvar"):
+        build_vae(space, "burgess", (1, 32, 32), initial_logvar=float("nan"))

@@ -1,0 +1,117 @@
+import math
+
+import pytest
+import torch
+
+from prodvae.models import build_vae
+from prodvae.objectives import get_objective
+from prodvae.objectives.semi_supervision import supervised_pull
+from prodvae.spaces import ProductSpace
+
+from .toy import blob_images, ring_angles
+
+MIXED = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25) * points(3, 3.0, 0.5)")
+
+
+def circular_alignment(phi: torch.Tensor, theta: torch.Tensor) -> float:
+    """max over s = ±1 of |mean exp(i(φ - sθ))|."""
+    return max(
+        torch.exp(1j * (phi.double() - s * theta.double())).mean().abs().item() for s in (1, -1)
+    )
+
+
+def test_codes_settle_on_the_ring_after_annealing():
+    """The default schedule (β warm-up, ring widened only to radius / 2) ends on the ring."""
+    torch.manual_seed(0)
+    theta = ring_angles(16, 1, torch.Generator().manual_seed(0))
+    x = blob_images(theta)
+    space = ProductSpace.parse("loop(3, 0.5)")
+    model = build_vae(space, "burgess", (1, 32, 32), width=16, hidden_dim=64)
+    objective = get_objective("product", warmup_steps=100, anneal_steps=100)
+    objective.check_model(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    losses = []
+    for step in range(300):
+        loss, _ = objective(model, x, step)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        codes = model.codes(x)
+    radius = codes.norm(dim=-1)
+    assert radius.mean().item() == pytest.approx(3.0, rel=0.10)
+    assert radius.min().item() > 1.5  # nobody stuck in the centre
+    assert circular_alignment(space.factors[0].coordinate(codes), theta[:, 0]) > 0.8
+    assert sum(losses[-10:]) < sum(losses[100:110])
+
+
+def test_per_factor_beta_weights_each_kl():
+    torch.manual_seed(0)
+    model = build_vae(MIXED, "burgess", (1, 32, 32), width=4)
+    objective = get_objective("product", beta=(1.0, 2.0, 3.0), anneal_steps=0)
+    objective.check_model(model)
+    _, logs = objective(model, torch.rand(4, 1, 32, 32), 0)
+    weighted = logs["kl/0"] + 2 * logs["kl/1"] + 3 * logs["kl/2"]
+    assert logs["loss"] - logs["recon"] == pytest.approx(weighted, rel=1e-5)
+    with pytest.raises(ValueError, match="beta has 2 values"):
+        get_objective("product", beta=(1.0, 2.0)).check_model(model)
+
+
+def test_warmup_starts_with_no_kl_weight():
+    torch.manual_seed(0)
+    model = build_vae(MIXED, "burgess", (1, 32, 32), width=4)
+    _, logs = get_objective("product", warmup_steps=10)(model, torch.rand(4, 1, 32, 32), 0)
+    assert logs["loss"] == pytest.approx(logs["recon"])
+    assert logs["beta_scale"] == 0.0
+
+
+def test_block_total_correlation_option_is_logged_and_differentiable():
+    torch.manual_seed(0)
+    model = build_vae(MIXED, "burgess", (1, 32, 32), width=4)
+    objective = get_objective("product", tc_weight=2.0, dataset_size=1000)
+    loss, logs = objective(model, torch.rand(8, 1, 32, 32), 0)
+    loss.backward()
+    assert "tc" in logs and math.isfinite(logs["tc"])
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_supervised_pull_targets_each_topology():
+    mu = torch.tensor([[3.0, 0.0, 1.0, 0.0], [0.0, 3.0, -1.0, 3.0]])
+    labels = torch.tensor(
+        [[math.pi / 2, 1.0, 2.0], [float("nan"), float("nan"), float("nan")]], dtype=torch.float64
+    )
+    pull = supervised_pull(MIXED, mu, labels, {0: 0, 1: 1, 2: 2})
+    # Row 0: loop (3, 0) vs (0, 3): 18 / (2 · 0.25); segment 0; point 2 is at 3: 9 / (2 · 0.25).
+    assert pull.item() == pytest.approx((36.0 + 0.0 + 18.0) / 2)  # divided by the batch size
+
+
+def test_semi_supervision_pulls_codes_toward_labels():
+    torch.manual_seed(0)
+    space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25)")
+    model = build_vae(space, "burgess", (1, 32, 32), width=4)
+    objective = get_objective("product", labelled_fraction=0.5, label_map={0: 0})
+    assert objective.needs_labels
+    objective.check_model(model)
+    x = torch.rand(4, 1, 32, 32)
+    labels = torch.tensor([[0.0], [1.0], [float("nan")], [float("nan")]], dtype=torch.float64)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for step in range(30):
+        loss, logs = objective(model, x, step, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        angles = space.factors[0].coordinate(model.codes(x)[:2, :2])
+    assert torch.allclose(angles, torch.tensor([0.0, 1.0]), atol=0.2)
+    assert "supervised" in logs
+
+
+def test_label_map_errors_are_clear():
+    model = build_vae(ProductSpace.parse("loop * tilted(2, 3)"), "burgess", (1, 32, 32), width=4)
+    with pytest.raises(ValueError, match="out of range"):
+        get_objective("product", labelled_fraction=0.1, label_map={0: 5}).check_model(model)
+    with pytest.raises(ValueError, match="cannot supervise a 'tilted'"):
+        get_objective("product", labelled_fraction=0.1, label_map={0: 1}).check_model(model)
+    with pytest.raises(ValueError, match="weak"):
+        get_objective("product", labelled_fraction=0.1, label_map={0: 0}, weak="ada_gvae")

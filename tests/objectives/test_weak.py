@@ -1,0 +1,81 @@
+import math
+
+import pytest
+import torch
+
+from prodvae.models import Posterior, build_vae
+from prodvae.objectives import get_objective
+from prodvae.objectives.weak import factor_kl, merge_pair, shared_factors
+from prodvae.spaces import ProductSpace
+
+SPACE = ProductSpace.parse("loop(3, 0.5) * segment * points(3)")
+
+
+def posteriors():
+    mu1 = torch.tensor([[3.0, 0.0, 0.5, -3.0]])
+    mu2 = torch.tensor([[0.0, 3.0, 0.52, -3.01]])  # only the loop really changed
+    logvar1 = torch.tensor([[-2.0, -2.0, -1.0, -3.0]])
+    logvar2 = torch.tensor([[-1.0, -1.0, -2.0, -3.0]])
+    return Posterior(mu1, logvar1), Posterior(mu2, logvar2)
+
+
+def test_factor_kl_sums_over_a_factors_dimensions():
+    first, second = posteriors()
+    kl = factor_kl(SPACE, first, second)
+    assert kl.shape == (1, 3)
+    loop = torch.distributions.Normal(first.mu[0, :2], (0.5 * first.logvar[0, :2]).exp())
+    other = torch.distributions.Normal(second.mu[0, :2], (0.5 * second.logvar[0, :2]).exp())
+    expected = torch.distributions.kl_divergence(loop, other).sum()
+    assert kl[0, 0].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_the_changed_factor_is_detected_and_the_rest_are_shared():
+    first, second = posteriors()
+    assert shared_factors(factor_kl(SPACE, first, second)).tolist() == [[False, True, True]]
+
+
+def test_ada_gvae_averages_shared_factors_only():
+    first, second = posteriors()
+    pair = merge_pair(SPACE, first, second, "ada_gvae")
+    assert torch.equal(pair.first.mu[:, :2], first.mu[:, :2])  # loop kept per image
+    assert torch.equal(pair.second.mu[:, :2], second.mu[:, :2])
+    assert torch.allclose(pair.first.mu[:, 2:], 0.5 * (first.mu[:, 2:] + second.mu[:, 2:]))
+    var = 0.5 * (first.logvar[:, 2:].exp() + second.logvar[:, 2:].exp())
+    assert torch.allclose(pair.first.logvar[:, 2:].exp(), var)
+
+
+def test_ada_ml_vae_multiplies_gaussians():
+    first, second = posteriors()
+    pair = merge_pair(SPACE, first, second, "ada_ml_vae")
+    v1, v2 = first.logvar[0, 2].exp(), second.logvar[0, 2].exp()
+    var = 1 / (1 / v1 + 1 / v2)
+    mean = var * (first.mu[0, 2] / v1 + second.mu[0, 2] / v2)
+    assert pair.second.logvar[0, 2].exp().item() == pytest.approx(var.item(), rel=1e-5)
+    assert pair.second.mu[0, 2].item() == pytest.approx(mean.item(), rel=1e-5)
+
+
+def test_a_shared_loop_is_merged_as_a_whole_and_stays_isotropic():
+    mu1 = torch.tensor([[3.0, 0.0, 0.5, -3.0]])
+    mu2 = torch.tensor([[2.9, 0.1, -1.5, -3.0]])  # now the segment changed
+    logvar = torch.tensor([[-2.0, -2.0, -1.0, -3.0]])
+    other = torch.tensor([[-1.0, -1.0, -1.0, -3.0]])
+    pair = merge_pair(SPACE, Posterior(mu1, logvar), Posterior(mu2, other), "ada_gvae")
+    assert pair.shared.tolist() == [[True, False, True]]
+    assert pair.first.logvar[0, 0] == pair.first.logvar[0, 1]
+    assert torch.allclose(pair.first.mu[0, :2], torch.tensor([2.95, 0.05]))
+
+
+@pytest.mark.parametrize("name", ["ada_gvae", "ada_ml_vae"])
+def test_weak_objectives_train_on_pairs(name):
+    torch.manual_seed(0)
+    model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
+    objective = get_objective(name)
+    assert objective.needs_pairs and not objective.needs_labels
+    loss, logs = objective(model, torch.rand(4, 2, 1, 32, 32), 0)
+    assert loss.dim() == 0 and math.isfinite(loss.item())
+    assert 0.0 <= logs["shared_fraction"] <= 1.0
+
+
+def test_weak_supervision_is_an_option_of_the_product_objective():
+    objective = get_objective("product", weak="ada_gvae")
+    assert objective.needs_pairs
