@@ -1,0 +1,147 @@
+"""End-to-end training throughput beside the raw training step, images per second.
+
+The *raw step* is forward + backward + AdamW on one batch that already sits on the device
+as a float tensor: the upper bound for the loop. The *loop* is ``prodvae.train.train`` on
+the same model, objective and batch size, with its data pipeline, non-finite check,
+clipping, logging and progress bookkeeping. Data sources:
+
+- ``held``: a stored dataset (the sprites grid, written as uint8) held on the device;
+- ``loader``: the same dataset read by DataLoader workers (``data.hold_on_device=never``);
+- ``rendered``: procedural sprites rendered on the training device every step.
+
+Target: loop / raw >= 0.9 on the CPU for ``held``. Run:
+
+    .venv/bin/python benchmarks/train_throughput.py                 # burgess+resnet, 64 and 256
+    .venv/bin/python benchmarks/train_throughput.py --backbones burgess --batches 64 --steps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from prodvae.data import get_dataset
+from prodvae.data.array_dataset import ArrayDataset
+from prodvae.train import load_config, read_metrics, train
+from prodvae.train.build import build_components
+from prodvae.train.distributed import pick_device
+
+
+def stored_sprites(image_size: int, num_images: int, seed: int = 0) -> ArrayDataset:
+    """``num_images`` random sprites as a stored (non-procedural) dataset."""
+    sprites = get_dataset("sprites", image_size=image_size)
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.randperm(len(sprites), generator=generator)[:num_images].numpy()
+    images = sprites.images_at(rows).permute(0, 2, 3, 1).numpy()
+    factors = sprites.factors_at(rows).numpy()
+    return ArrayDataset(images, factors, sprites.spec, grid=None)
+
+
+def config_for(args, backbone: str, batch: int, source: str, steps: int, run_dir: Path):
+    overrides = [
+        "data.name=sprites",
+        f"data.options={{image_size: {args.image_size}}}",
+        f"data.hold_on_device={'never' if source == 'loader' else 'auto'}",
+        f"model.backbone={backbone}",
+        f"objective.name={args.objective}",
+        f"train.batch_size={batch}",
+        f"train.steps={steps}",
+        f"train.log_every={args.steps}",
+        f"train.checkpoint_every={10 * steps}",
+        f"train.device={args.device}",
+        f"train.num_workers={args.num_workers}",
+        "train.progress=false",
+        "eval.at_end=false",
+        "run.tensorboard=false",
+        f"run.dir={run_dir}",
+        "run.name=bench",
+    ]
+    return load_config(None, overrides)
+
+
+def raw_step_rate(config, dataset, device: torch.device, steps: int, warmup: int) -> float:
+    """Images/s of forward + backward + AdamW on one fixed in-memory batch."""
+    parts = build_components(config, dataset=dataset)
+    model = parts.model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.lr)
+    rows = np.arange(config.train.batch_size) % len(dataset)
+    x = (dataset.images_at(rows).float() / 255).to(device)
+    autocast = device.type == "cuda" and config.train.amp
+
+    def step(index: int) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            loss, _ = parts.objective(model, x, index)
+        loss.backward()
+        optimizer.step()
+
+    for index in range(warmup):
+        step(index)
+    _sync(device)
+    start = time.perf_counter()
+    for index in range(warmup, warmup + steps):
+        step(index)
+    _sync(device)
+    return steps * config.train.batch_size / (time.perf_counter() - start)
+
+
+def loop_rate(config, dataset) -> float:
+    """Images/s of the loop's second log window (the first, equally long, is the warm-up)."""
+    run_dir = Path(config.run.dir) / config.run.name
+    train(config, run_dir, hooks=[], dataset=dataset)
+    return float(read_metrics(run_dir)[-1]["images_per_s"])
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backbones", nargs="+", default=["burgess", "resnet"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[64, 256])
+    parser.add_argument(
+        "--sources", nargs="+", default=["held", "rendered"], choices=["held", "loader", "rendered"]
+    )
+    parser.add_argument("--objective", default="product")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--num-images", type=int, default=2048)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed raw steps first")
+    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    stored = stored_sprites(args.image_size, args.num_images)
+    print(f"device {device}, torch threads {torch.get_num_threads()}, {args.image_size} px sprites")
+    print(
+        f"{'backbone':<9} {'batch':>5} {'source':<9} "
+        f"{'raw img/s':>10} {'loop img/s':>11} {'ratio':>6}"
+    )
+    for backbone in args.backbones:
+        for batch in args.batches:
+            with tempfile.TemporaryDirectory() as tmp:
+                total = 2 * args.steps
+                base = config_for(args, backbone, batch, "held", total, Path(tmp) / "raw")
+                for source in args.sources:
+                    # the raw step is timed just before and after the loop, so a change in
+                    # the machine's load between them shows as a spread, not as a bias
+                    before = raw_step_rate(base, stored, device, args.steps, args.warmup)
+                    config = config_for(args, backbone, batch, source, total, Path(tmp) / source)
+                    rate = loop_rate(config, None if source == "rendered" else stored)
+                    after = raw_step_rate(base, stored, device, args.steps, args.warmup)
+                    raw = (before + after) / 2
+                    print(
+                        f"{backbone:<9} {batch:>5} {source:<9} {raw:>10.1f} {rate:>11.1f} "
+                        f"{rate / raw:>6.2f}   (raw before/after {before:.1f}/{after:.1f})"
+                    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""``prodvae train CONFIG.yaml [--set key=value ...]`` and ``prodvae train --resume RUN_DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from prodvae.cli import UserError
+from prodvae.train import RunFolder, load_config, train
+
+EXIT_INTERRUPTED = 130
+EXIT_NONFINITE = 1
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model from a YAML config, or resume a run",
+        description=(
+            "Train a model. CONFIG.yaml overlays the defaults; --set section.key=value changes "
+            "one field (e.g. --set train.steps=500 --set objective.options.beta=4). The run "
+            "folder is <run.dir>/<run.name> (run.name defaults to the config's file name)."
+        ),
+    )
+    parser.add_argument("config", nargs="?", help="YAML overlay (omit with --resume)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config field (repeatable)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _configure_logging()
+    if args.resume:
+        if args.config:
+            raise UserError("give either CONFIG.yaml or --resume RUN_DIR, not both")
+        folder = RunFolder(args.resume)
+        config = load_config(base=folder.read_config_dict(), overrides=args.overrides)
+        result = train(config, folder.path, resume=True)
+    else:
+        if not args.config:
+            raise UserError("give a CONFIG.yaml to train, or --resume RUN_DIR")
+        default_name = {"run": {"name": Path(args.config).stem}}
+        config = load_config(args.config, args.overrides, base=default_name)
+        result = train(config, RunFolder.for_config(config).path)
+    return _report(result)
+
+
+def _report(result) -> int:
+    where = result.checkpoint or result.run_dir
+    loss = "n/a" if result.loss is None else f"{result.loss:.5g}"
+    if result.status == "nonfinite":
+        print(
+            f"prodvae train: stopped at step {result.step} after {result.num_nonfinite} "
+            f"non-finite losses (train.max_nonfinite); last good state saved in {where}. "
+            "Lower train.lr or raise train.grad_clip, then resume with "
+            f"'prodvae train --resume {result.run_dir}'.",
+            file=sys.stderr,
+        )
+        return EXIT_NONFINITE
+    if result.status == "interrupted":
+        print(
+            f"interrupted at step {result.step}; checkpoint {where}; "
+            f"continue with: prodvae train --resume {result.run_dir}"
+        )
+        return EXIT_INTERRUPTED
+    print(f"trained to step {result.step} (loss {loss}); run folder: {result.run_dir}")
+    return 0
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

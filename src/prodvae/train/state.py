@@ -1,0 +1,102 @@
+"""The mutable part of a run: optimizer, learning-rate schedule, counters and RNG states."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from prodvae.train.checkpoint import rng_state, set_rng_state
+from prodvae.train.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def process_seed(seed: int, rank: int) -> int:
+    """The seed of the global torch RNG (posterior noise) in process ``rank``."""
+    return seed + 7919 * rank
+
+
+def warmup_factor(warmup_steps: int):
+    """Learning-rate multiplier: a linear ramp over ``warmup_steps``, then 1."""
+
+    def factor(step: int) -> float:
+        return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+
+    return factor
+
+
+@dataclass
+class TrainingState:
+    """Optimizer (AdamW), scheduler and the count of skipped non-finite steps."""
+
+    parameters: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    num_nonfinite: int = 0
+
+    @classmethod
+    def create(cls, model: torch.nn.Module, config: Config, objective: Any) -> TrainingState:
+        """AdamW over ``model``; weight decay from ``train.weight_decay``, or the
+        objective's own (QLAE asks for 0.1) when the config leaves it at 0."""
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        decay = config.train.weight_decay or float(getattr(objective, "weight_decay", 0.0))
+        optimizer = torch.optim.AdamW(parameters, lr=config.train.lr, weight_decay=decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, warmup_factor(config.train.warmup_steps)
+        )
+        return cls(parameters, optimizer, scheduler)
+
+    def payload(self, objective: Any, env) -> dict[str, Any]:
+        """Everything but the weights, as plain values and tensors (collective under DDP)."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "objective": objective.state_dict() if hasattr(objective, "state_dict") else {},
+            "rng": gather_rng_states(env),
+            "num_nonfinite": self.num_nonfinite,
+            "world_size": env.world_size,
+        }
+
+    def load(self, state: dict[str, Any], objective: Any, env) -> None:
+        """Restore what :meth:`payload` saved (weights are loaded separately)."""
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if hasattr(objective, "load_state_dict") and state.get("objective"):
+            objective.load_state_dict(to_device(state["objective"], env.device))
+        self.num_nonfinite = int(state["num_nonfinite"])
+        states = state["rng"]
+        if state.get("world_size", 1) == env.world_size:
+            set_rng_state(states[env.rank])
+        else:
+            log.warning(
+                "checkpoint written by %s processes, resumed by %s: posterior noise is reseeded",
+                state.get("world_size"),
+                env.world_size,
+            )
+            torch.manual_seed(process_seed(int(state["step"]), env.rank))
+
+
+def to_device(tree: Any, device: torch.device) -> Any:
+    """``tree`` (nested dicts/lists of tensors and plain values) with tensors on ``device``."""
+    if isinstance(tree, torch.Tensor):
+        return tree.to(device)
+    if isinstance(tree, dict):
+        return {key: to_device(value, device) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(to_device(value, device) for value in tree)
+    return tree
+
+
+def gather_rng_states(env) -> list[dict[str, Any]]:
+    """The RNG state of every process, indexed by rank (identical on all ranks)."""
+    own = rng_state()
+    if not env.is_distributed:
+        return [own]
+    gathered: list[Any] = [None] * env.world_size
+    # our own processes' RNG states, never read from disk, so pickling here is safe
+    dist.all_gather_object(gathered, own)
+    return gathered

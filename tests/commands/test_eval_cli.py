@@ -1,0 +1,57 @@
+import json
+
+import pytest
+
+from prodvae.cli import main
+
+TINY = (
+    "data: {name: torus, options: {image_size: 32, factor_sizes: [8, 8]}}\n"
+    "model: {backbone: burgess, options: {width: 4, hidden_dim: 16}}\n"
+    "train: {steps: 2, batch_size: 8, progress: false}\n"
+    "eval: {at_end: false}\n"
+    "run: {tensorboard: false}\n"
+)
+QUICK = ["--suite", "topology", "--fast", "--num-train", "200", "--num-test", "100"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    config = root / "tiny.yaml"
+    config.write_text(TINY)
+    assert main(["train", str(config), "--set", f"run.dir={root / 'runs'}"]) == 0
+    return root / "runs" / "tiny"
+
+
+def test_eval_writes_metrics_json_and_prints_a_table(run_dir, capsys):
+    assert main(["eval", str(run_dir), *QUICK]) == 0
+    out = capsys.readouterr().out
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["step"] == 2 and record["dataset"] == "torus"
+    metrics = record["metrics"]
+    assert metrics["suite"] == "topology" and metrics["fast"] is True
+    assert metrics["num_train"] == 200
+    scores = {k: v for k, v in metrics.items() if isinstance(v, float) and "seconds" not in k}
+    assert scores  # at least one score, each printed in the table
+    for name in scores:
+        assert name in out
+    assert f"wrote {run_dir / 'metrics.json'}" in out
+
+
+def test_eval_on_another_dataset_name(run_dir, capsys):
+    assert main(["eval", str(run_dir), *QUICK, "--dataset", "torus"]) == 0
+    assert main(["eval", str(run_dir), *QUICK, "--dataset", "nowhere"]) == 2
+    assert "unknown dataset 'nowhere'" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_folder_without_a_run(tmp_path, capsys):
+    assert main(["eval", str(tmp_path), *QUICK]) == 2
+    assert "is not a run folder" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_run_without_checkpoints(run_dir, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    (empty / "checkpoints").mkdir(parents=True)
+    (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
+    assert main(["eval", str(empty), *QUICK]) == 2
+    assert "has no checkpoint yet" in capsys.readouterr().err
