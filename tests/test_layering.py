@@ -1,4 +1,4 @@
-"""Imports point one way: spaces ← models ← objectives ← train ← cli (DESIGN.md)."""
+"""Imports point one way: spaces ← models ← objectives ← train ← bench ← cli (DESIGN.md)."""
 
 import ast
 from pathlib import Path
@@ -16,6 +16,7 @@ ALLOWED = {
     "metrics": {"spaces", "data"},
     "viz": {"spaces", "data"},
     "train": {"spaces", "data", "models", "objectives", "metrics", "viz"},
+    "bench": {"spaces", "data", "models", "objectives", "metrics", "viz", "train"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Performance and science benchmarks of prodvae (scripts, not part of the library)."""

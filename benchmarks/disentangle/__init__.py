@@ -1,0 +1,1 @@
+"""The disentanglement benchmark: ``python -m benchmarks.disentangle PRESET`` (see README)."""

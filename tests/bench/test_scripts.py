@@ -1,0 +1,109 @@
+"""The performance scripts run here: ``gpu_check`` on the CPU, ``memory_rss`` on a small file."""
+
+import importlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def scripts(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("benchmarks.gpu_check"), importlib.import_module(
+        "benchmarks.memory_rss"
+    )
+
+
+def test_gpu_check_runs_on_cpu(scripts, capsys):
+    gpu_check, _ = scripts
+    argv = [
+        "--device",
+        "cpu",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--batch-sizes",
+        "16",
+        "--image-size",
+        "32",
+        "--num-images",
+        "128",
+        "--no-compile",
+    ]
+    assert gpu_check.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["resident"] == {
+        "dtype": "torch.uint8",
+        "device": "cpu",
+        "shape": [128, 3, 32, 32],
+        "bytes": 128 * 3 * 32 * 32,
+        "ok": True,
+    }
+    assert report["bf16_step"]["ok"] and report["bf16_step"]["loss_finite"]
+    rows = report["throughput"]
+    assert [(r["bf16"], r["compile"]) for r in rows] == [(False, False), (True, False)]
+    assert all(r["ok"] and r["images_per_s"] > 0 for r in rows)
+    assert report["protocol"]["hours"] is None  # no batch-64 row to extrapolate from
+
+
+def test_gpu_check_extrapolates_from_the_fastest_working_batch_64_row(scripts):
+    gpu_check, _ = scripts
+    rows = [
+        {
+            "ok": True,
+            "batch_size": 64,
+            "bf16": False,
+            "compile": False,
+            "ms_per_step": 30.0,
+            "loss_finite": True,
+        },
+        {
+            "ok": True,
+            "batch_size": 64,
+            "bf16": True,
+            "compile": True,
+            "ms_per_step": 12.0,
+            "loss_finite": True,
+        },
+        {
+            "ok": True,
+            "batch_size": 64,
+            "bf16": True,
+            "compile": False,
+            "ms_per_step": 5.0,
+            "loss_finite": False,
+        },  # diverged: not usable
+        {
+            "ok": True,
+            "batch_size": 256,
+            "bf16": True,
+            "compile": True,
+            "ms_per_step": 1.0,
+            "loss_finite": True,
+        },
+        {"ok": False, "error": "compile: boom"},
+    ]
+    protocol = gpu_check.extrapolate(rows, 300_000)
+    assert protocol["hours"] == pytest.approx(300_000 * 0.012 / 3600)  # 1.0 h
+    assert protocol["bf16"] and protocol["compile"] and protocol["batch_size"] == 64
+
+
+def test_memory_rss_grid_and_file_load_with_the_shapes3d_loader(scripts, tmp_path):
+    _, memory_rss = scripts
+    assert memory_rss.grid_sizes(480_000) == (10, 10, 10, 8, 4, 15)
+    sizes = memory_rss.grid_sizes(500)
+    assert math.prod(sizes) <= 500 and len(sizes) == 6
+    count = memory_rss.write_file(tmp_path / "3dshapes.h5", sizes, chunk=64)
+    assert count == math.prod(sizes)
+    for lazy in (False, True):
+        row = memory_rss.child(str(tmp_path), lazy, num_batches=2)
+        assert row["num_images"] == count and row["peak_rss"] >= row["rss_after_imports"] > 0
+    with pytest.raises(ValueError, match="--num-images must be >= 2"):
+        memory_rss.grid_sizes(1)
+    assert sys.modules["benchmarks.memory_rss"] is memory_rss
