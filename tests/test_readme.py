@@ -24,3 +24,24 @@ def test_readme_make_targets_exist():
     makefile = (ROOT / "Makefile").read_text()
     for target in re.findall(r"^make (\w+)", README, flags=re.MULTILINE):
         assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE), target
+
+
+def readme_commands():
+    """Every ``prodvae ...`` line of the README's bash blocks."""
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("prodvae ")]
+
+
+def test_readme_cli_commands_parse():
+    """Each command line parses with the real parser (each is also run by its own CLI test)."""
+    import shlex
+
+    from prodvae.cli import build_parser
+
+    commands = readme_commands()
+    assert {c.split()[1] for c in commands} >= {"train", "eval", "viz"}
+    parser = build_parser()
+    for command in commands:
+        args = parser.parse_args(shlex.split(command)[1:])
+        assert callable(args.func), command
