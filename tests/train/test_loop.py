@@ -192,6 +192,19 @@ def test_metrics_and_figures_hooks_write_scores_and_pictures(tiny_config, tmp_pa
     assert any((result.run_dir / "figures").glob("*.png"))
 
 
+def test_figures_reach_tensorboard_during_training(tiny_config, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = tiny_config(
+        "objective.name=toy_ae", "train.steps=4", "eval.figures_every=2", "run.tensorboard=true"
+    )
+    result = train(config, tmp_path / "run")
+    events = EventAccumulator(str(result.run_dir / "tb"), size_guidance={"images": 0}).Reload()
+    tags = events.Tags()["images"]
+    assert {"figures/reconstructions", "figures/traversals"} <= set(tags)
+    assert [event.step for event in events.Images("figures/traversals")] == [2, 4]
+
+
 def test_weakly_supervised_objectives_train_on_pairs(tiny_config, tmp_path):
     config = tiny_config("objective.name=ada_gvae", "train.steps=2", "data.num_changed=1")
     result = train(config, tmp_path / "run")

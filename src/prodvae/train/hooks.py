@@ -31,6 +31,7 @@ class HookContext:
     dataset: Any
     run_dir: Path
     device: torch.device
+    writer: Any = None  # the run's TensorBoard SummaryWriter, when TensorBoard is on
 
 
 class Hook(Protocol):
@@ -93,7 +94,8 @@ class MetricsHook:
 
 
 class FiguresHook:
-    """``prodvae.viz.write_figures`` into ``figures/`` of the run folder."""
+    """``prodvae.viz.write_figures`` into ``figures/`` of the run folder, and the same
+    reconstructions and traversals to TensorBoard when the run logs there."""
 
     name = "figures"
 
@@ -101,9 +103,11 @@ class FiguresHook:
         self.every = every
 
     def __call__(self, context: HookContext) -> dict[str, float]:
-        from prodvae.viz import write_figures
+        from prodvae.viz import log_figures_to_tensorboard, write_figures
 
         write_figures(context.model, context.dataset, context.run_dir / "figures")
+        if context.writer is not None:
+            log_figures_to_tensorboard(context.writer, context.step, context.model, context.dataset)
         return {}
 
 

@@ -265,6 +265,7 @@ class _Trainer:
             self.parts.dataset,
             self.folder.path,
             self.env.device,
+            writer=scalars.writer if scalars is not None else None,
         )
         values = run_hooks(self.hooks, context, final=final)
         if values and scalars is not None:

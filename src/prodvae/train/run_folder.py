@@ -118,6 +118,11 @@ class ScalarLog:
 
             self._writer = SummaryWriter(str(folder.tensorboard), purge_step=purge_step)
 
+    @property
+    def writer(self):
+        """The TensorBoard ``SummaryWriter``, or ``None`` when TensorBoard is off."""
+        return self._writer
+
     def write(self, step: int, scalars: dict[str, float]) -> None:
         """One JSON line ``{"step": step, **scalars}`` (non-finite values written as null)."""
         clean = {k: (float(v) if math.isfinite(float(v)) else None) for k, v in scalars.items()}
