@@ -32,10 +32,18 @@ def offline(monkeypatch):
 
 
 def test_download_reports_the_computed_hash(tmp_path, fake_fetch):
-    result = download("shapes3d", tmp_path / "new")
+    assert SOURCES["dsprites"].sha256 is None  # no published hash recorded for it
+    result = download("dsprites", tmp_path / "new")
     assert result.path.read_bytes() == PAYLOAD and result.sha256 == DIGEST
     assert not result.verified and DIGEST in result.message
-    assert fake_fetch == [SOURCES["shapes3d"].url]
+    assert fake_fetch == [SOURCES["dsprites"].url]
+
+
+def test_a_file_that_does_not_match_the_recorded_hash_is_refused(tmp_path, fake_fetch):
+    assert SOURCES["shapes3d"].sha256 is not None
+    with pytest.raises(ValueError, match="SHA-256"):
+        download("shapes3d", tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_download_verifies_a_recorded_hash(tmp_path, fake_fetch, monkeypatch):
@@ -48,8 +56,8 @@ def test_download_verifies_a_recorded_hash(tmp_path, fake_fetch, monkeypatch):
 
 
 def test_existing_file_is_kept_and_checked(tmp_path, fake_fetch):
-    (tmp_path / "3dshapes.h5").write_bytes(b"local copy")
-    result = download("shapes3d", tmp_path)
+    (tmp_path / SOURCES["dsprites"].filename).write_bytes(b"local copy")
+    result = download("dsprites", tmp_path)
     assert fake_fetch == [] and "found" in result.message
     assert result.sha256 == hashlib.sha256(b"local copy").hexdigest()
 

@@ -29,7 +29,13 @@ class Source:
 
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
 SOURCES: dict[str, Source] = {
-    "shapes3d": Source("3dshapes.h5", "https://storage.googleapis.com/3d-shapes/3dshapes.h5"),
+    # SHA-256 as published beside the file's size (267,573,662 bytes) and MD5
+    # (099a2078d58cec4daad0702c55d06868), an MD5 that other loaders record independently.
+    "shapes3d": Source(
+        "3dshapes.h5",
+        "https://storage.googleapis.com/3d-shapes/3dshapes.h5",
+        sha256="0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785",
+    ),
     "dsprites": Source(
         "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
         "https://github.com/deepmind/dsprites-dataset/raw/master/"
