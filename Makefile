@@ -40,7 +40,7 @@ DEMO_RUN := runs/demo
 demo: $(STAMP)
 	@if [ -f $(DEMO_RUN)/config.yaml ]; then $(PY) -m prodvae train --resume $(DEMO_RUN); \
 	else $(PY) -m prodvae train configs/demo.yaml; fi
-	$(PY) -m prodvae eval $(DEMO_RUN) --fast --num-train 4000 --num-test 2000
+	$(PY) -m prodvae eval $(DEMO_RUN) --suite all --fast --num-train 4000 --num-test 2000
 	$(PY) -m prodvae viz $(DEMO_RUN)
 	@echo "Results in $(DEMO_RUN): metrics.json (scores), report.html and figures/ (pictures),"
 	@echo "metrics.jsonl (training curves), tb/ (TensorBoard), checkpoints/."
