@@ -26,8 +26,8 @@ BACKGROUND = (0.08, 0.08, 0.1)
 FACE = (0.22, 0.22, 0.25)
 LONG_HAND = (1.0, 0.6, 0.1)  # colour, then length and half-width below (image half-widths)
 SHORT_HAND = (0.25, 0.55, 1.0)
-LONG_SHAPE = (0.85, 0.05)
-SHORT_SHAPE = (0.5, 0.1)
+LONG_SHAPE = (0.85, 0.09)
+SHORT_SHAPE = (0.5, 0.14)
 
 
 def hand_distance(
