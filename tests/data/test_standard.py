@@ -139,6 +139,19 @@ def test_dsprites_drops_the_repeated_orientation(tmp_path):
     assert values[stored_row].tolist() == pytest.approx([1.0, 3.0, 1.0, 3 * math.pi / 2, 1.0, 0.0])
 
 
+def test_dsprites_never_unpickles(tmp_path):
+    """The real file's pickled `metadata` is never read; an array holding objects is refused."""
+    write_dsprites(tmp_path)
+    path = tmp_path / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in ("imgs", "latents_classes")}
+    objects = np.empty((96, 6), dtype=object)
+    objects[:] = 1.0
+    np.savez(path, latents_values=objects, **arrays)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        get_dataset("dsprites", data_dir=tmp_path)
+
+
 # --- MPI3D ------------------------------------------------------------------------------
 SMALL_MPI3D = (2, 1, 2, 1, 1, 3, 2)
 

@@ -60,9 +60,9 @@ def load_dsprites(data_dir: str | os.PathLike | None = None, lazy: bool = False)
     uncompressed copy (the public file is compressed: 3 GB in memory otherwise)."""
     path = locate("dsprites", data_dir)
     where = str(path)
-    # the public file stores `metadata` as a pickled dict, so np.load needs allow_pickle; we
-    # read only the plain arrays below and never touch `metadata`
-    arrays = read_npz(path, ("latents_values",), allow_pickle=True)
+    # The public file also stores `metadata` as a pickled dict. An npz is read key by key, so
+    # reading only the plain arrays needs no unpickling: a file whose arrays hold objects fails.
+    arrays = read_npz(path, ("latents_values",))
     images = read_images(path, "imgs", lazy)
     check_images(images.shape, images.dtype, where, ndim=3)
     values = check_labels(arrays["latents_values"], images.shape[0], 6, where)

@@ -14,10 +14,10 @@ from prodvae.data.npz_memmap import npz_memmap
 log = logging.getLogger(__name__)
 
 
-def read_npz(path: Path, keys: tuple[str, ...], allow_pickle: bool = False) -> dict:
+def read_npz(path: Path, keys: tuple[str, ...]) -> dict:
     """The arrays ``keys`` of an npz file, or one ValueError naming what is wrong."""
     try:
-        with np.load(path, allow_pickle=allow_pickle, encoding="latin1") as archive:
+        with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in keys if key not in archive.files]
             if missing:
                 raise ValueError(f"{path}: missing array(s) {', '.join(map(repr, missing))}")
