@@ -23,6 +23,26 @@ def test_mcc_permutation_and_sign_invariant(identity_split, noise_split):
     assert mcc(np.exp(codes), factors, method="spearman")["mcc"] == pytest.approx(spearman)
 
 
+def test_mcc_scores_loops_as_loops():
+    """A loop code that equals the true angle up to a rotation matches perfectly only when the
+    angle is treated as an angle: linearly, the wrap at ±π breaks the correlation."""
+    rng = np.random.default_rng(0)
+    size = 24
+    loop_index = rng.integers(size, size=4000)
+    line_index = rng.integers(10, size=4000)
+    factors = np.column_stack([loop_index, line_index])
+    theta = 2 * np.pi * loop_index / size
+    angle_code = np.angle(np.exp(1j * (theta + 2.5)))  # wrapped into (-pi, pi]
+    codes = np.column_stack([angle_code, line_index + 0.1 * rng.normal(size=4000)])
+    kinds, periods = ("loop", "segment"), (size, None)
+    assert mcc(codes, factors, code_kinds=kinds, factor_periods=periods)["mcc"] > 0.99
+    assert mcc(codes, factors)["mcc"] < 0.9  # the linear reading is fooled by the wrap
+    unrelated = np.column_stack([rng.uniform(-np.pi, np.pi, 4000), rng.normal(size=4000)])
+    assert mcc(unrelated, factors, code_kinds=kinds, factor_periods=periods)["mcc"] < 0.1
+    with pytest.raises(ValueError, match="code_kinds"):
+        mcc(codes, factors, code_kinds=("loop",), factor_periods=periods)
+
+
 def test_gaussian_total_correlation_closed_form():
     r = 0.6
     cov = np.array([[1.0, r], [r, 1.0]])
