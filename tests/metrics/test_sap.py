@@ -36,3 +36,17 @@ def test_sap_rejects_mismatched_columns(identity_split):
 def test_constant_codes_score_zero(identity_split):
     c_train, f_train, c_test, f_test = identity_split
     assert sap(np.ones_like(c_train), f_train, np.ones_like(c_test), f_test)["sap"] == 0.0
+
+
+def test_a_loop_code_is_read_through_cos_and_sin():
+    """8 classes around a circle, coded by a rotated, wrapped angle: a linear SVM on the raw
+    angle cannot isolate the classes in the middle of its range; on (cos, sin) it can."""
+    rng = np.random.default_rng(0)
+    index = rng.integers(8, size=6000)
+    angle = np.angle(np.exp(1j * (2 * np.pi * index / 8 + 2.5 + 0.05 * rng.normal(size=6000))))
+    codes, factors = angle[:, None], index[:, None]
+    split = (codes[:4000], factors[:4000], codes[4000:], factors[4000:])
+    as_loop = sap_matrix(*split, code_kinds=("loop",))[0, 0]
+    as_line = sap_matrix(*split)[0, 0]
+    assert as_loop > 0.95
+    assert as_line < 0.7

@@ -8,6 +8,9 @@ Constant factors are left out. ``fast`` changes nothing: the metric takes about 
 the reference sizes, and subsampling is not faithful (C = 0.01 regularises relatively more on
 fewer samples: 2,000 instead of 10,000 training samples moved SAP from 0.228 to 0.156 in
 ``benchmarks/metrics_speed.py``).
+
+A loop code (``code_kinds[i] == "loop"``, an angle) is given to its SVM as (cos, sin): a
+linear boundary on the raw angle would cut the circle at ±π.
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ from prodvae.metrics._checks import check_split, require_varying
 from prodvae.metrics.registry import MetricInputs, register_metric
 
 
+def _features(column: np.ndarray, is_loop: bool) -> np.ndarray:
+    """One code as SVM features: ``[N, 1]``, or ``[N, 2]`` (cos, sin) for an angle."""
+    return np.column_stack([np.cos(column), np.sin(column)]) if is_loop else column[:, None]
+
+
 def _accuracy(x_train, y_train, x_test, y_test) -> float:
     with warnings.catch_warnings():
         # The reference runs liblinear with its default iteration cap; keep its answer.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        svm = LinearSVC(C=0.01, class_weight="balanced").fit(x_train[:, None], y_train)
-    return float(np.mean(svm.predict(x_test[:, None]) == y_test))
+        svm = LinearSVC(C=0.01, class_weight="balanced").fit(x_train, y_train)
+    return float(np.mean(svm.predict(x_test) == y_test))
 
 
 def sap_matrix(
@@ -37,15 +45,20 @@ def sap_matrix(
     codes_test: np.ndarray,
     factors_test: np.ndarray,
     n_jobs: int | None = -1,
+    code_kinds: tuple[str, ...] = (),
 ) -> np.ndarray:
     """Score matrix ``[L, K']`` of single-code SVM test accuracies over varying factors."""
     train, test = check_split(codes_train, factors_train, codes_test, factors_test)
     keep = require_varying(train.factors, "sap")
-    pairs = [(i, j) for i in range(train.codes.shape[1]) for j in keep]
+    num_codes = train.codes.shape[1]
+    loops = [kind == "loop" for kind in code_kinds] or [False] * num_codes
+    if len(loops) != num_codes:
+        raise ValueError(f"code_kinds must have {num_codes} entries, got {len(loops)}")
+    x_train = [_features(train.codes[:, i], loops[i]) for i in range(num_codes)]
+    x_test = [_features(test.codes[:, i], loops[i]) for i in range(num_codes)]
+    pairs = [(i, j) for i in range(num_codes) for j in keep]
     scores = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_accuracy)(
-            train.codes[:, i], train.factors[:, j], test.codes[:, i], test.factors[:, j]
-        )
+        delayed(_accuracy)(x_train[i], train.factors[:, j], x_test[i], test.factors[:, j])
         for i, j in pairs
     )
     return np.asarray(scores).reshape(train.codes.shape[1], len(keep))
@@ -57,13 +70,21 @@ def sap(
     codes_test: np.ndarray,
     factors_test: np.ndarray,
     n_jobs: int | None = -1,
+    code_kinds: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """SAP score ``{"sap"}`` from train/test codes ``[N, L]`` and factors ``[N, K]``."""
-    matrix = np.sort(sap_matrix(codes_train, factors_train, codes_test, factors_test, n_jobs), 0)
+    scores = sap_matrix(codes_train, factors_train, codes_test, factors_test, n_jobs, code_kinds)
+    matrix = np.sort(scores, 0)
     second = matrix[-2] if matrix.shape[0] > 1 else np.zeros(matrix.shape[1])
     return {"sap": float(np.mean(matrix[-1] - second))}
 
 
 @register_metric("sap", suites=("standard",))
 def _sap_metric(inputs: MetricInputs) -> dict[str, float]:
-    return sap(inputs.codes_train, inputs.factors_train, inputs.codes_test, inputs.factors_test)
+    return sap(
+        inputs.codes_train,
+        inputs.factors_train,
+        inputs.codes_test,
+        inputs.factors_test,
+        code_kinds=inputs.code_kinds,
+    )
