@@ -18,12 +18,10 @@ from prodvae.spaces.base import (
     Factor,
     check_input,
     check_positive,
-    is_isotropic,
-    kl_dtype,
     register_factor,
     resolve_device,
 )
-from prodvae.spaces.tilted import _safe_norm
+from prodvae.spaces.tilted import _safe_norm, radial_kl
 
 
 @register_factor("loop")
@@ -73,13 +71,7 @@ class Loop(Factor):
         KL is invariant under the common rescaling z → z / w, which maps the ring to the
         tilted prior with τ = r / w and the posterior to N(μ / w, σ² / w²).
         """
-        mu, logvar = self._check_posterior(mu, logvar)
-        if not is_isotropic(logvar):
-            return self.kl_monte_carlo(mu, logvar, num_samples or 64, generator)
-        work = kl_dtype(mu.device)
-        scaled_mu = mu.to(work) / self.width
-        scaled_logvar = logvar[:, 0].to(work) - 2 * math.log(self.width)
-        return radial.tilted_kl(scaled_mu, scaled_logvar, self.tau).to(mu.dtype)
+        return radial_kl(self, mu, logvar, num_samples, generator, self.tau, self.width)
 
     def sample(
         self,

@@ -29,6 +29,27 @@ def _safe_norm(z: Tensor) -> Tensor:
     return (z * z).sum(-1).add(torch.finfo(z.dtype).tiny).sqrt()
 
 
+def radial_kl(
+    factor: Factor,
+    mu: Tensor,
+    logvar: Tensor,
+    num_samples: int | None,
+    generator: torch.Generator | None,
+    tau: float,
+    scale: float = 1.0,
+) -> Tensor:
+    """KL to a prior that is the tilted one in the coordinate z / ``scale`` (a ring for
+    ``scale`` = width): exact, in float64, for an isotropic posterior -- KL is invariant under
+    the common rescaling -- and a Monte Carlo estimate (``num_samples``, default 64) otherwise."""
+    mu, logvar = factor._check_posterior(mu, logvar)
+    if not is_isotropic(logvar):
+        return factor.kl_monte_carlo(mu, logvar, num_samples or 64, generator)
+    work = kl_dtype(mu.device)
+    scaled_mu = mu.to(work) / scale
+    scaled_logvar = logvar[:, 0].to(work) - 2 * math.log(scale)
+    return radial.tilted_kl(scaled_mu, scaled_logvar, tau).to(mu.dtype)
+
+
 @register_factor("tilted")
 @dataclass(frozen=True)
 class Tilted(Factor):
@@ -63,12 +84,7 @@ class Tilted(Factor):
         generator: torch.Generator | None = None,
     ) -> Tensor:
         """Exact for an isotropic posterior; Monte Carlo (``num_samples``, default 64) otherwise."""
-        mu, logvar = self._check_posterior(mu, logvar)
-        if not is_isotropic(logvar):
-            return self.kl_monte_carlo(mu, logvar, num_samples or 64, generator)
-        work = kl_dtype(mu.device)
-        kl = radial.tilted_kl(mu.to(work), logvar[:, 0].to(work), self.tau)
-        return kl.to(mu.dtype)
+        return radial_kl(self, mu, logvar, num_samples, generator, self.tau)
 
     def sample(
         self,
