@@ -3,159 +3,59 @@
 An object (cube, cylinder, sphere or cone) stands on an infinite floor under a fixed
 directional light; the camera looks at it from any azimuth (a full orbit, a loop) and a
 range of elevations (a segment). Ray intersections are solved in closed form per pixel, in
-batches, with torch; vectors are kept as separate x, y, z planes ``[n, H, W]``, which is
-several times faster than ``[..., 3]`` tensors. The floor's brightness rises with the world
-angle round the object (a sawtooth with its seam along +x), so every azimuth sees a
-different floor: the landmark that makes the orbit identifiable even for an object that is
-symmetric about the vertical axis.
+batches, with torch (:mod:`prodvae.data.raycast`), and only inside the window of pixels each
+shape's objects can cover. The floor's brightness rises with the world angle round the
+object (a sawtooth with its seam along +x), so every azimuth sees a different floor: the
+landmark that makes the orbit identifiable even for an object that is symmetric about the
+vertical axis.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import torch
 
 from prodvae.data.procedural import ProceduralDataset, check_image_size, check_sizes, grid_values
-from prodvae.data.raster import hsv_to_rgb, pixel_grid
+from prodvae.data.raster import hsv_to_rgb
+from prodvae.data.raycast import (
+    HALF_FIELD_OF_VIEW,
+    HITS,
+    MISS,
+    REACH,
+    Rays,
+    camera_rays,
+    is_less,
+    pixel_window,
+    window_extents,
+)
 from prodvae.data.registry import register_dataset
 from prodvae.data.spec import FactorSpec
 
 SHAPES = ("cube", "cylinder", "sphere", "cone")
 BASE_HALF_SIZE = 0.5  # object half-width at scale 1; every object is 2 half-widths tall
-CAMERA_DISTANCE = 4.0
-TARGET_HEIGHT = 0.45
-HALF_FIELD_OF_VIEW = math.radians(21.0)
-_LIGHT = (0.45, 0.25, 0.86)
-LIGHT = tuple(c / math.hypot(*_LIGHT) for c in _LIGHT)  # unit vector towards the light
 SKY = (0.78, 0.84, 0.92)
-MISS = float("inf")
 
 
-class Rays(NamedTuple):
-    """Origins ``o* [n, 1, 1]`` and unit directions ``d* [n, H, W]`` (world frame, z up)."""
-
-    ox: torch.Tensor
-    oy: torch.Tensor
-    oz: torch.Tensor
-    dx: torch.Tensor
-    dy: torch.Tensor
-    dz: torch.Tensor
-
-    def select(self, chosen: torch.Tensor) -> Rays:
-        return Rays(*(part[chosen] for part in self))
-
-
-class Hit(NamedTuple):
-    depth: torch.Tensor  # [n, H, W], inf where the ray misses
-    lambert: torch.Tensor  # [n, H, W] cosine between the normal and the light (unclamped)
-
-
-def camera_rays(azimuth: torch.Tensor, elevation: torch.Tensor, size: int) -> Rays:
-    """Pinhole rays of cameras at ``azimuth, elevation [n]`` looking at the object."""
-    ca, sa, ce, se = azimuth.cos(), azimuth.sin(), elevation.cos(), elevation.sin()
-    back = (ce * ca, ce * sa, se)  # from the target to the camera
-    right = (-sa, ca, torch.zeros_like(ca))
-    up = (-se * ca, -se * sa, ce)  # right x forward
-    pixels = pixel_grid(size, device=azimuth.device) * math.tan(HALF_FIELD_OF_VIEW)
-    u, v = pixels[..., 0], pixels[..., 1]
-    col = [c[:, None, None] for c in (*back, *right, *up)]
-    d = [-col[i] + u * col[3 + i] + v * col[6 + i] for i in range(3)]
-    inverse_length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).rsqrt()
-    origin = [CAMERA_DISTANCE * col[i] for i in range(3)]
-    origin[2] = origin[2] + TARGET_HEIGHT
-    return Rays(*origin, *(c * inverse_length for c in d))
-
-
-def _nearest(t: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
-    return torch.where(ok & (t > 0), t, MISS)
-
-
-def _root(discriminant: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``sqrt(max(discriminant, 0))`` and where it is real (a sqrt of negatives is slow)."""
-    return discriminant.clamp(min=0.0).sqrt(), discriminant >= 0
-
-
-def hit_sphere(rays: Rays, r: torch.Tensor) -> Hit:
-    ox, oy, oz, dx, dy, dz = rays
-    cz = oz - r  # the centre is at height r
-    b = ox * dx + oy * dy + cz * dz
-    root, real = _root(b * b - (ox * ox + oy * oy + cz * cz - r * r))
-    t = _nearest(-b - root, real)
-    # normal = (o + t d - centre) / r, dotted with the light
-    constant = (ox * LIGHT[0] + oy * LIGHT[1] + cz * LIGHT[2]) / r
-    along = (dx * LIGHT[0] + dy * LIGHT[1] + dz * LIGHT[2]) / r
-    return Hit(t, constant + t.clamp(max=1e3) * along)
-
-
-def hit_cube(rays: Rays, r: torch.Tensor) -> Hit:
-    ox, oy, oz, dx, dy, dz = rays
-    entries, exits = [], []
-    for o, d, low, high in ((ox, dx, -r, r), (oy, dy, -r, r), (oz, dz, torch.zeros_like(r), 2 * r)):
-        inverse = 1.0 / d
-        a, b = (low - o) * inverse, (high - o) * inverse
-        entries.append(torch.minimum(a, b))
-        exits.append(torch.maximum(a, b))
-    near = torch.maximum(torch.maximum(entries[0], entries[1]), entries[2])
-    far = torch.minimum(torch.minimum(exits[0], exits[1]), exits[2])
-    # the face entered is the slab entered last; its outward normal opposes the ray
-    facing = [-d.sign() * light for d, light in zip((dx, dy, dz), LIGHT)]
-    lambert = torch.where(
-        near == entries[0], facing[0], torch.where(near == entries[1], facing[1], facing[2])
-    )
-    return Hit(_nearest(near, near <= far), lambert)
-
-
-def hit_cylinder(rays: Rays, r: torch.Tensor) -> Hit:
-    """A vertical cylinder of radius ``r`` and height ``2 r`` standing on the floor."""
-    ox, oy, oz, dx, dy, dz = rays
-    a = dx * dx + dy * dy
-    b = ox * dx + oy * dy
-    root, real = _root(b * b - a * (ox * ox + oy * oy - r * r))
-    side = (-b - root) / a
-    z = oz + side * dz
-    side = _nearest(side, real & (z >= 0) & (z <= 2 * r))
-    cap = (2 * r - oz) / dz
-    cx, cy = ox + cap * dx, oy + cap * dy
-    cap = _nearest(cap, cx * cx + cy * cy <= r * r)
-    s = side.clamp(max=1e3)
-    radial = ((ox + s * dx) * LIGHT[0] + (oy + s * dy) * LIGHT[1]) / r
-    return Hit(torch.minimum(side, cap), torch.where(cap < side, LIGHT[2], radial))
-
-
-def hit_cone(rays: Rays, r: torch.Tensor) -> Hit:
-    """An upright cone of base radius ``r`` and height ``2 r`` standing on the floor:
-    ``x^2 + y^2 = k^2 (h - z)^2`` with ``k = 1/2``."""
-    ox, oy, oz, dx, dy, dz = rays
-    height, k2 = 2 * r, 0.25
-    w = height - oz
-    a = dx * dx + dy * dy - k2 * dz * dz
-    b = ox * dx + oy * dy + k2 * w * dz
-    root, real = _root(b * b - a * (ox * ox + oy * oy - k2 * w * w))
-    best = torch.full_like(a, MISS)
-    for t in ((-b - root) / a, (-b + root) / a):
-        z = oz + t * dz
-        best = torch.minimum(best, _nearest(t, real & (z >= 0) & (z <= height)))
-    t = best.clamp(max=1e3)
-    px, py, pz = ox + t * dx, oy + t * dy, oz + t * dz
-    gz = k2 * (height - pz)  # gradient (x, y, k^2 (h - z)), normalised below
-    lambert = (px * LIGHT[0] + py * LIGHT[1] + gz * LIGHT[2]) * (
-        px * px + py * py + gz * gz
-    ).rsqrt()
-    return Hit(best, lambert)
-
-
-HITS = (hit_cube, hit_cylinder, hit_sphere, hit_cone)
-
-
-def ground(rays: Rays, floor_rgb: torch.Tensor) -> list[torch.Tensor]:
-    """Floor or sky colour planes ``3 x [n, H, W]`` where a ray misses the object."""
-    t = (-rays.oz / rays.dz).clamp(min=0.0, max=1e3)
-    turn = torch.atan2(rays.oy + t * rays.dy, rays.ox + t * rays.dx) / (2 * math.pi)
-    shade = 0.5 + 0.45 * turn.remainder(1.0)
-    below = rays.dz < 0
-    return [torch.where(below, floor_rgb[:, c, None, None] * shade, SKY[c]) for c in range(3)]
+def ground(rays: Rays, floor_rgb: torch.Tensor, elevation: torch.Tensor) -> torch.Tensor:
+    """Floor or sky colour ``[n, 3, H, W]`` of every ray, as if the object were absent;
+    ``floor_rgb [n, 3]``, camera ``elevation [n]``."""
+    # the floor point o + t d with t = -oz / dz, scaled by -dz > 0, which keeps its angle
+    x = rays.oz * rays.dx - rays.ox * rays.dz
+    y = rays.oz * rays.dy - rays.oy * rays.dz
+    turn = torch.atan2(y, x).mul_(1 / (2 * math.pi))
+    turn = turn.sub_(turn.floor())  # the sawtooth: [0, 1) from the seam round
+    image = floor_rgb[:, :, None, None] * turn.mul_(0.45).add_(0.5)[:, None]
+    # a ray rises (dz >= 0) iff its pixel is above tan(elevation) in tangent units, so the
+    # sky is confined to the top rows; blend it there only
+    size = image.shape[-1]
+    horizon = math.tan(elevation.min().item()) / math.tan(HALF_FIELD_OF_VIEW)
+    rows = min(size, max(0, math.ceil(size / 2.0 * (1.0 - horizon)) + 1))
+    if rows:
+        sky = torch.tensor(SKY, device=image.device)[:, None, None]
+        rising = (1.0 - is_less(rays.dz[:, :rows], 0.0))[:, None]
+        image[:, :, :rows].lerp_(sky.expand(image[:, :, :rows].shape), rising)
+    return image
 
 
 @register_dataset("orbit")
@@ -190,21 +90,29 @@ class Orbit(ProceduralDataset):
         super().__init__(spec, check_image_size(image_size))
 
     def draw(self, values: torch.Tensor) -> torch.Tensor:
-        shape, object_hue, floor_hue, scale, azimuth, elevation = values.unbind(dim=1)
+        # images sorted by shape, so that each shape's images are one slice
+        which = values[:, 0].round().long().clamp(0, len(SHAPES) - 1)
+        order = which.argsort(stable=True)
+        counts = torch.bincount(which, minlength=len(SHAPES)).tolist()
+        shape, object_hue, floor_hue, scale, azimuth, elevation = values.index_select(
+            0, order
+        ).unbind(dim=1)
         rays = camera_rays(azimuth, elevation, self.image_size)
-        radius = (BASE_HALF_SIZE * scale)[:, None, None]
-        depth = torch.full_like(rays.dx, MISS)
-        lambert = torch.zeros_like(rays.dx)
-        which = shape.round().long().clamp(0, len(SHAPES) - 1)
-        for index, hit in enumerate(HITS):
-            chosen = (which == index).nonzero().squeeze(1)
-            if chosen.numel():
-                depth[chosen], lambert[chosen] = hit(rays.select(chosen), radius[chosen])
-        light = 0.35 + 0.65 * lambert.clamp(min=0.0)
-        paint = hsv_to_rgb(object_hue, 0.85, 1.0)
-        background = ground(rays, hsv_to_rgb(floor_hue, 0.6, 1.0))
-        on_object = torch.isfinite(depth)
-        planes = [
-            torch.where(on_object, paint[:, c, None, None] * light, background[c]) for c in range(3)
-        ]
-        return torch.stack(planes, dim=1)
+        image = ground(rays, hsv_to_rgb(floor_hue, 0.6, 1.0), elevation)
+        paint = hsv_to_rgb(object_hue, 0.85, 1.0)[:, :, None, None]
+        radius = BASE_HALF_SIZE * scale
+        reach = torch.tensor(REACH, device=values.device)[which[order]] * radius
+        extents = window_extents(azimuth, elevation, reach, 2 * radius)
+        start = 0
+        for hit, count in zip(HITS, counts):
+            group, start = slice(start, start + count), start + count
+            if not count:
+                continue
+            # ray-cast only the pixels where this shape's objects can appear
+            rows, cols = pixel_window(extents[group], self.image_size)
+            depth, lambert = hit(rays.window(group, rows, cols), radius[group, None, None])
+            light = lambert.clamp(0.0, 1.0).nan_to_num_(0.0).mul_(0.65).add_(0.35)
+            on_object = is_less(depth, 0.5 * MISS)[:, None]
+            window = image[group, :, rows, cols]
+            window.lerp_(paint[group] * light[:, None], on_object)
+        return image.index_select(0, order.argsort())  # much faster than image[...] on CPU

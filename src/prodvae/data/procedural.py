@@ -91,7 +91,7 @@ class ProceduralDataset(GroundTruthDataset):
         chunk = CPU_CHUNK if target.type == "cpu" else DEVICE_CHUNK
         for start in range(0, values.shape[0], chunk):
             part = values[start : start + chunk].to(device=target, dtype=torch.float32)
-            images[start : start + chunk] = to_uint8(self.draw(part))
+            to_uint8(self.draw(part), out=images[start : start + chunk])
         return images
 
     def sample_values(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

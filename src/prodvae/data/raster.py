@@ -34,6 +34,10 @@ def hsv_to_rgb(hue: torch.Tensor, saturation: float, value: float) -> torch.Tens
     return value - value * saturation * ramp
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Quantise images in ``[0, 1]`` to uint8 ``[0, 255]`` by rounding."""
-    return (images * 255.0).round_().clamp_(0.0, 255.0).to(torch.uint8)
+def to_uint8(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Quantise images in ``[0, 1]`` to uint8 ``[0, 255]`` by rounding (halves up), into
+    ``out`` when given; ``images`` is overwritten."""
+    scaled = images.mul_(255.0).add_(0.5).clamp_(0.0, 255.0)
+    if out is None:
+        return scaled.to(torch.uint8)  # float to integer conversion truncates
+    return out.copy_(scaled)
