@@ -116,7 +116,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed raw steps first")
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     stored = stored_sprites(args.image_size, args.num_images)
     print(f"device {device}, torch threads {torch.get_num_threads()}, {args.image_size} px sprites")

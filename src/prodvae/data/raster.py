@@ -13,6 +13,12 @@ def pixel_grid(size: int, device: torch.device | str | None = None) -> torch.Ten
     return torch.stack([x, y], dim=-1)
 
 
+def length(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``sqrt(x^2 + y^2)`` of two planes ``[...]`` (about twice as fast as ``torch.hypot`` on
+    the CPU; no care for overflow, which coordinates of a picture never reach)."""
+    return (x * x).add_(y * y).sqrt_()
+
+
 def coverage(distance: torch.Tensor, pixel: float) -> torch.Tensor:
     """Antialiased coverage of a shape from its signed distance (negative inside).
 

@@ -18,7 +18,7 @@ from prodvae.data.procedural import (
     check_sizes,
     grid_values,
 )
-from prodvae.data.raster import coverage, hsv_to_rgb, pixel_grid
+from prodvae.data.raster import coverage, hsv_to_rgb, length, pixel_grid
 from prodvae.data.registry import register_dataset
 from prodvae.data.spec import FactorSpec
 
@@ -33,11 +33,11 @@ def box(
     """Signed distance ``[...]`` from points ``(x, y)`` (each ``[...]``) to an axis-aligned box."""
     qx, qy = (x - centre[0]).abs_().sub_(half[0]), (y - centre[1]).abs_().sub_(half[1])
     inside = torch.maximum(qx, qy).clamp_(max=0.0)
-    return torch.hypot(qx.clamp_(min=0.0), qy.clamp_(min=0.0)).add_(inside)
+    return length(qx.clamp_(min=0.0), qy.clamp_(min=0.0)).add_(inside)
 
 
 def disc(x: torch.Tensor, y: torch.Tensor, centre: tuple[float, float], radius: float):
-    return torch.hypot(x - centre[0], y - centre[1]).sub_(radius)
+    return length(x - centre[0], y - centre[1]).sub_(radius)
 
 
 def ell(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -63,7 +63,7 @@ def sector(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     c = math.sqrt(0.5)
     u, v = c * (x - y), c * (x + y)
     inside = torch.minimum(u, v).neg_().clamp_(max=0.0)
-    quadrant = torch.hypot(u.neg().clamp_(min=0.0), v.neg().clamp_(min=0.0)).add_(inside)
+    quadrant = length(u.neg().clamp_(min=0.0), v.neg().clamp_(min=0.0)).add_(inside)
     return torch.maximum(disc(x, y, (0.0, 0.0), 0.9), quadrant.neg_())
 
 

@@ -18,7 +18,7 @@ from prodvae.data.procedural import (
     check_sizes,
     grid_values,
 )
-from prodvae.data.raster import coverage, pixel_grid
+from prodvae.data.raster import coverage, length, pixel_grid
 from prodvae.data.registry import register_dataset
 from prodvae.data.spec import FactorSpec
 
@@ -37,11 +37,11 @@ def hand_distance(
 
     A hand is a capsule from the centre along ``(sin a, cos a)`` (clockwise from up).
     """
-    length, half_width = shape
-    direction = torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1)  # [n, 2]
-    along = torch.einsum("hwc,nc->nhw", points, direction).clamp(0.0, length)
-    offset = points[None] - along[..., None] * direction[:, None, None, :]
-    return offset.norm(dim=-1) - half_width
+    reach, half_width = shape
+    x, y = points[..., 0], points[..., 1]  # [H, W]: planes are faster than [..., 2]
+    sin, cos = torch.sin(angle)[:, None, None], torch.cos(angle)[:, None, None]
+    along = (x * sin + y * cos).clamp_(0.0, reach)  # [n, H, W]
+    return length(x - along * sin, y - along * cos).sub_(half_width)
 
 
 @register_dataset("torus")
@@ -65,13 +65,12 @@ class Torus(ProceduralDataset):
         points = pixel_grid(self.image_size, device=values.device)
         pixel = 2.0 / self.image_size
         dial = coverage(points.norm(dim=-1) - 0.95, pixel)  # [H, W]
-        image = _colour(BACKGROUND, values) + dial * (
-            _colour(FACE, values) - _colour(BACKGROUND, values)
-        )
+        image = torch.lerp(_colour(BACKGROUND, values), _colour(FACE, values), dial)
         image = image.expand(values.shape[0], -1, -1, -1)
         for column, colour, shape in ((1, SHORT_HAND, SHORT_SHAPE), (0, LONG_HAND, LONG_SHAPE)):
             alpha = coverage(hand_distance(points, values[:, column], shape), pixel)[:, None]
-            image = image + alpha * (_colour(colour, values) - image)
+            # one lerp is several times faster than the same blend in three operations
+            image = torch.lerp(image, _colour(colour, values).expand_as(image), alpha)
         return image
 
 

@@ -122,7 +122,8 @@ class HeldBatches:
 
     def batch(self, step: int) -> Batch:
         rows = self.rows.rows(step)
-        x = to_unit(self.images[rows.to(self.images.device)])
+        # index_select: several times faster than advanced indexing on the CPU
+        x = to_unit(self.images.index_select(0, rows.to(self.images.device)))
         return Batch(x, _labels(self.factors[rows], rows, self.labelled))
 
 
