@@ -44,6 +44,17 @@ def test_eval_on_another_dataset_name(run_dir, capsys):
     assert "unknown dataset 'nowhere'" in capsys.readouterr().err
 
 
+def test_every_evaluation_is_kept_in_the_history(run_dir):
+    history = run_dir / "evaluations.jsonl"
+    before = history.read_text().splitlines() if history.exists() else []
+    assert main(["eval", str(run_dir), *QUICK]) == 0
+    assert main(["eval", str(run_dir), *QUICK[:3], "--num-train", "120", "--num-test", "60"]) == 0
+    records = [json.loads(line) for line in history.read_text().splitlines()]
+    assert len(records) == len(before) + 2
+    assert [r["metrics"]["num_train"] for r in records[-2:]] == [200, 120]
+    assert json.loads((run_dir / "metrics.json").read_text()) == records[-1]
+
+
 def test_eval_refuses_a_folder_without_a_run(tmp_path, capsys):
     assert main(["eval", str(tmp_path), *QUICK]) == 2
     assert "is not a run folder" in capsys.readouterr().err

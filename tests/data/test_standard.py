@@ -1,13 +1,18 @@
 """Standard loaders on tiny fake files with the real schemas (reduced grids)."""
 
 import math
+import shutil
+from dataclasses import replace
 
 import h5py
 import numpy as np
 import pytest
 import torch
 
+from prodvae.data import download as download_module
 from prodvae.data import get_dataset
+from prodvae.data.array_dataset import LazyH5Images
+from prodvae.data.download import SOURCES, download, sha256_of
 from prodvae.data.grid import ravel_indices, unravel_flat
 
 
@@ -105,23 +110,49 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
 
 
 # --- dSprites ---------------------------------------------------------------------------
-def write_dsprites(folder):
+DSPRITES = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
+
+
+def dsprites_arrays(shapes=(1.0, 2.0, 3.0)):
+    """The public file's arrays on a reduced grid; each image stores its row number in binary."""
     orientation = np.linspace(0, 2 * math.pi, 5)  # the end-point repeats the start
-    values = product([1.0], [1.0, 2.0, 3.0], [0.5, 1.0], orientation, [0.0, 1.0], [0.0, 1.0])
-    classes = product([0], [0, 1, 2], [0, 1], range(5), [0, 1], [0, 1]).astype(np.int64)
+    values = product([1.0], shapes, [0.5, 1.0], orientation, [0.0, 1.0], [0.0, 1.0])
+    classes = product([0], range(len(shapes)), [0, 1], range(5), [0, 1], [0, 1]).astype(np.int64)
     n = len(values)
     bits = (np.arange(n)[:, None] >> np.arange(8)) & 1  # the row number in binary, pixel by pixel
     imgs = np.zeros((n, 4, 4), dtype=np.uint8)
     imgs.reshape(n, -1)[:, :8] = bits
+    return {"imgs": imgs, "latents_values": values, "latents_classes": classes}
+
+
+def write_dsprites(folder, **arrays):
+    """The npz copy (with the pickled ``metadata`` the public file has)."""
+    arrays = {**dsprites_arrays(), **arrays}
     metadata = np.array({"latents_sizes": np.array([1, 3, 2, 5, 2, 2])}, dtype=object)
-    np.savez(
-        folder / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
-        imgs=imgs,
-        latents_values=values,
-        latents_classes=classes,
-        metadata=metadata,
-    )
-    return values
+    np.savez(folder / f"{DSPRITES}.npz", metadata=metadata, **arrays)
+    return arrays["latents_values"]
+
+
+def write_dsprites_h5(folder, drop=(), **replace):
+    """The HDF5 copy: ``imgs`` (gzip-chunked, as the public file), ``latents/values`` and
+    ``latents/classes``; ``replace`` swaps an array (by HDF5 path), ``drop`` leaves some out."""
+    arrays = dsprites_arrays()
+    datasets = {
+        "imgs": arrays["imgs"],
+        "latents/values": arrays["latents_values"],
+        "latents/classes": arrays["latents_classes"],
+        **replace,
+    }
+    path = folder / f"{DSPRITES}.hdf5"
+    with h5py.File(path, "w") as handle:
+        for key, data in datasets.items():
+            if key in drop:
+                continue
+            if key == "imgs" and np.shape(data)[1:] == (4, 4) and len(data) >= 8:
+                handle.create_dataset(key, data=data, chunks=(8, 4, 4), compression="gzip")
+            else:
+                handle[key] = data
+    return path
 
 
 def test_dsprites_drops_the_repeated_orientation(tmp_path):
@@ -150,6 +181,101 @@ def test_dsprites_never_unpickles(tmp_path):
     np.savez(path, latents_values=objects, **arrays)
     with pytest.raises(ValueError, match="allow_pickle"):
         get_dataset("dsprites", data_dir=tmp_path)
+
+
+def all_rows(ds):
+    rows = np.arange(len(ds))
+    return ds.images_at(rows), ds.factors_at(rows)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_dsprites_hdf5_loads_like_the_npz(tmp_path, lazy):
+    (tmp_path / "h5").mkdir(), (tmp_path / "npz").mkdir()
+    write_dsprites_h5(tmp_path / "h5")
+    write_dsprites(tmp_path / "npz")
+    from_h5 = get_dataset("dsprites", data_dir=tmp_path / "h5", lazy=lazy)
+    from_npz = get_dataset("dsprites", data_dir=tmp_path / "npz")
+    assert isinstance(from_h5._images, LazyH5Images) == lazy
+    assert from_h5.spec == from_npz.spec and from_h5.factor_sizes == (3, 2, 4, 2, 2)
+    h5_images, h5_factors = all_rows(from_h5)
+    npz_images, npz_factors = all_rows(from_npz)
+    assert h5_images.dtype == torch.uint8 and torch.equal(h5_images, npz_images)
+    assert torch.equal(h5_factors, npz_factors)
+    cells = from_npz.sample_factors(16, torch.Generator().manual_seed(3))
+    assert torch.equal(from_h5.images_from_factors(cells), from_npz.images_from_factors(cells))
+
+
+def test_dsprites_prefers_the_hdf5_copy(tmp_path):
+    write_dsprites(tmp_path, **dsprites_arrays(shapes=(1.0, 2.0)))
+    assert get_dataset("dsprites", data_dir=tmp_path).factor_sizes[0] == 2  # the npz alone
+    write_dsprites_h5(tmp_path)
+    assert get_dataset("dsprites", data_dir=tmp_path).factor_sizes[0] == 3
+
+
+def test_dsprites_missing_file_names_both_copies(tmp_path):
+    with pytest.raises(FileNotFoundError, match=rf"download dsprites.*{DSPRITES}\.hdf5 \(or "):
+        get_dataset("dsprites", data_dir=tmp_path)
+
+
+N_DSPRITES = 120  # rows of the reduced grid: 3 * 2 * 5 * 2 * 2
+
+
+def with_nan():
+    values = dsprites_arrays()["latents_values"].copy()
+    values[7, 4] = np.nan
+    return values
+
+
+@pytest.mark.parametrize(
+    "drop, replace, message",
+    [
+        (("imgs",), {}, r"missing dataset\(s\) 'imgs'"),
+        (("latents/values",), {}, r"missing dataset\(s\) 'latents/values'"),
+        (
+            ("latents/values", "latents/classes"),
+            {"latents": np.zeros(3)},  # a dataset where the group should be
+            r"missing dataset\(s\) 'latents/values'",
+        ),
+        ((), {"imgs": np.zeros((N_DSPRITES, 4, 4), np.float32)}, "uint8, got float32"),
+        ((), {"imgs": np.zeros((N_DSPRITES, 4, 4, 1), np.uint8)}, r"shape \(N, H, W\)"),
+        ((), {"imgs": np.zeros((0, 4, 4), np.uint8)}, r"shape \(N, H, W\)"),
+        ((), {"latents/values": np.zeros((N_DSPRITES, 5))}, r"shape \(120, 6\)"),
+        ((), {"latents/values": np.zeros((N_DSPRITES - 1, 6))}, r"shape \(120, 6\)"),
+        ((), {"latents/values": with_nan()}, "NaN"),
+        ((), {"imgs": np.full((N_DSPRITES, 4, 4), 255, np.uint8)}, "0/1 pixels"),
+    ],
+)
+def test_malformed_dsprites_hdf5(tmp_path, drop, replace, message):
+    path = write_dsprites_h5(tmp_path, drop=drop, **replace)
+    with pytest.raises(ValueError, match=message) as error:
+        get_dataset("dsprites", data_dir=tmp_path)
+    assert str(error.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_truncated_dsprites_hdf5(tmp_path, lazy):
+    path = write_dsprites_h5(tmp_path)
+    path.write_bytes(path.read_bytes()[:-300])
+    with pytest.raises(ValueError, match=r"not a readable HDF5 file \(truncated"):
+        get_dataset("dsprites", data_dir=tmp_path, lazy=lazy)
+
+
+def test_dsprites_download_then_load(tmp_path, monkeypatch):
+    """The fetched HDF5 is checked against the recorded hash, then loaded; no network."""
+    published = write_dsprites_h5(tmp_path)
+    fetched = []
+
+    def fetch(url, destination, timeout=60.0):
+        fetched.append(url)
+        shutil.copyfile(published, destination)
+
+    monkeypatch.setattr(download_module, "fetch_url", fetch)
+    source = SOURCES["dsprites"]
+    monkeypatch.setitem(SOURCES, "dsprites", replace(source, sha256=sha256_of(published)))
+    result = download("dsprites", tmp_path / "data")
+    assert result.verified and fetched == [source.url]
+    assert result.path == tmp_path / "data" / published.name
+    assert len(get_dataset("dsprites", data_dir=tmp_path / "data")) == 96
 
 
 # --- MPI3D ------------------------------------------------------------------------------

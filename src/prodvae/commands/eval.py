@@ -1,6 +1,8 @@
 """``prodvae eval RUN_DIR``: score a trained run with ``prodvae.metrics.evaluate``.
 
-Writes ``metrics.json`` into the run folder and prints the scores as a table.
+Writes ``metrics.json`` (the latest evaluation) into the run folder, appends the same
+record to ``evaluations.jsonl`` (every evaluation, so none is lost when another suite,
+dataset or checkpoint is scored), and prints the scores as a table.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from prodvae.train.build import build_dataset
 from prodvae.train.run_folder import atomic_write_text
 
 METRICS_JSON = "metrics.json"
+HISTORY_JSONL = "evaluations.jsonl"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
         help="evaluate a trained run with the disentanglement / topology metrics",
-        description="Evaluate the latest checkpoint of RUN_DIR; writes RUN_DIR/metrics.json.",
+        description=(
+            "Evaluate the latest checkpoint of RUN_DIR; writes RUN_DIR/metrics.json and "
+            "appends it to RUN_DIR/evaluations.jsonl."
+        ),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("--suite", choices=("standard", "topology", "all"), default="standard")
@@ -65,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         "metrics": {key: _json_value(value) for key, value in results.items()},
     }
     path = Path(args.run_dir) / METRICS_JSON
+    with open(Path(args.run_dir) / HISTORY_JSONL, "a", encoding="utf-8") as history:
+        history.write(json.dumps(record) + "\n")
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     print(f"{args.run_dir} at step {loaded.step} on {record['dataset']} ({args.suite} suite)")
     print(format_table(results))

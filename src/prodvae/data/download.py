@@ -19,12 +19,17 @@ DATA_DIR_VARIABLE = "PRODVAE_DATA"
 
 @dataclass(frozen=True)
 class Source:
-    """Where a standard dataset file comes from."""
+    """Where a standard dataset file comes from.
+
+    ``also_accepted`` names other files the loader reads in place of ``filename`` (the same
+    data in another container); they are never downloaded, and ``filename`` wins when both exist.
+    """
 
     filename: str
     url: str | None  # None: no direct link; ``note`` says how to get the file
     sha256: str | None = None
     note: str = ""
+    also_accepted: tuple[str, ...] = ()
 
 
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
@@ -36,10 +41,15 @@ SOURCES: dict[str, Source] = {
         "https://storage.googleapis.com/3d-shapes/3dshapes.h5",
         sha256="0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785",
     ),
+    # SHA-256 of the HDF5 copy as TensorFlow Datasets records it (with its size, 28,024,106
+    # bytes) in tensorflow_datasets/url_checksums/dsprites.txt; the npz copy has no published
+    # hash, so download fetches the HDF5 and the loader still reads an npz a user already has.
     "dsprites": Source(
-        "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
+        "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5",
         "https://github.com/deepmind/dsprites-dataset/raw/master/"
-        "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
+        "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5",
+        sha256="729fa22e884c9c500e1f17415d580746b4c5894fbbb780a1319bbcfa39a745bb",
+        also_accepted=("dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",),
     ),
     "mpi3d_toy": Source("mpi3d_toy.npz", _MPI3D + "mpi3d_toy.npz"),
     "mpi3d_realistic": Source("mpi3d_realistic.npz", _MPI3D + "mpi3d_realistic.npz"),
@@ -90,13 +100,21 @@ def locate(name: str, data_dir: str | os.PathLike | None) -> Path:
     """Path of a standard dataset's file in the data directory, or a FileNotFoundError that
     says how to get it."""
     source = source_of(name)
-    path = resolve_data_dir(data_dir) / source.filename
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{name}: no file at {path}. Run `prodvae data download {name} --data-dir DIR` "
-            f"or put a copy of {source.filename} in DIR (--data-dir or ${DATA_DIR_VARIABLE})"
-        )
-    return path
+    folder = resolve_data_dir(data_dir)
+    for filename in (source.filename, *source.also_accepted):
+        if (folder / filename).is_file():
+            return folder / filename
+    raise FileNotFoundError(
+        f"{name}: no file at {folder / source.filename}. Run `prodvae data download {name} "
+        f"--data-dir DIR` or put a copy of {_accepted(source)} in DIR (--data-dir or "
+        f"${DATA_DIR_VARIABLE})"
+    )
+
+
+def _accepted(source: Source) -> str:
+    """The file names a loader accepts, for messages: ``a.hdf5 (or a.npz)``."""
+    others = " or ".join(source.also_accepted)
+    return f"{source.filename} (or {others})" if others else source.filename
 
 
 def sha256_of(path: Path) -> str:
@@ -125,9 +143,10 @@ def download(name: str, data_dir: str | os.PathLike) -> DownloadResult:
     source = source_of(name)
     folder = Path(data_dir)
     path = folder / source.filename
+    also = "".join(f" or {other} in the same folder" for other in source.also_accepted)
     offline_help = (
-        f"put a copy of {source.filename} at {path} (choose the folder with --data-dir or "
-        f"${DATA_DIR_VARIABLE})"
+        f"put a copy of {source.filename} at {path}{also} (choose the folder with --data-dir "
+        f"or ${DATA_DIR_VARIABLE})"
     )
     if path.is_file():
         actual, verified = _verify(name, path, source.sha256)

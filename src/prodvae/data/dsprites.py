@@ -1,6 +1,12 @@
-"""dSprites (Matthey et al. 2017): ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` with
-``imgs`` (737280, 64, 64) uint8 in {0, 1} and ``latents_values`` (737280, 6): color, shape,
-scale, orientation, posX, posY (posY fastest).
+"""dSprites (Matthey et al. 2017) in either of its two public containers:
+
+- ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5`` (what ``prodvae data download`` fetches
+  and checks): datasets ``imgs`` (737280, 64, 64) uint8 in {0, 1}, ``latents/values``
+  (737280, 6) float64 and ``latents/classes`` (737280, 6) int64;
+- ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz``: the same arrays as ``imgs``,
+  ``latents_values`` and ``latents_classes`` (read when there is no HDF5 copy).
+
+The latent columns are color, shape, scale, orientation, posX, posY (posY fastest).
 
 Two repairs make the factors honest:
 
@@ -17,10 +23,11 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 
-from prodvae.data.array_dataset import ArrayDataset
+from prodvae.data.array_dataset import ArrayDataset, LazyH5Images
 from prodvae.data.download import locate
 from prodvae.data.grid import column_levels
 from prodvae.data.registry import register_dataset
@@ -28,6 +35,7 @@ from prodvae.data.spec import FactorSpec
 from prodvae.data.standard import (
     check_images,
     check_labels,
+    read_h5,
     read_images,
     read_npz,
     require_grid,
@@ -54,37 +62,51 @@ def drop_repeated_orientation(orientation: np.ndarray) -> np.ndarray:
     return at_full_turn & has_zero
 
 
-@register_dataset("dsprites")
-def load_dsprites(data_dir: str | os.PathLike | None = None, lazy: bool = False) -> ArrayDataset:
-    """dSprites from ``data_dir``. ``lazy`` memory-maps ``imgs``, which works only for an
-    uncompressed copy (the public file is compressed: 3 GB in memory otherwise)."""
-    path = locate("dsprites", data_dir)
-    where = str(path)
+def _read_npz(path: Path, lazy: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``imgs`` and ``latents_values`` of the npz copy."""
     # The public file also stores `metadata` as a pickled dict. An npz is read key by key, so
     # reading only the plain arrays needs no unpickling: a file whose arrays hold objects fails.
-    arrays = read_npz(path, ("latents_values",))
+    values = read_npz(path, ("latents_values",))["latents_values"]
     images = read_images(path, "imgs", lazy)
-    check_images(images.shape, images.dtype, where, ndim=3)
-    values = check_labels(arrays["latents_values"], images.shape[0], 6, where)
-    if not lazy and images.max(initial=0) > 1:
+    check_images(images.shape, images.dtype, str(path), ndim=3)
+    return images, values
+
+
+def _read_h5(path: Path, lazy: bool) -> tuple[np.ndarray | LazyH5Images, np.ndarray]:
+    """``imgs`` and ``latents/values`` of the HDF5 copy."""
+    stored = read_h5(path, "imgs", ("latents/values",), image_ndim=3, lazy=lazy)
+    return stored.images, stored.arrays["latents/values"]
+
+
+def _factor_spec(name: str, factors: np.ndarray, k: int) -> FactorSpec:
+    """Spec of column ``k`` of ``factors [N, 5]`` (shape first); orientation is a loop of
+    period ``2*pi`` that records each shape's rotational symmetry."""
+    levels = tuple(column_levels(factors[:, k]).values)
+    if name != "orientation":
+        return FactorSpec(name, KINDS[name], levels)
+    shapes = column_levels(factors[:, 0]).values
+    folds = tuple(SHAPE_SYMMETRY.get(int(round(s)), 1) for s in shapes)
+    return FactorSpec(name, "loop", levels, 2 * math.pi, symmetry_given=("shape", folds))
+
+
+@register_dataset("dsprites")
+def load_dsprites(data_dir: str | os.PathLike | None = None, lazy: bool = False) -> ArrayDataset:
+    """dSprites from ``data_dir``: the HDF5 copy, else the npz. ``lazy`` reads ``imgs`` on
+    access: from the HDF5 copy always, from the npz only when it is uncompressed (the public
+    npz is compressed: 3 GB in memory otherwise)."""
+    path = locate("dsprites", data_dir)
+    where = str(path)
+    reader = _read_npz if path.suffix == ".npz" else _read_h5
+    images, values = reader(path, lazy)
+    values = check_labels(values, images.shape[0], 6, where)
+    if isinstance(images, np.ndarray) and not lazy and images.max(initial=0) > 1:
         raise ValueError(f"{where}: imgs must hold 0/1 pixels, found {images.max()}")
-    keep = ~drop_repeated_orientation(values[:, NAMES.index("orientation")])
-    columns = [k for k, name in enumerate(NAMES) if name != "color"]
     if np.unique(values[:, 0]).size > 1:
         raise ValueError(f"{where}: color takes several values; expected one")
+    keep = ~drop_repeated_orientation(values[:, NAMES.index("orientation")])
+    columns = [k for k, name in enumerate(NAMES) if name != "color"]
     rows = np.flatnonzero(keep)
     factors = values[rows][:, columns]
     grid = require_grid(factors, FULL_SIZES, where)
-    spec = []
-    for k, column in enumerate(columns):
-        name = NAMES[column]
-        levels = tuple(column_levels(factors[:, k]).values)
-        if name == "orientation":
-            shapes = column_levels(factors[:, 0]).values
-            folds = tuple(SHAPE_SYMMETRY.get(int(round(s)), 1) for s in shapes)
-            spec.append(
-                FactorSpec(name, "loop", levels, 2 * math.pi, symmetry_given=("shape", folds))
-            )
-        else:
-            spec.append(FactorSpec(name, KINDS[name], levels))
-    return ArrayDataset(images, factors, tuple(spec), grid=grid, rows=rows, intensity_scale=255)
+    spec = tuple(_factor_spec(NAMES[column], factors, k) for k, column in enumerate(columns))
+    return ArrayDataset(images, factors, spec, grid=grid, rows=rows, intensity_scale=255)

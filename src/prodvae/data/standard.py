@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
+import h5py
 import numpy as np
 
+from prodvae.data.array_dataset import LazyH5Images
 from prodvae.data.grid import FactorGrid, detect_grid
 from prodvae.data.npz_memmap import npz_memmap
 
@@ -85,3 +88,37 @@ def read_labelled_npz(
     if (labels != np.round(labels)).any() or (labels < 0).any():
         raise ValueError(f"{path}: labels must be non-negative integer indices")
     return images, labels
+
+
+class H5Arrays(NamedTuple):
+    """What :func:`read_h5` read: images (in memory, or read on access) and other arrays."""
+
+    images: np.ndarray | LazyH5Images
+    arrays: dict[str, np.ndarray]
+
+
+def read_h5(
+    path: Path, image_key: str, keys: tuple[str, ...], image_ndim: int, lazy: bool = False
+) -> H5Arrays:
+    """Dataset ``image_key`` (uint8, ``image_ndim`` axes; a :class:`LazyH5Images` when
+    ``lazy``) and the datasets ``keys`` (paths such as ``"latents/values"``) of an HDF5 file,
+    or one ValueError naming what is wrong."""
+    where = str(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            missing = [
+                key for key in (image_key, *keys) if not isinstance(handle.get(key), h5py.Dataset)
+            ]
+            if missing:
+                raise ValueError(f"{where}: missing dataset(s) {', '.join(map(repr, missing))}")
+            node = handle[image_key]
+            check_images(tuple(node.shape), node.dtype, where, ndim=image_ndim)
+            arrays = {key: np.asarray(handle[key][()]) for key in keys}
+            if lazy:  # read both ends so that a truncated file fails now, not mid-training
+                _ = (node[0], node[node.shape[0] - 1])
+            images = None if lazy else node[()]
+    except OSError as error:
+        raise ValueError(
+            f"{where}: not a readable HDF5 file (truncated or corrupt?): {error}"
+        ) from None
+    return H5Arrays(LazyH5Images(path, image_key) if images is None else images, arrays)
