@@ -13,6 +13,7 @@ as an uninterrupted one and ``N`` processes together see the batch one process w
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -158,6 +159,14 @@ class _StepRows(torch.utils.data.Sampler):
         return self.stop - self.start
 
 
+def _ignore_interrupts(worker_id: int) -> None:
+    """In a DataLoader worker: leave SIGINT/SIGTERM to the main process, which stops the loop
+    after the step, checkpoints and shuts the workers down (a Ctrl-C reaches every process of
+    the terminal's group)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class LoaderBatches:
     """A file dataset read by ``DataLoader`` workers, one whole batch per worker task."""
 
@@ -189,6 +198,7 @@ class LoaderBatches:
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda",
             prefetch_factor=4 if self.num_workers > 0 else None,
+            worker_init_fn=_ignore_interrupts,
         )
         self._iterator = iter(loader)
         self._next_step = step
