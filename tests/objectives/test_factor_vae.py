@@ -64,3 +64,44 @@ def test_state_dict_round_trip_reproduces_the_next_step():
     torch.manual_seed(5)
     second = fresh(model, x, 1).logs
     assert first == second
+
+
+def _discriminator_worker(rank: int, port: int, out_dir: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        model, objective = make()
+        for step in range(3):  # each process sees different images
+            x = torch.rand(8, 1, 32, 32, generator=torch.Generator().manual_seed(10 * rank + step))
+            objective(model, x, step)
+        weights = torch.cat([p.detach().flatten() for p in objective.discriminator.parameters()])
+        torch.save(weights, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_processes_keep_one_discriminator_by_averaging_its_gradients(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    context = mp.get_context("spawn")
+    processes = [
+        context.Process(target=_discriminator_worker, args=(rank, port, str(tmp_path)))
+        for rank in (0, 1)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0]
+    first, second = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert torch.equal(first, second)
+    _, untrained = make()
+    untrained._ensure(3, torch.device("cpu"))
+    start = torch.cat([p.detach().flatten() for p in untrained.discriminator.parameters()])
+    assert not torch.equal(first, start)  # it did train

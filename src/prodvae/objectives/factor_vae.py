@@ -4,7 +4,9 @@
 whose every dimension was permuted independently across the batch (samples of Π_j q(z_j)).
 The objective owns the discriminator and its Adam optimizer and takes one discriminator
 step inside each call, on detached codes; the VAE's term uses detached copies of the
-discriminator's weights, so the caller's backward never touches them.
+discriminator's weights, so the caller's backward never touches them. Under
+``torch.distributed`` the discriminator's gradients are averaged over the processes, so
+that, initialised alike from ``seed``, every process keeps the same discriminator.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor, distributed, nn
 from torch.func import functional_call
 from torch.nn import functional
 
@@ -28,6 +30,19 @@ def permute_dims(z: Tensor, generator: torch.Generator) -> Tensor:
         order = torch.randperm(z.shape[0], generator=generator).to(z.device)
         columns.append(z[order, j])
     return torch.stack(columns, dim=1)
+
+
+def average_over_processes(net: nn.Module) -> None:
+    """Average ``net``'s gradients over the processes of the default group (if any)."""
+    if not (distributed.is_available() and distributed.is_initialized()):
+        return
+    world_size = distributed.get_world_size()
+    if world_size == 1:
+        return
+    for parameter in net.parameters():
+        if parameter.grad is not None:
+            distributed.all_reduce(parameter.grad)
+            parameter.grad.div_(world_size)
 
 
 def discriminator(dim: int, width: int, num_layers: int) -> nn.Sequential:
@@ -90,6 +105,7 @@ class FactorVAE(ElboObjective):
         loss = functional.cross_entropy(logits, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        average_over_processes(net)
         self.optimizer.step()
         return loss.item()
 
