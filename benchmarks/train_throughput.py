@@ -1,9 +1,10 @@
 """End-to-end training throughput beside the raw training step, images per second.
 
 The *raw step* is forward + backward + AdamW on one batch that already sits on the device
-as a float tensor: the upper bound for the loop. The *loop* is ``prodvae.train.train`` on
-the same model, objective and batch size, with its data pipeline, non-finite check,
-clipping, logging and progress bookkeeping. Data sources:
+as a float tensor: the upper bound for the loop. Each figure is the median of ``--repeats``
+windows of ``--steps`` steps (the raw step's windows taken before and after the loop's).
+The *loop* is ``prodvae.train.train`` on the same model, objective and batch size, with its
+data pipeline, non-finite check, clipping, logging and progress bookkeeping. Data sources:
 
 - ``held``: a stored dataset (the sprites grid, written as uint8) held on the device;
 - ``loader``: the same dataset read by DataLoader workers (``data.hold_on_device=never``);
@@ -18,6 +19,7 @@ Target: loop / raw >= 0.9 on the CPU for ``held``. Run:
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -64,8 +66,9 @@ def config_for(args, backbone: str, batch: int, source: str, steps: int, run_dir
     return load_config(None, overrides)
 
 
-def raw_step_rate(config, dataset, device: torch.device, steps: int, warmup: int) -> float:
-    """Images/s of forward + backward + AdamW on one fixed in-memory batch."""
+def raw_step_rates(config, dataset, device: torch.device, steps: int, warmup: int, chunks: int):
+    """Images/s of forward + backward + AdamW on one fixed in-memory batch, for each of
+    ``chunks`` consecutive chunks of ``steps`` steps."""
     parts = build_components(config, dataset=dataset)
     model = parts.model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.lr)
@@ -82,19 +85,22 @@ def raw_step_rate(config, dataset, device: torch.device, steps: int, warmup: int
 
     for index in range(warmup):
         step(index)
-    _sync(device)
-    start = time.perf_counter()
-    for index in range(warmup, warmup + steps):
-        step(index)
-    _sync(device)
-    return steps * config.train.batch_size / (time.perf_counter() - start)
+    rates = []
+    for chunk in range(chunks):
+        _sync(device)
+        start = time.perf_counter()
+        for index in range(steps):
+            step(warmup + chunk * steps + index)
+        _sync(device)
+        rates.append(steps * config.train.batch_size / (time.perf_counter() - start))
+    return rates
 
 
-def loop_rate(config, dataset) -> float:
-    """Images/s of the loop's second log window (the first, equally long, is the warm-up)."""
+def loop_rates(config, dataset) -> list[float]:
+    """Images/s of each of the loop's log windows but the first (the warm-up)."""
     run_dir = Path(config.run.dir) / config.run.name
     train(config, run_dir, hooks=[], dataset=dataset)
-    return float(read_metrics(run_dir)[-1]["images_per_s"])
+    return [float(line["images_per_s"]) for line in read_metrics(run_dir)[1:]]
 
 
 def _sync(device: torch.device) -> None:
@@ -114,6 +120,9 @@ def main() -> None:
     parser.add_argument("--num-images", type=int, default=2048)
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed raw steps first")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed windows of --steps steps per figure"
+    )
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
@@ -130,21 +139,22 @@ def main() -> None:
     for backbone in args.backbones:
         for batch in args.batches:
             with tempfile.TemporaryDirectory() as tmp:
-                total = 2 * args.steps
+                total = (1 + args.repeats) * args.steps
                 base = config_for(args, backbone, batch, "held", total, Path(tmp) / "raw")
                 for source in args.sources:
-                    # the raw step is timed just before and after the loop, so a change in
-                    # the machine's load between them shows as a spread, not as a bias
-                    before = raw_step_rate(base, stored, device, args.steps, args.warmup)
+                    # raw chunks are timed just before and after the loop's windows, and the
+                    # medians compared, so a change in the machine's load shows as a spread
+                    chunks = args.repeats
+                    raw = raw_step_rates(base, stored, device, args.steps, args.warmup, chunks)
                     config = config_for(args, backbone, batch, source, total, Path(tmp) / source)
-                    rate = loop_rate(config, None if source == "rendered" else stored)
-                    after = raw_step_rate(base, stored, device, args.steps, args.warmup)
-                    raw = (before + after) / 2
+                    loop = loop_rates(config, None if source == "rendered" else stored)
+                    raw += raw_step_rates(base, stored, device, args.steps, args.warmup, chunks)
+                    ratio = statistics.median(loop) / statistics.median(raw)
                     print(
-                        f"{backbone:<9} {batch:>5} {source:<9} {raw:>10.1f} {rate:>11.1f} "
-                        f"{rate / raw:>6.2f}   (raw before/after {before:.1f}/{after:.1f})"
+                        f"{backbone:<9} {batch:>5} {source:<9} {statistics.median(raw):>10.1f} "
+                        f"{statistics.median(loop):>11.1f} {ratio:>6.2f}   "
+                        f"(raw {min(raw):.1f}-{max(raw):.1f}, loop {min(loop):.1f}-{max(loop):.1f})"
                     )
-
 
 if __name__ == "__main__":
     main()
