@@ -156,5 +156,6 @@ def main() -> None:
                         f"(raw {min(raw):.1f}-{max(raw):.1f}, loop {min(loop):.1f}-{max(loop):.1f})"
                     )
 
+
 if __name__ == "__main__":
     main()

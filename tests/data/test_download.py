@@ -1,12 +1,19 @@
 """``download`` never touches the network here: ``fetch_url`` is replaced."""
 
 import hashlib
+import shutil
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from prodvae.cli import main
 from prodvae.data import download as module
-from prodvae.data.download import SOURCES, Source, download, resolve_data_dir
+from prodvae.data import get_dataset
+from prodvae.data.download import SOURCES, Source, download, resolve_data_dir, sha256_of
+from prodvae.data.norb_format import smallnorb_filenames
+
+from .test_norb_format import write_fake_smallnorb
 
 PAYLOAD = b"fake dataset bytes"
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -129,3 +136,156 @@ def test_data_dir_resolution(monkeypatch, tmp_path):
 def test_no_invented_hashes():
     for source in SOURCES.values():
         assert source.sha256 is None or len(source.sha256) == 64
+
+
+# --- smallNORB: six originals, each verified, then converted to smallnorb.npz -----------
+NORB_PAGE = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
+
+
+def test_smallnorb_records_the_six_published_originals():
+    source = SOURCES["smallnorb"]
+    assert source.filename == "smallnorb.npz" and source.url is None
+    names = [original.filename for original in source.originals]
+    assert sorted(names) == sorted(smallnorb_filenames())  # the files the conversion reads
+    assert all(original.url == NORB_PAGE + original.filename for original in source.originals)
+    assert len({original.sha256 for original in source.originals}) == 6
+    assert all(len(original.sha256) == 64 for original in source.originals)
+    assert sum(original.size for original in source.originals) == 262_778_180
+
+
+@pytest.fixture
+def norb_server(tmp_path, monkeypatch):
+    """Fake originals served by a replaced ``fetch_url``, with their hashes recorded in place
+    of the published ones; returns the list of fetched URLs."""
+    served = tmp_path / "server"
+    write_fake_smallnorb(served)
+    source = SOURCES["smallnorb"]
+    originals = tuple(
+        replace(original, sha256=sha256_of(served / original.filename))
+        for original in source.originals
+    )
+    monkeypatch.setitem(SOURCES, "smallnorb", replace(source, originals=originals))
+    fetched = []
+
+    def fetch(url, destination, timeout=60.0):
+        fetched.append(url)
+        shutil.copyfile(served / url.removeprefix(NORB_PAGE), destination)
+
+    monkeypatch.setattr(module, "fetch_url", fetch)
+    return fetched
+
+
+def test_smallnorb_download_verifies_then_converts(tmp_path, norb_server):
+    folder = tmp_path / "data"
+    lines = []
+    result = download("smallnorb", folder, progress=lines.append)
+    assert norb_server == [original.url for original in SOURCES["smallnorb"].originals]
+    assert result.path == folder / "smallnorb.npz" and result.verified
+    assert [checked.verb for checked in result.originals] == ["saved"] * 6
+    for checked in result.originals:
+        assert checked.sha256 == sha256_of(tmp_path / "server" / checked.path.name)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*smallnorb_filenames(), "smallnorb.npz"]
+    )  # no .part or temporary file left
+    assert len(lines) == 7 and "(131,896,188 bytes)" in lines[0] and "converting" in lines[6]
+    assert result.message.count("(SHA-256 verified)") == 6 and "converted" in result.message
+    ds = get_dataset("smallnorb", data_dir=folder)
+    assert len(ds) == 48 and ds.factor_sizes == (2, 2, 2, 3, 2)
+
+
+def test_smallnorb_originals_copied_by_hand_are_verified_not_fetched(tmp_path, norb_server):
+    shutil.copytree(tmp_path / "server", tmp_path / "data")
+    result = download("smallnorb", tmp_path / "data")
+    assert norb_server == [] and [c.verb for c in result.originals] == ["found"] * 6
+    assert len(get_dataset("smallnorb", data_dir=tmp_path / "data")) == 48
+
+
+def test_smallnorb_fetches_only_the_missing_originals(tmp_path, norb_server):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    present = smallnorb_filenames()[:2]
+    for name in present:
+        shutil.copy(tmp_path / "server" / name, folder / name)
+    result = download("smallnorb", folder)
+    assert sorted(url.removeprefix(NORB_PAGE) for url in norb_server) == sorted(
+        smallnorb_filenames()[2:]
+    )
+    verbs = {checked.path.name: checked.verb for checked in result.originals}
+    assert [verbs[name] for name in present] == ["found", "found"]
+    assert (folder / "smallnorb.npz").is_file()
+
+
+def test_an_existing_smallnorb_npz_is_kept(tmp_path, norb_server):
+    (tmp_path / "smallnorb.npz").write_bytes(b"converted earlier")
+    result = download("smallnorb", tmp_path)
+    assert norb_server == [] and "found" in result.message and "kept" in result.message
+    assert result.sha256 is None and result.originals == ()
+    assert (tmp_path / "smallnorb.npz").read_bytes() == b"converted earlier"
+
+
+def test_a_smallnorb_original_with_another_hash_leaves_no_file(tmp_path, norb_server, monkeypatch):
+    """The fake files do not match a recorded hash: refused, and nothing of it is kept."""
+    source = SOURCES["smallnorb"]
+    bad = source.originals[2]
+    originals = (*source.originals[:2], replace(bad, sha256="0" * 64), *source.originals[3:])
+    monkeypatch.setitem(SOURCES, "smallnorb", replace(source, originals=originals))
+    folder = tmp_path / "data"
+    with pytest.raises(
+        ValueError,
+        match=rf"SHA-256 of the download of {NORB_PAGE}{bad.filename} is .*, "
+        r"expected 0{64} \([\d,]+ bytes; the published file has 71,052\); it was deleted",
+    ):
+        download("smallnorb", folder)
+    assert len(norb_server) == 3  # stopped at the mismatch
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(smallnorb_filenames()[:2])  # only the two verified before it
+    assert not (folder / "smallnorb.npz").exists()
+
+
+def test_the_published_hashes_refuse_fake_originals(tmp_path, monkeypatch):
+    served = tmp_path / "server"
+    write_fake_smallnorb(served)
+    monkeypatch.setattr(
+        module,
+        "fetch_url",
+        lambda url, dest, timeout=60.0: shutil.copyfile(served / url.removeprefix(NORB_PAGE), dest),
+    )
+    first = SOURCES["smallnorb"].originals[0]
+    published = rf"expected {first.sha256} \([\d,]+ bytes; the published file has 131,896,188\)"
+    with pytest.raises(ValueError, match=published):
+        download("smallnorb", tmp_path / "data")
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_local_smallnorb_original_that_does_not_match_is_kept(tmp_path, norb_server):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    local = folder / smallnorb_filenames()[4]
+    local.write_bytes(b"damaged copy")
+    with pytest.raises(ValueError, match=f"SHA-256 of {local} is"):
+        download("smallnorb", folder)
+    assert norb_server == []  # local copies are checked before any fetch
+    assert sorted(folder.iterdir()) == [local] and local.read_bytes() == b"damaged copy"
+
+
+def test_smallnorb_offline_names_the_six_files(tmp_path, offline):
+    with pytest.raises(ValueError, match=r"offline, put the 6 files smallnorb-5x46789.* in ") as e:
+        download("smallnorb", tmp_path)
+    assert all(name in str(e.value) for name in smallnorb_filenames())
+    assert "without fetching" in str(e.value) and list(tmp_path.iterdir()) == []
+
+
+def test_missing_smallnorb_mentions_its_originals(tmp_path):
+    with pytest.raises(FileNotFoundError, match="6 original files there and run the download"):
+        get_dataset("smallnorb", data_dir=tmp_path)
+
+
+def test_smallnorb_download_command(tmp_path, norb_server, capsys):
+    assert main(["data", "download", "smallnorb", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("smallnorb: fetching https://cs.nyu.edu/") == 6
+    assert out.count("(SHA-256 verified)") == 6 and "converted them to" in out
+    with np.load(tmp_path / "smallnorb.npz") as archive:
+        assert archive["images"].shape == (48, 8, 6) and archive["labels"].shape == (48, 5)
+    assert main(["data", "download", "smallnorb", "--data-dir", str(tmp_path)]) == 0
+    assert "found" in capsys.readouterr().out and len(norb_server) == 6

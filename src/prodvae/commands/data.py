@@ -62,7 +62,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    result = download(args.name, resolve_data_dir(args.data_dir))
+    def progress(line: str) -> None:  # before each fetch and conversion, which take minutes
+        print(line, flush=True)
+
+    result = download(args.name, resolve_data_dir(args.data_dir), progress=progress)
     print(result.message)
     return 0
 
@@ -89,7 +92,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("file", type=Path)
     check.set_defaults(func=run_check)
 
-    fetch = actions.add_parser("download", help="download a standard dataset (checks SHA-256)")
+    fetch = actions.add_parser(
+        "download",
+        help="download a standard dataset (checks SHA-256; smallnorb: converts its originals)",
+    )
     fetch.add_argument("name", choices=sorted(SOURCES))
     fetch.add_argument("--data-dir", type=Path, default=None, help="default: $PRODVAE_DATA")
     fetch.set_defaults(func=run_download)

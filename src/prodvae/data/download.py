@@ -1,8 +1,10 @@
 """``prodvae data download``: public sources of the standard datasets, with SHA-256 checks.
 
 Hashes are recorded only where they were verified; where the table says ``None`` the
-download reports the hash it computed so it can be recorded. The only network access of
-the package is :func:`fetch_url`, called from :func:`download`.
+download reports the hash it computed so it can be recorded. A dataset published as several
+files (smallNORB) lists them as ``originals``: each is fetched and verified on its own, then
+``convert`` builds the file the loader reads. The only network access of the package is
+:func:`fetch_url`, called from :func:`download`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,23 @@ import hashlib
 import os
 import shutil
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodvae.data.norb_format import convert_smallnorb
+
 DATA_DIR_VARIABLE = "PRODVAE_DATA"
+
+
+@dataclass(frozen=True)
+class Original:
+    """One published file of a dataset that is built from several."""
+
+    filename: str
+    url: str
+    sha256: str
+    size: int  # bytes, as published beside the hash (used in messages only)
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,8 @@ class Source:
 
     ``also_accepted`` names other files the loader reads in place of ``filename`` (the same
     data in another container); they are never downloaded, and ``filename`` wins when both exist.
+    ``originals`` (with ``url`` None) are the published files that ``convert(folder, path)``
+    turns into ``filename``.
     """
 
     filename: str
@@ -30,9 +47,18 @@ class Source:
     sha256: str | None = None
     note: str = ""
     also_accepted: tuple[str, ...] = ()
+    originals: tuple[Original, ...] = ()
+    convert: Callable[[Path, Path], object] | None = None
 
 
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
+_NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
+
+
+def _norb(filename: str, size: int, sha256: str) -> Original:
+    return Original(filename, _NORB + filename, sha256, size)
+
+
 SOURCES: dict[str, Source] = {
     # SHA-256 as published beside the file's size (267,573,662 bytes) and MD5
     # (099a2078d58cec4daad0702c55d06868), an MD5 that other loaders record independently.
@@ -66,21 +92,66 @@ SOURCES: dict[str, Source] = {
         note="download http://www.scottreed.info/files/nips2015-analogy-data.tar.gz and convert "
         "it to cars3d.npz as described in prodvae.data.cars3d",
     ),
+    # Sizes and SHA-256 of the six originals as TensorFlow Datasets records them in
+    # tensorflow_datasets/url_checksums/smallnorb.txt; smallnorb.npz is built from them.
     "smallnorb": Source(
         "smallnorb.npz",
         None,
-        note="download the six files of https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/ and "
-        "convert them to smallnorb.npz as described in prodvae.data.smallnorb",
+        note=f"smallnorb.npz is built from the six files of {_NORB}",
+        originals=(
+            _norb(
+                "smallnorb-5x46789x9x18x6x2x96x96-training-dat.mat.gz",
+                131896188,
+                "5ffd6272a07d32695ee1082a26a41a93a37aab8c28da047f8c34ed348d214873",
+            ),
+            _norb(
+                "smallnorb-5x46789x9x18x6x2x96x96-training-cat.mat.gz",
+                348,
+                "2784e542c1922060691090952b6cd6278879a216c90f81476f0f00256d42cdaa",
+            ),
+            _norb(
+                "smallnorb-5x46789x9x18x6x2x96x96-training-info.mat.gz",
+                71052,
+                "de7eb932ebe7a4ee16217fead60660d0eb3d23632c2f4d1c51f88c501c17bf32",
+            ),
+            _norb(
+                "smallnorb-5x01235x9x18x6x2x96x96-testing-dat.mat.gz",
+                130799817,
+                "cf7104eed3e51174d2f65b66d1e5878b9da233b886f161b0d88f4510ba2c7474",
+            ),
+            _norb(
+                "smallnorb-5x01235x9x18x6x2x96x96-testing-cat.mat.gz",
+                347,
+                "ecaf6d5bb8c3bc5eab9cf0258f6d2198dd474e016e374836fc097f2e5ff509ff",
+            ),
+            _norb(
+                "smallnorb-5x01235x9x18x6x2x96x96-testing-info.mat.gz",
+                10428,
+                "16adf314226327ee006d1a44db8cfef52773c06c829951d5653a9f6f310248a2",
+            ),
+        ),
+        convert=convert_smallnorb,
     ),
 }
 
 
 @dataclass(frozen=True)
-class DownloadResult:
+class CheckedFile:
+    """An original that matched its recorded SHA-256: fetched (``saved``) or already there
+    (``found``)."""
+
     path: Path
     sha256: str
+    verb: str
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    path: Path
+    sha256: str | None  # None: a file built from verified originals earlier, not hashed again
     verified: bool  # True when a recorded hash was checked
     message: str
+    originals: tuple[CheckedFile, ...] = ()  # the originals checked on the way (smallNORB)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
@@ -104,10 +175,16 @@ def locate(name: str, data_dir: str | os.PathLike | None) -> Path:
     for filename in (source.filename, *source.also_accepted):
         if (folder / filename).is_file():
             return folder / filename
+    originals = (
+        f", or put its {len(source.originals)} original files there and run the download, "
+        "which converts them without fetching"
+        if source.originals
+        else ""
+    )
     raise FileNotFoundError(
         f"{name}: no file at {folder / source.filename}. Run `prodvae data download {name} "
         f"--data-dir DIR` or put a copy of {_accepted(source)} in DIR (--data-dir or "
-        f"${DATA_DIR_VARIABLE})"
+        f"${DATA_DIR_VARIABLE}){originals}"
     )
 
 
@@ -131,16 +208,58 @@ def fetch_url(url: str, destination: Path, timeout: float = 60.0) -> None:
         shutil.copyfileobj(response, out, length=1 << 20)
 
 
-def _verify(name: str, path: Path, expected: str | None) -> tuple[str, bool]:
+def _verify(
+    name: str, path: Path, expected: str | None, size: int | None = None, url: str | None = None
+) -> tuple[str, bool]:
+    """SHA-256 of ``path`` and whether it was checked; a mismatch is a ValueError that names
+    ``url`` when ``path`` is a download (deleted by the caller), else ``path``."""
     actual = sha256_of(path)
     if expected is not None and actual != expected:
-        raise ValueError(f"{name}: SHA-256 of {path} is {actual}, expected {expected}")
+        held = path.stat().st_size
+        sizes = (
+            f" ({held:,} bytes; the published file has {size:,})"
+            if size not in (None, held)
+            else ""
+        )
+        what = str(path) if url is None else f"the download of {url}"
+        deleted = "" if url is None else "; it was deleted"
+        raise ValueError(
+            f"{name}: SHA-256 of {what} is {actual}, expected {expected}{sizes}{deleted}"
+        )
     return actual, expected is not None
 
 
-def download(name: str, data_dir: str | os.PathLike) -> DownloadResult:
-    """Fetch a standard dataset into ``data_dir`` (kept if already there) and check SHA-256."""
+def _fetch(
+    name: str, url: str, path: Path, expected: str | None, offline_help: str, size: int | None
+) -> tuple[str, bool]:
+    """Fetch ``url`` to ``path`` through a hidden ``.part`` file, renamed only once verified:
+    a failed or mismatching download leaves no file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.parent / f".{path.name}.part"
+    try:
+        fetch_url(url, partial)
+        checked = _verify(name, partial, expected, size, url)
+        os.replace(partial, path)
+    except OSError as error:  # URLError, timeouts and DNS failures are OSErrors
+        raise ValueError(
+            f"{name}: could not download {url} ({error}). If you are offline, {offline_help}"
+        ) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return checked
+
+
+Progress = Callable[[str], None]
+
+
+def download(
+    name: str, data_dir: str | os.PathLike, progress: Progress | None = None
+) -> DownloadResult:
+    """Fetch a standard dataset into ``data_dir`` (kept if already there) and check SHA-256;
+    ``progress`` receives a line before each fetch (downloads can take minutes)."""
     source = source_of(name)
+    if source.originals:
+        return _download_originals(name, source, Path(data_dir), progress)
     folder = Path(data_dir)
     path = folder / source.filename
     also = "".join(f" or {other} in the same folder" for other in source.also_accepted)
@@ -155,19 +274,50 @@ def download(name: str, data_dir: str | os.PathLike) -> DownloadResult:
         )
     if source.url is None:
         raise ValueError(f"{name}: no direct download; {source.note}; then {offline_help}")
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{source.filename}.part"
-    try:
-        fetch_url(source.url, partial)
-        actual, verified = _verify(name, partial, source.sha256)
-        os.replace(partial, path)
-    except OSError as error:  # URLError, timeouts and DNS failures are OSErrors
-        raise ValueError(
-            f"{name}: could not download {source.url} ({error}). If you are offline, {offline_help}"
-        ) from None
-    finally:
-        partial.unlink(missing_ok=True)
+    if progress is not None:
+        progress(f"{name}: fetching {source.url}")
+    actual, verified = _fetch(name, source.url, path, source.sha256, offline_help, None)
     return DownloadResult(path, actual, verified, _summary(name, path, actual, verified, "saved"))
+
+
+def _download_originals(
+    name: str, source: Source, folder: Path, progress: Progress | None
+) -> DownloadResult:
+    """Verify the originals already in ``folder``, fetch and verify the missing ones, then
+    convert them to ``source.filename`` (kept, unchecked, when it already exists)."""
+    assert source.convert is not None, f"{name}: originals without a conversion"
+    path = folder / source.filename
+    if path.is_file():
+        message = f"{name}: found {path}; kept (delete it to convert the originals again)"
+        return DownloadResult(path, None, False, message)
+    offline_help = (
+        f"put the {len(source.originals)} files {', '.join(o.filename for o in source.originals)}"
+        f" in {folder} (choose the folder with --data-dir or ${DATA_DIR_VARIABLE}) and run this "
+        "again: it verifies and converts them without fetching"
+    )
+    targets = [(original, folder / original.filename) for original in source.originals]
+    checked: dict[
+        Original, CheckedFile
+    ] = {}  # local copies first, so a bad one fails before any fetch
+    for original, target in targets:
+        if target.is_file():
+            actual, _ = _verify(name, target, original.sha256, original.size)
+            checked[original] = CheckedFile(target, actual, "found")
+    for original, target in targets:
+        if original not in checked:
+            if progress is not None:
+                progress(f"{name}: fetching {original.url} ({original.size:,} bytes)")
+            actual, _ = _fetch(
+                name, original.url, target, original.sha256, offline_help, original.size
+            )
+            checked[original] = CheckedFile(target, actual, "saved")
+    if progress is not None:
+        progress(f"{name}: converting the originals to {path}")
+    source.convert(folder, path)
+    originals = tuple(checked[original] for original, _ in targets)
+    lines = [f"{name}: {c.verb} {c.path.name} (SHA-256 verified)" for c in originals]
+    lines.append(f"{name}: converted them to {path} (the originals can be deleted now)")
+    return DownloadResult(path, None, True, "\n".join(lines), originals)
 
 
 def _summary(name: str, path: Path, actual: str, verified: bool, verb: str) -> str:

@@ -1,13 +1,18 @@
 """smallNORB (LeCun et al., CVPR 2004): 5 categories x 10 instances x 9 elevations x
 18 azimuths x 6 lightings, 96x96 grey stereo pairs.
 
-The originals are six gzipped binary ``.mat`` files; prodvae reads a prepared npz,
-``smallnorb.npz``, holding one camera of the training and test halves together:
+The originals are six gzipped NORB binary matrix files (``*-{dat,cat,info}.mat.gz`` of a
+training and a testing half, format in :mod:`prodvae.data.norb_format`); prodvae reads a
+prepared npz, ``smallnorb.npz``, holding one camera of the two halves together.
+``prodvae data download smallnorb`` fetches the originals (or takes copies already in the
+data directory), checks each against its published SHA-256 and writes the npz with
+:func:`prodvae.data.norb_format.convert_smallnorb` (camera 0, uncompressed, so ``lazy`` works):
 
 - ``images``: (N, H, W) uint8 grey (96x96 originally; resize before saving if wanted);
 - ``labels``: (N, 5) integers as in the originals: category (0-4), instance (0-9),
   elevation (0-8: 30 to 70 degrees in 5 degree steps), azimuth (0, 2, ..., 34: units of
-  10 degrees), lighting (0-5). Rows in any order.
+  10 degrees), lighting (0-5). Rows in any order (the conversion writes the training rows,
+  then the testing rows, each in file order).
 
 Factors: category and instance (points), elevation (segment, degrees), azimuth (a loop of
 period ``2*pi``, radians), lighting (points). Sizes come from the distinct labels; both
