@@ -13,6 +13,7 @@ from prodvae.data import get_dataset
 from prodvae.data.download import SOURCES, Source, download, resolve_data_dir, sha256_of
 from prodvae.data.norb_format import smallnorb_filenames
 
+from .test_cars3d_format import write_fake_cars3d
 from .test_norb_format import write_fake_smallnorb
 
 PAYLOAD = b"fake dataset bytes"
@@ -115,8 +116,8 @@ def test_offline_message_says_where_to_put_a_copy(tmp_path, offline):
 
 
 def test_datasets_without_a_direct_link_explain_themselves(tmp_path, fake_fetch):
-    with pytest.raises(ValueError, match="cars3d.npz"):
-        download("cars3d", tmp_path)
+    with pytest.raises(ValueError, match="Google Drive.*mpi3d_complex.npz"):
+        download("mpi3d_complex", tmp_path)
     assert fake_fetch == []
 
 
@@ -289,3 +290,100 @@ def test_smallnorb_download_command(tmp_path, norb_server, capsys):
         assert archive["images"].shape == (48, 8, 6) and archive["labels"].shape == (48, 5)
     assert main(["data", "download", "smallnorb", "--data-dir", str(tmp_path)]) == 0
     assert "found" in capsys.readouterr().out and len(norb_server) == 6
+
+
+# --- Cars3D: one archive, no published hash, converted to cars3d.npz --------------------
+CARS3D_URL = "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz"
+CARS3D_ARCHIVE = "nips2015-analogy-data.tar.gz"
+
+
+def test_cars3d_records_the_published_archive_without_a_hash():
+    source = SOURCES["cars3d"]
+    assert source.filename == "cars3d.npz" and source.url is None
+    assert [(o.filename, o.url) for o in source.originals] == [(CARS3D_ARCHIVE, CARS3D_URL)]
+    assert source.originals[0].sha256 is None  # none is published
+    assert source.convert is not None
+
+
+@pytest.fixture
+def cars_server(tmp_path, monkeypatch):
+    """A fake archive served by a replaced ``fetch_url``; returns the list of fetched URLs."""
+    served = tmp_path / "server" / CARS3D_ARCHIVE
+    served.parent.mkdir()
+    write_fake_cars3d(served)
+    fetched = []
+
+    def fetch(url, destination, timeout=60.0):
+        fetched.append(url)
+        shutil.copyfile(served, destination)
+
+    monkeypatch.setattr(module, "fetch_url", fetch)
+    return fetched
+
+
+def test_cars3d_download_reports_the_hash_then_converts(tmp_path, cars_server):
+    folder = tmp_path / "data"
+    lines = []
+    result = download("cars3d", folder, progress=lines.append)
+    digest = sha256_of(tmp_path / "server" / CARS3D_ARCHIVE)
+    assert cars_server == [CARS3D_URL] and lines == [
+        f"cars3d: fetching {CARS3D_URL}",
+        f"cars3d: converting the originals to {folder / 'cars3d.npz'}",
+    ]
+    assert result.path == folder / "cars3d.npz" and not result.verified
+    assert [(c.verb, c.sha256, c.verified) for c in result.originals] == [("saved", digest, False)]
+    assert f"SHA-256 {digest} (no recorded hash to compare; record it)" in result.message
+    assert "SHA-256 verified" not in result.message and "converted it to" in result.message
+    assert sorted(p.name for p in folder.iterdir()) == ["cars3d.npz", CARS3D_ARCHIVE]
+    ds = get_dataset("cars3d", data_dir=folder)
+    assert ds.factor_sizes == (4, 24, 3) and ds.image_shape == (3, 64, 64)  # the default size
+
+
+def test_a_cars3d_archive_in_the_folder_is_converted_without_fetching(tmp_path, cars_server):
+    folder = tmp_path / "data"
+    shutil.copytree(tmp_path / "server", folder)
+    result = download("cars3d", folder)
+    assert cars_server == [] and [c.verb for c in result.originals] == ["found"]
+    assert len(get_dataset("cars3d", data_dir=folder)) == 288
+
+
+def test_an_existing_cars3d_npz_is_kept(tmp_path, cars_server):
+    (tmp_path / "cars3d.npz").write_bytes(b"converted earlier")
+    result = download("cars3d", tmp_path)
+    assert cars_server == [] and "kept" in result.message and result.originals == ()
+    assert (tmp_path / "cars3d.npz").read_bytes() == b"converted earlier"
+
+
+def test_a_damaged_cars3d_download_says_to_fetch_it_again(tmp_path, fake_fetch):
+    """``fake_fetch`` serves bytes that are no archive: no hash can refuse them, so the
+    conversion does, naming the file to delete; no npz is written."""
+    with pytest.raises(
+        ValueError,
+        match=r"not a readable tar.gz archive .*No SHA-256 is recorded for "
+        rf"{CARS3D_ARCHIVE}: .* delete it and run this again",
+    ):
+        download("cars3d", tmp_path)
+    assert fake_fetch == [CARS3D_URL]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CARS3D_ARCHIVE]
+
+
+def test_cars3d_offline_names_the_archive(tmp_path, offline):
+    with pytest.raises(ValueError, match=rf"offline, put the file {CARS3D_ARCHIVE} in ") as e:
+        download("cars3d", tmp_path)
+    assert "converts it without fetching" in str(e.value) and list(tmp_path.iterdir()) == []
+
+
+def test_missing_cars3d_mentions_its_archive(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"original file {CARS3D_ARCHIVE} there"):
+        get_dataset("cars3d", data_dir=tmp_path)
+
+
+def test_cars3d_download_command(tmp_path, cars_server, capsys):
+    assert main(["data", "download", "cars3d", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"cars3d: fetching {CARS3D_URL}" in out and "no recorded hash" in out
+    assert sha256_of(tmp_path / CARS3D_ARCHIVE) in out
+    with np.load(tmp_path / "cars3d.npz") as archive:
+        assert archive["images"].shape == (288, 64, 64, 3) and archive["labels"].shape == (288, 3)
+    assert main(["data", "download", "cars3d", "--data-dir", str(tmp_path)]) == 0
+    assert "kept" in capsys.readouterr().out and len(cars_server) == 1

@@ -94,7 +94,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     fetch = actions.add_parser(
         "download",
-        help="download a standard dataset (checks SHA-256; smallnorb: converts its originals)",
+        help="download a standard dataset (checks SHA-256; cars3d, smallnorb: converts originals)",
     )
     fetch.add_argument("name", choices=sorted(SOURCES))
     fetch.add_argument("--data-dir", type=Path, default=None, help="default: $PRODVAE_DATA")

@@ -1,11 +1,17 @@
 """Cars3D (Reed et al., NeurIPS 2015): 183 car models x 4 elevations x 24 azimuths.
 
-The original archive holds one ``.mat`` file per car; prodvae reads a prepared npz instead,
-``cars3d.npz`` (the user converts once, e.g. with scipy.io.loadmat and PIL):
+The original is one archive, ``nips2015-analogy-data.tar.gz``, holding one ``.mat`` file per
+car (format in :mod:`prodvae.data.cars3d_format`); prodvae reads a prepared npz instead,
+``cars3d.npz``. ``prodvae data download cars3d`` fetches the archive (or takes a copy already in
+the data directory; no SHA-256 is published for it, so the hash computed is reported) and writes
+the npz with :func:`prodvae.data.cars3d_format.convert_cars3d` (64x64, uncompressed, so ``lazy``
+works):
 
-- ``images``: (N, H, W, 3) uint8 (64x64 in the usual protocol, resized from 128x128);
+- ``images``: (N, H, W, 3) uint8 (64x64 in the usual protocol: the 128x128 originals resized
+  with PIL's antialiasing Lanczos filter; ``convert_cars3d(..., image_size=...)`` picks another);
 - ``labels``: (N, 3) integers: elevation index (0-3), azimuth index (0-23, 15 degree
-  steps), car index (0-182). Rows in any order.
+  steps), car index (0-182, the cars in the order of their file names). Rows in any order
+  (the conversion writes them in the C order of elevation, azimuth, car).
 
 Factors: elevation (segment, index), azimuth (a loop of period ``2*pi``, value
 ``index * 15 degrees``), car (points). Sizes come from the distinct labels, so a subset of

@@ -1,8 +1,9 @@
 """``prodvae data download``: public sources of the standard datasets, with SHA-256 checks.
 
 Hashes are recorded only where they were verified; where the table says ``None`` the
-download reports the hash it computed so it can be recorded. A dataset published as several
-files (smallNORB) lists them as ``originals``: each is fetched and verified on its own, then
+download reports the hash it computed so it can be recorded. A dataset published in files the
+loader does not read (smallNORB's six matrices, Cars3D's archive) lists them as ``originals``:
+each is fetched and verified (or only hashed, when no hash is recorded) on its own, then
 ``convert`` builds the file the loader reads. The only network access of the package is
 :func:`fetch_url`, called from :func:`download`.
 """
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodvae.data.cars3d_format import ARCHIVE_NAME as CARS3D_ARCHIVE
+from prodvae.data.cars3d_format import convert_cars3d_folder
 from prodvae.data.norb_format import convert_smallnorb
 
 DATA_DIR_VARIABLE = "PRODVAE_DATA"
@@ -24,12 +27,12 @@ DATA_DIR_VARIABLE = "PRODVAE_DATA"
 
 @dataclass(frozen=True)
 class Original:
-    """One published file of a dataset that is built from several."""
+    """One published file that a dataset's file is built from."""
 
     filename: str
     url: str
-    sha256: str
-    size: int  # bytes, as published beside the hash (used in messages only)
+    sha256: str | None  # None: none published; the download reports the hash it computed
+    size: int | None  # bytes, as published beside the hash (used in messages only)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Source:
 
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
 _NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
+_CARS3D = "http://www.scottreed.info/files/"
 
 
 def _norb(filename: str, size: int, sha256: str) -> Original:
@@ -86,11 +90,15 @@ SOURCES: dict[str, Source] = {
         note="MPI3D-complex is shared through Google Drive from "
         "https://github.com/rr-learning/disentanglement_dataset; save it as mpi3d_complex.npz",
     ),
+    # One original, the archive of Reed et al. (NeurIPS 2015). No SHA-256 (nor size) is
+    # published for it, so the download reports the hash it computed; cars3d.npz is built
+    # from it by prodvae.data.cars3d_format.
     "cars3d": Source(
         "cars3d.npz",
         None,
-        note="download http://www.scottreed.info/files/nips2015-analogy-data.tar.gz and convert "
-        "it to cars3d.npz as described in prodvae.data.cars3d",
+        note=f"cars3d.npz is built from {_CARS3D}{CARS3D_ARCHIVE}",
+        originals=(Original(CARS3D_ARCHIVE, _CARS3D + CARS3D_ARCHIVE, None, None),),
+        convert=convert_cars3d_folder,
     ),
     # Sizes and SHA-256 of the six originals as TensorFlow Datasets records them in
     # tensorflow_datasets/url_checksums/smallnorb.txt; smallnorb.npz is built from them.
@@ -137,21 +145,22 @@ SOURCES: dict[str, Source] = {
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """An original that matched its recorded SHA-256: fetched (``saved``) or already there
-    (``found``)."""
+    """An original that matched its recorded SHA-256 (``verified``), or was only hashed where
+    none is recorded: fetched (``saved``) or already there (``found``)."""
 
     path: Path
     sha256: str
     verb: str
+    verified: bool = True
 
 
 @dataclass(frozen=True)
 class DownloadResult:
     path: Path
-    sha256: str | None  # None: a file built from verified originals earlier, not hashed again
-    verified: bool  # True when a recorded hash was checked
+    sha256: str | None  # None: a file built from originals (their hashes in ``originals``)
+    verified: bool  # True when a recorded hash was checked (for every original)
     message: str
-    originals: tuple[CheckedFile, ...] = ()  # the originals checked on the way (smallNORB)
+    originals: tuple[CheckedFile, ...] = ()  # the originals checked on the way
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
@@ -175,9 +184,10 @@ def locate(name: str, data_dir: str | os.PathLike | None) -> Path:
     for filename in (source.filename, *source.also_accepted):
         if (folder / filename).is_file():
             return folder / filename
+    them = "it" if len(source.originals) == 1 else "them"
     originals = (
-        f", or put its {len(source.originals)} original files there and run the download, "
-        "which converts them without fetching"
+        f", or put {_its_originals(source.originals)} there and run the download, "
+        f"which converts {them} without fetching"
         if source.originals
         else ""
     )
@@ -186,6 +196,13 @@ def locate(name: str, data_dir: str | os.PathLike | None) -> Path:
         f"--data-dir DIR` or put a copy of {_accepted(source)} in DIR (--data-dir or "
         f"${DATA_DIR_VARIABLE}){originals}"
     )
+
+
+def _its_originals(originals: tuple[Original, ...]) -> str:
+    """``its 6 original files`` or, for one, ``its original file NAME``."""
+    if len(originals) == 1:
+        return f"its original file {originals[0].filename}"
+    return f"its {len(originals)} original files"
 
 
 def _accepted(source: Source) -> str:
@@ -283,41 +300,83 @@ def download(
 def _download_originals(
     name: str, source: Source, folder: Path, progress: Progress | None
 ) -> DownloadResult:
-    """Verify the originals already in ``folder``, fetch and verify the missing ones, then
+    """Check the originals already in ``folder``, fetch and check the missing ones, then
     convert them to ``source.filename`` (kept, unchecked, when it already exists)."""
     assert source.convert is not None, f"{name}: originals without a conversion"
     path = folder / source.filename
     if path.is_file():
         message = f"{name}: found {path}; kept (delete it to convert the originals again)"
         return DownloadResult(path, None, False, message)
-    offline_help = (
-        f"put the {len(source.originals)} files {', '.join(o.filename for o in source.originals)}"
-        f" in {folder} (choose the folder with --data-dir or ${DATA_DIR_VARIABLE}) and run this "
-        "again: it verifies and converts them without fetching"
-    )
-    targets = [(original, folder / original.filename) for original in source.originals]
-    checked: dict[
-        Original, CheckedFile
-    ] = {}  # local copies first, so a bad one fails before any fetch
-    for original, target in targets:
-        if target.is_file():
-            actual, _ = _verify(name, target, original.sha256, original.size)
-            checked[original] = CheckedFile(target, actual, "found")
-    for original, target in targets:
-        if original not in checked:
-            if progress is not None:
-                progress(f"{name}: fetching {original.url} ({original.size:,} bytes)")
-            actual, _ = _fetch(
-                name, original.url, target, original.sha256, offline_help, original.size
-            )
-            checked[original] = CheckedFile(target, actual, "saved")
+    originals = _gather_originals(name, source.originals, folder, progress)
     if progress is not None:
         progress(f"{name}: converting the originals to {path}")
-    source.convert(folder, path)
-    originals = tuple(checked[original] for original, _ in targets)
-    lines = [f"{name}: {c.verb} {c.path.name} (SHA-256 verified)" for c in originals]
-    lines.append(f"{name}: converted them to {path} (the originals can be deleted now)")
-    return DownloadResult(path, None, True, "\n".join(lines), originals)
+    _convert(source, folder, path, originals)
+    lines = [_checked_line(name, checked) for checked in originals]
+    them, files = ("it", "original") if len(originals) == 1 else ("them", "originals")
+    lines.append(f"{name}: converted {them} to {path} (the {files} can be deleted now)")
+    verified = all(checked.verified for checked in originals)
+    return DownloadResult(path, None, verified, "\n".join(lines), originals)
+
+
+def _gather_originals(
+    name: str, originals: tuple[Original, ...], folder: Path, progress: Progress | None
+) -> tuple[CheckedFile, ...]:
+    """The originals in ``folder``: copies already there are checked first (so a bad one fails
+    before any fetch), then the missing ones are fetched and checked."""
+    offline_help = _originals_offline_help(originals, folder)
+    checked: dict[Original, CheckedFile] = {}
+    for original in originals:
+        target = folder / original.filename
+        if target.is_file():
+            actual, verified = _verify(name, target, original.sha256, original.size)
+            checked[original] = CheckedFile(target, actual, "found", verified)
+    for original in originals:
+        if original not in checked:
+            target = folder / original.filename
+            if progress is not None:
+                size = "" if original.size is None else f" ({original.size:,} bytes)"
+                progress(f"{name}: fetching {original.url}{size}")
+            actual, verified = _fetch(
+                name, original.url, target, original.sha256, offline_help, original.size
+            )
+            checked[original] = CheckedFile(target, actual, "saved", verified)
+    return tuple(checked[original] for original in originals)
+
+
+def _originals_offline_help(originals: tuple[Original, ...], folder: Path) -> str:
+    names = ", ".join(original.filename for original in originals)
+    files = f"the file {names}" if len(originals) == 1 else f"the {len(originals)} files {names}"
+    them = "it" if len(originals) == 1 else "them"
+    checks = "verifies and converts" if all(o.sha256 for o in originals) else "converts"
+    return (
+        f"put {files} in {folder} (choose the folder with --data-dir or ${DATA_DIR_VARIABLE}) "
+        f"and run this again: it {checks} {them} without fetching"
+    )
+
+
+def _convert(source: Source, folder: Path, path: Path, originals: tuple[CheckedFile, ...]) -> None:
+    """``source.convert``; a failure says how to fetch afresh an original that no recorded hash
+    vouches for (a damaged download would otherwise be converted again and again)."""
+    assert source.convert is not None
+    try:
+        source.convert(folder, path)
+    except ValueError as error:
+        unchecked = [checked.path.name for checked in originals if not checked.verified]
+        if not unchecked:
+            raise
+        raise ValueError(
+            f"{error}. No SHA-256 is recorded for {', '.join(unchecked)}: if it is a damaged "
+            "download, delete it and run this again to fetch a fresh copy"
+        ) from None
+
+
+def _checked_line(name: str, checked: CheckedFile) -> str:
+    if checked.verified:
+        return f"{name}: {checked.verb} {checked.path.name} (SHA-256 verified)"
+    return (
+        f"{name}: {checked.verb} {checked.path.name}\n"
+        f"SHA-256 {checked.sha256} (no recorded hash to compare; record it)"
+    )
 
 
 def _summary(name: str, path: Path, actual: str, verified: bool, verb: str) -> str:
