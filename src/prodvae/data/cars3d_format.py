@@ -22,12 +22,13 @@ import logging
 import os
 import re
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
+
+from prodvae.data.standard import save_npz_atomically
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def convert_cars3d(
     log.info(
         "%s: %d cars, %d images of %dx%d", archive_path, len(names), len(images), *[image_size] * 2
     )
-    _save_atomically(out_path, images, labels)
+    save_npz_atomically(out_path, images=images, labels=labels)
     return out_path
 
 
@@ -184,17 +185,3 @@ def resize_views(views: np.ndarray, image_size: int) -> np.ndarray:
         picture = Image.fromarray(np.ascontiguousarray(image))
         out[row] = np.asarray(picture.resize((image_size, image_size), lanczos))
     return out.reshape(*lead, image_size, image_size, channels)
-
-
-def _save_atomically(out_path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """``np.savez`` (uncompressed) to a temporary file beside ``out_path``, then renamed."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(
-        prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            np.savez(stream, images=images, labels=labels)
-        os.replace(name, out_path)
-    finally:
-        Path(name).unlink(missing_ok=True)

@@ -18,12 +18,13 @@ import gzip
 import io
 import math
 import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from prodvae.data.standard import save_npz_atomically
 
 ELEMENT_TYPES: dict[int, np.dtype] = {
     0x1E3D4C51: np.dtype("<f4"),  # single precision matrix
@@ -175,13 +176,5 @@ def convert_smallnorb(
     images = np.concatenate([half.images for half in halves])
     labels = np.concatenate([half.labels for half in halves])
     del halves
-    descriptor, name = tempfile.mkstemp(
-        prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            np.savez(stream, images=images, labels=labels)
-        os.replace(name, out_path)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    save_npz_atomically(out_path, images=images, labels=labels)
     return out_path

@@ -16,7 +16,13 @@ import math
 
 import torch
 
-from prodvae.data.procedural import ProceduralDataset, check_image_size, check_sizes, grid_values
+from prodvae.data.procedural import (
+    ProceduralDataset,
+    check_image_size,
+    check_sizes,
+    grid_values,
+    group_by_shape,
+)
 from prodvae.data.raster import hsv_to_rgb
 from prodvae.data.raycast import (
     HALF_FIELD_OF_VIEW,
@@ -90,23 +96,16 @@ class Orbit(ProceduralDataset):
         super().__init__(spec, check_image_size(image_size))
 
     def draw(self, values: torch.Tensor) -> torch.Tensor:
-        # images sorted by shape, so that each shape's images are one slice
-        which = values[:, 0].round().long().clamp(0, len(SHAPES) - 1)
-        order = which.argsort(stable=True)
-        counts = torch.bincount(which, minlength=len(SHAPES)).tolist()
-        shape, object_hue, floor_hue, scale, azimuth, elevation = values.index_select(
-            0, order
-        ).unbind(dim=1)
+        groups = group_by_shape(values, len(SHAPES))
+        shape, object_hue, floor_hue, scale, azimuth, elevation = groups.values.unbind(dim=1)
         rays = camera_rays(azimuth, elevation, self.image_size)
         image = ground(rays, hsv_to_rgb(floor_hue, 0.6, 1.0), elevation)
         paint = hsv_to_rgb(object_hue, 0.85, 1.0)[:, :, None, None]
         radius = BASE_HALF_SIZE * scale
-        reach = torch.tensor(REACH, device=values.device)[which[order]] * radius
+        reach = torch.tensor(REACH, device=values.device)[groups.shape] * radius
         extents = window_extents(azimuth, elevation, reach, 2 * radius)
-        start = 0
-        for hit, count in zip(HITS, counts):
-            group, start = slice(start, start + count), start + count
-            if not count:
+        for hit, group in zip(HITS, groups.slices):
+            if group.start == group.stop:
                 continue
             # ray-cast only the pixels where this shape's objects can appear
             rows, cols = pixel_window(extents[group], self.image_size)
@@ -115,4 +114,4 @@ class Orbit(ProceduralDataset):
             on_object = is_less(depth, 0.5 * MISS)[:, None]
             window = image[group, :, rows, cols]
             window.lerp_(paint[group] * light[:, None], on_object)
-        return image.index_select(0, order.argsort())  # much faster than image[...] on CPU
+        return image.index_select(0, groups.restore)

@@ -9,6 +9,8 @@ are identical bit for bit.
 from __future__ import annotations
 
 import math
+from itertools import accumulate
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -52,6 +54,26 @@ def check_image_size(image_size: int, minimum: int = 8) -> int:
     if int(image_size) != image_size or image_size < minimum:
         raise ValueError(f"image_size must be an integer >= {minimum}, got {image_size!r}")
     return int(image_size)
+
+
+class ShapeGroups(NamedTuple):
+    """Factor values sorted by shape, so that each shape's images are one slice."""
+
+    values: torch.Tensor  # [n, K], rows sorted by the shape in column 0
+    shape: torch.Tensor  # long [n], the sorted rows' shape index
+    slices: list[slice]  # one per shape, possibly empty
+    restore: torch.Tensor  # long [n]: ``sorted_images.index_select(0, restore)`` undoes the sort
+
+
+def group_by_shape(values: torch.Tensor, num_shapes: int) -> ShapeGroups:
+    """Sort ``values [n, K]`` by their shape column (0, rounded and clipped to the shapes),
+    so a renderer draws each shape on a slice, a view, instead of gathering and scattering."""
+    which = values[:, 0].round().long().clamp(0, num_shapes - 1)
+    order = which.argsort(stable=True)
+    counts = torch.bincount(which, minlength=num_shapes).tolist()
+    slices = [slice(end - count, end) for count, end in zip(counts, accumulate(counts))]
+    # index_select: much faster than advanced indexing on the CPU
+    return ShapeGroups(values.index_select(0, order), which[order], slices, order.argsort())
 
 
 class ProceduralDataset(GroundTruthDataset):

@@ -17,6 +17,7 @@ from prodvae.data.procedural import (
     check_image_size,
     check_sizes,
     grid_values,
+    group_by_shape,
 )
 from prodvae.data.raster import coverage, hsv_to_rgb, length, pixel_grid
 from prodvae.data.registry import register_dataset
@@ -100,11 +101,8 @@ class Sprites(ProceduralDataset):
     def draw(self, values: torch.Tensor) -> torch.Tensor:
         pixel = 2.0 / self.image_size
         points = pixel_grid(self.image_size, device=values.device)  # [H, W, 2]
-        # images sorted by shape, so that each shape's images are one slice
-        which = values[:, 0].round().long().clamp(0, len(SHAPES) - 1)
-        order = which.argsort(stable=True)
-        counts = torch.bincount(which, minlength=len(SHAPES)).tolist()
-        shape, scale, rotation, hue, x, y = values.index_select(0, order).unbind(dim=1)
+        groups = group_by_shape(values, len(SHAPES))
+        shape, scale, rotation, hue, x, y = groups.values.unbind(dim=1)
         radius = (MAX_RADIUS * scale)[:, None, None]  # [n, 1, 1]
         reach = 1.0 - MAX_RADIUS - pixel  # centres stay inside the frame
         # shape coordinates: undo the translation, the rotation (counter-clockwise) and scale
@@ -113,12 +111,10 @@ class Sprites(ProceduralDataset):
         cos, sin = torch.cos(rotation)[:, None, None], torch.sin(rotation)[:, None, None]
         local_x, local_y = (cos * dx + sin * dy) / radius, (cos * dy - sin * dx) / radius
         distance = torch.empty_like(local_x)
-        start = 0
-        for signed_distance, count in zip(DISTANCES, counts):
-            group, start = slice(start, start + count), start + count
-            if count:
+        for signed_distance, group in zip(DISTANCES, groups.slices):
+            if group.start != group.stop:
                 distance[group] = signed_distance(local_x[group], local_y[group])
         alpha = coverage(distance * radius, pixel)  # [n, H, W]
         colour = hsv_to_rgb(hue, saturation=0.9, value=1.0)  # [n, 3]
         image = alpha[:, None] * colour[:, :, None, None]
-        return image.index_select(0, order.argsort())  # much faster than image[...] on CPU
+        return image.index_select(0, groups.restore)

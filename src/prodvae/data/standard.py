@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -122,3 +124,16 @@ def read_h5(
             f"{where}: not a readable HDF5 file (truncated or corrupt?): {error}"
         ) from None
     return H5Arrays(LazyH5Images(path, image_key) if images is None else images, arrays)
+
+
+def save_npz_atomically(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` (uncompressed, so it can be memory-mapped) into a temporary file beside
+    ``path``, renamed over it only once complete: a failure never destroys an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
