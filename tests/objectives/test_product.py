@@ -115,3 +115,30 @@ def test_label_map_errors_are_clear():
         get_objective("product", labelled_fraction=0.1, label_map={0: 1}).check_model(model)
     with pytest.raises(ValueError, match="weak"):
         get_objective("product", labelled_fraction=0.1, label_map={0: 0}, weak="ada_gvae")
+
+
+def test_free_bits_floors_each_factor_batch_mean_kl():
+    """Below the floor a factor's KL is constant (no gradient); above it, the usual KL."""
+    torch.manual_seed(0)
+    model = build_vae(MIXED, "burgess", (1, 32, 32), width=4)
+    x = torch.rand(6, 1, 32, 32)
+    plain = get_objective("product", anneal_steps=0)
+    _, logs = plain(model, x, 0)
+    kls = [logs[f"kl/{i}"] for i in range(3)]
+    floor = sorted(kls)[1]  # one factor below, one at, one above the floor
+    objective = get_objective("product", anneal_steps=0, free_bits=floor)
+    terms = objective.terms(model, x, 0)
+    penalty, _ = objective.regularise(model, terms, 0, None)
+    mean_kl = terms.kl.mean(0).tolist()
+    assert penalty.item() == pytest.approx(sum(max(floor, k) for k in mean_kl), rel=1e-6)
+    grad = torch.autograd.grad(penalty, terms.posterior.mu)[0]
+    below = min(range(3), key=kls.__getitem__)
+    assert grad[:, MIXED.slices[below]].abs().max().item() == 0.0
+    above = max(range(3), key=kls.__getitem__)
+    assert grad[:, MIXED.slices[above]].abs().max().item() > 0.0
+
+
+def test_free_bits_must_be_a_non_negative_number():
+    for bad in (-1.0, float("nan"), "4"):
+        with pytest.raises(ValueError, match="free_bits"):
+            get_objective("product", free_bits=bad)

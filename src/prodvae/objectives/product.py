@@ -8,6 +8,12 @@ The seed's method. Two schedules, both pure functions of the step:
   which explains the collapse this avoids);
 - β warm-up: β_f(t) rises linearly from 0 over ``warmup_steps``.
 
+``free_bits`` λ > 0 replaces each factor's batch-mean KL by ``max(λ, KL_f)`` (Kingma et al.
+2016): a factor is not pushed below λ nats, so one that the decoder does not use yet keeps
+carrying information instead of collapsing onto a single point of its low-energy set: a loop
+that starts to encode a factor from one point grows as an arc, which folds (both ends of the
+factor's circle on one arc) and stays folded because unfolding would cross the ring's centre.
+
 KL_f is ``VAE.kl``: the factor's own KL for Gaussian posteriors -- exact for loops,
 segments, tilted and Euclidean factors; for ``PointSet`` the deterministic variational upper
 bound (Hershey & Olsen 2007), so the loss is an upper bound on the negative ELBO.
@@ -61,6 +67,7 @@ class ProductObjective(ElboObjective):
         likelihood: str = "bernoulli",
         likelihood_scale: float | None = None,
         weak: str = "none",
+        free_bits: float = 0.0,
     ) -> None:
         super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale, weak=weak)
         owner = self.name
@@ -73,6 +80,7 @@ class ProductObjective(ElboObjective):
         self.width_scale = Ramp(float(anneal_factor), 1.0, steps, anneal_shape)
         self.min_ring_ratio = check_number(owner, "min_ring_ratio", min_ring_ratio, allow_low=False)
         self.tc_weight = check_number(owner, "tc_weight", tc_weight)
+        self.free_bits = check_number(owner, "free_bits", free_bits)
         self.dataset_size = check_count(owner, "dataset_size", dataset_size, low=3)
         fraction = check_number(owner, "labelled_fraction", labelled_fraction)
         if fraction > 1:
@@ -107,7 +115,10 @@ class ProductObjective(ElboObjective):
 
     def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):
         beta = terms.kl.new_tensor(self.beta) * self.warmup(step)
-        penalty = (terms.kl * beta).sum(-1).mean()
+        if self.free_bits > 0:
+            penalty = (terms.kl.mean(0).clamp(min=self.free_bits) * beta).sum()
+        else:
+            penalty = (terms.kl * beta).sum(-1).mean()
         logs = self.schedule(step)
         if self.tc_weight > 0:
             z, mu, logvar = as_float64(terms.z, *terms.posterior)
