@@ -1,10 +1,11 @@
 """Two loop factors on the two-hand ``torus`` dial: does each hand get its own loop?
 
 Trains ``product`` on ``loop(3, 0.5) * loop(3, 0.5)`` (Burgess width 16, 32 px, Gaussian
-likelihood of scale 0.2, Adam 2e-3, batch 64), unsupervised or on Ada-GVAE pairs that differ
-in one hand, for each seed, and prints per loop block and hand the circular alignment, the
-winding number of the block's angle as the hand goes once round (0 is a folded map; shown
-only where the alignment is at least 0.3, elsewhere it counts noise) and the mean radius.
+likelihood of scale 0.2, Adam 2e-3, batch 64), unsupervised or on Ada-GVAE pairs in which
+one hand is drawn again, for each seed, and prints per loop block and hand the circular
+alignment, the winding number of the block's angle as the hand goes once round (0 is a
+folded map; shown only where the alignment is at least 0.3, elsewhere it counts noise) and
+the mean radius.
 A seed *separates* the hands when each hand is matched by a different block with alignment
 >= 0.8 -- what issue 4 asks of weak supervision.
 
@@ -65,7 +66,10 @@ def winding_number(phi: torch.Tensor, theta: torch.Tensor, bins: int = 40) -> in
 
 
 def pair_batch(dataset, weak: bool, generator: torch.Generator) -> torch.Tensor:
-    """Images ``[B, C, H, W]``, or pairs ``[B, 2, C, H, W]`` that differ in one random hand."""
+    """Images ``[B, C, H, W]``, or pairs ``[B, 2, C, H, W]`` in which one random hand is drawn
+    again (as the slow test always drew them: 1 pair in 40 keeps the same angle, unlike
+    :func:`prodvae.data.sample_pair_factors`, which the trainer uses; switching would change
+    every recorded figure, so it waits for a re-measurement)."""
     values = dataset.sample_values(BATCH, generator)
     first = dataset.render(values).float() / 255
     if not weak:

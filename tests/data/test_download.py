@@ -32,6 +32,18 @@ def fake_fetch(monkeypatch):
     return calls
 
 
+def serve_files(monkeypatch, file_for_url):
+    """Replace ``fetch_url`` by a copy of ``file_for_url(url)``; returns the fetched URLs."""
+    fetched = []
+
+    def fetch(url, destination, timeout=60.0):
+        fetched.append(url)
+        shutil.copyfile(file_for_url(url), destination)
+
+    monkeypatch.setattr(module, "fetch_url", fetch)
+    return fetched
+
+
 @pytest.fixture
 def offline(monkeypatch):
     def fetch(url, destination, timeout=60.0):
@@ -166,14 +178,7 @@ def norb_server(tmp_path, monkeypatch):
         for original in source.originals
     )
     monkeypatch.setitem(SOURCES, "smallnorb", replace(source, originals=originals))
-    fetched = []
-
-    def fetch(url, destination, timeout=60.0):
-        fetched.append(url)
-        shutil.copyfile(served / url.removeprefix(NORB_PAGE), destination)
-
-    monkeypatch.setattr(module, "fetch_url", fetch)
-    return fetched
+    return serve_files(monkeypatch, lambda url: served / url.removeprefix(NORB_PAGE))
 
 
 def test_smallnorb_download_verifies_then_converts(tmp_path, norb_server):
@@ -311,14 +316,7 @@ def cars_server(tmp_path, monkeypatch):
     served = tmp_path / "server" / CARS3D_ARCHIVE
     served.parent.mkdir()
     write_fake_cars3d(served)
-    fetched = []
-
-    def fetch(url, destination, timeout=60.0):
-        fetched.append(url)
-        shutil.copyfile(served, destination)
-
-    monkeypatch.setattr(module, "fetch_url", fetch)
-    return fetched
+    return serve_files(monkeypatch, lambda url: served)
 
 
 def test_cars3d_download_reports_the_hash_then_converts(tmp_path, cars_server):

@@ -2,8 +2,8 @@
 
 Checks what must hold whatever the science says: the loss falls and the codes settle on
 their rings. Prints each loop block's circular alignment with each true angle; with weak
-supervision (Ada-GVAE on pairs that differ in one hand) each hand must be matched by a
-different loop block with alignment >= 0.8. The training is ``benchmarks/torus_loops.py``,
+supervision (Ada-GVAE on pairs in which one hand is drawn again) each hand must be matched by
+a different loop block with alignment >= 0.8. The training is ``benchmarks/torus_loops.py``,
 which runs the same thing over several seeds.
 """
 
