@@ -1,11 +1,13 @@
 """Two loop factors on the two-hand ``torus`` dial: does each hand get its own loop?
 
 Trains ``product`` on ``loop(3, 0.5) * loop(3, 0.5)`` (Burgess width 16, 32 px, Gaussian
-likelihood of scale 0.2, Adam 2e-3, batch 64), unsupervised or on Ada-GVAE pairs in which
-one hand is drawn again, for each seed, and prints per loop block and hand the circular
-alignment, the winding number of the block's angle as the hand goes once round (0 is a
-folded map; shown only where the alignment is at least 0.3, elsewhere it counts noise) and
-the mean radius.
+likelihood of scale 0.2, Adam 2e-3, batch 64), unsupervised or on Ada-GVAE pairs drawn as the
+trainer draws them (:func:`prodvae.data.sample_pair_factors`: one hand moves to another of its
+40 grid angles), for each seed, and prints per loop block and hand the circular alignment, the
+winding number of the block's angle as the hand goes once round (0 is a folded map; shown only
+where the alignment is at least 0.3, elsewhere it counts noise) and the mean radius; and, per
+hand, how much of it the encoder's features still carry (:func:`feature_r2`: a hand the
+encoder has stopped seeing cannot be picked up by any loop).
 A seed *separates* the hands when each hand is matched by a different block with alignment
 >= 0.8 -- what issue 4 asks of weak supervision.
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from prodvae.data import get_dataset
+from prodvae.data import get_dataset, sample_pair_factors
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
@@ -39,12 +41,14 @@ HANDS = ("long_hand", "short_hand")
 
 @dataclass
 class LoopResult:
-    """What one run ends with: ``alignment[block][hand]``, ``winding[block][hand]``, radii."""
+    """What one run ends with: ``alignment[block][hand]``, ``winding[block][hand]``, radii,
+    and ``features[hand]``, the held-out R² of the hand from the encoder's features."""
 
     losses: list[float]
     alignment: list[list[float]]
     winding: list[list[int]]
     radii: list[float]
+    features: list[float]
 
     @property
     def separation(self) -> float:
@@ -65,20 +69,31 @@ def winding_number(phi: torch.Tensor, theta: torch.Tensor, bins: int = 40) -> in
     return round(step.sum().item() / (2 * math.pi))
 
 
+def feature_r2(features: torch.Tensor, angle: torch.Tensor, ridge: float = 1e-3) -> float:
+    """How linearly ``features [n, d]`` carry ``angle [n]``: held-out R² of ``(cos, sin)``.
+
+    Ridge regression on standardised features, fitted on the first three quarters of the
+    rows and scored on the rest (1: carried exactly, 0: not at all).
+    """
+    x = features.double()
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    y = torch.stack([angle.cos(), angle.sin()], dim=-1).double()
+    fit, test = slice(0, 3 * len(x) // 4), slice(3 * len(x) // 4, None)
+    mean = y[fit].mean(0)
+    gram = x[fit].T @ x[fit] + ridge * len(x[fit]) * torch.eye(x.shape[1], dtype=x.dtype)
+    weights = torch.linalg.solve(gram, x[fit].T @ (y[fit] - mean))
+    error = ((x[test] @ weights + mean - y[test]) ** 2).sum()
+    return 1.0 - (error / ((y[test] - y[test].mean(0)) ** 2).sum()).item()
+
+
 def pair_batch(dataset, weak: bool, generator: torch.Generator) -> torch.Tensor:
-    """Images ``[B, C, H, W]``, or pairs ``[B, 2, C, H, W]`` in which one random hand is drawn
-    again (as the slow test always drew them: 1 pair in 40 keeps the same angle, unlike
-    :func:`prodvae.data.sample_pair_factors`, which the trainer uses; switching would change
-    every recorded figure, so it waits for a re-measurement)."""
-    values = dataset.sample_values(BATCH, generator)
-    first = dataset.render(values).float() / 255
+    """Images ``[B, C, H, W]`` at continuous angles, or pairs ``[B, 2, C, H, W]`` of grid
+    images in which exactly one hand moves (as :class:`prodvae.train.Trainer` draws them)."""
     if not weak:
-        return first
-    changed = torch.randint(2, (BATCH,), generator=generator)
-    rows = torch.arange(BATCH)
-    other = values.clone()
-    other[rows, changed] = dataset.sample_values(BATCH, generator)[rows, changed]
-    return torch.stack([first, dataset.render(other).float() / 255], dim=1)
+        return dataset.render(dataset.sample_values(BATCH, generator)).float() / 255
+    pair = sample_pair_factors(dataset, BATCH, num_changed=1, generator=generator)
+    first, second = (dataset.images_from_factors(i) for i in (pair.indices1, pair.indices2))
+    return torch.stack([first, second], dim=1).float() / 255
 
 
 def train_loops(
@@ -116,7 +131,9 @@ def train_loops(
 
     values = dataset.sample_values(1000, torch.Generator().manual_seed(1))
     with torch.no_grad():
-        codes = model.codes(dataset.render(values).float() / 255)
+        images = dataset.render(values).float() / 255
+        codes, features = model.codes(images), model.encoder(images)
+    features_r2 = [feature_r2(features, values[:, k]) for k in range(2)]
     blocks = space.split(codes)
     angles = [f.coordinate(b) for f, b in zip(space.factors, blocks)]
     alignment = [
@@ -124,7 +141,7 @@ def train_loops(
     ]
     winding = [[winding_number(phi, values[:, k]) for k in range(2)] for phi in angles]
     radii = [b.norm(dim=-1).mean().item() for b in blocks]
-    return LoopResult(losses, alignment, winding, radii)
+    return LoopResult(losses, alignment, winding, radii, features_r2)
 
 
 def winding(result: LoopResult, block: int, hand: int) -> str:
@@ -158,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
                 for k, hand in enumerate(HANDS)
             )
             print(f"  block {b}: {cells}; mean radius {result.radii[b]:.2f}")
+        carried = ", ".join(f"{h} {r:.2f}" for h, r in zip(HANDS, result.features))
+        print(f"  encoder features carry (R²): {carried}")
     print(f"separated (each hand >= 0.8 in its own block): {separated} of {len(args.seeds)} seeds")
 
 

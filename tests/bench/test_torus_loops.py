@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from benchmarks.torus_loops import LoopResult, winding_number
+from benchmarks.torus_loops import LoopResult, feature_r2, winding_number
 
 
 @pytest.mark.parametrize(
@@ -30,9 +30,9 @@ def test_winding_number_on_the_dataset_grid_with_noise():
 
 
 def test_separation_takes_the_better_assignment_of_hands_to_blocks():
-    result = LoopResult([], [[0.1, 0.9], [0.85, 0.2]], [[0, 1], [1, 0]], [3.0, 3.0])
+    result = LoopResult([], [[0.1, 0.9], [0.85, 0.2]], [[0, 1], [1, 0]], [3.0, 3.0], [1.0, 1.0])
     assert result.separation == pytest.approx(0.85)  # block 0 short, block 1 long
-    mixed = LoopResult([], [[0.9, 0.95], [0.3, 0.1]], [[1, 1], [0, 0]], [3.0, 3.0])
+    mixed = LoopResult([], [[0.9, 0.95], [0.3, 0.1]], [[1, 1], [0, 0]], [3.0, 3.0], [1.0, 1.0])
     assert mixed.separation == pytest.approx(0.3)  # one block cannot hold both hands
 
 
@@ -44,4 +44,20 @@ def test_the_script_runs_and_reports_every_seed(capsys):
     assert "weak=ada_gvae, free bits 4.0, 3 steps" in out
     assert "seed 0 (" in out and "seed 1 (" in out
     assert out.count("  block ") == 4
+    assert out.count("encoder features carry (R²): long_hand ") == 2
     assert out.rstrip().endswith("of 2 seeds")
+
+
+def test_feature_r2_sees_an_angle_the_features_carry_and_not_one_they_lack():
+    generator = torch.Generator().manual_seed(2)
+    carried, lacking = (torch.rand(1000, generator=generator) * 2 * math.pi for _ in range(2))
+    noise = torch.randn(1000, 30, generator=generator)
+    features = torch.cat([noise, torch.stack([carried.cos(), carried.sin()], -1) * 5], -1)
+    features = features @ torch.randn(32, 32, generator=generator)  # mixed, still linear
+    assert feature_r2(features, carried) > 0.99
+    assert abs(feature_r2(features, lacking)) < 0.1
+    # A hand seen only through a non-linear feature (its cosine's square) is half-carried:
+    # cos^2 = (1 + cos 2t) / 2 holds neither cos t nor sin t.
+    assert abs(feature_r2(torch.cat([noise, carried.cos()[:, None] ** 2], -1), carried)) < 0.1
+    half = torch.cat([noise, carried.cos()[:, None]], -1)  # cos without sin: R² 1/2
+    assert feature_r2(half, carried) == pytest.approx(0.5, abs=0.06)
