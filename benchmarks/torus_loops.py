@@ -97,7 +97,13 @@ def pair_batch(dataset, weak: bool, generator: torch.Generator) -> torch.Tensor:
 
 
 def train_loops(
-    seed: int, steps: int, weak: str = "none", free_bits: float = 0.0, log_every: int = 0
+    seed: int,
+    steps: int,
+    weak: str = "none",
+    free_bits: float = 0.0,
+    anneal_steps: int = 300,
+    anneal_cycle: int = 0,
+    log_every: int = 0,
 ) -> LoopResult:
     """Train one seed and measure the codes of 1000 fresh images."""
     torch.manual_seed(seed)
@@ -110,11 +116,12 @@ def train_loops(
     objective = get_objective(
         "product",
         warmup_steps=200,
-        anneal_steps=300,
+        anneal_steps=anneal_steps,
         likelihood="gaussian",
         likelihood_scale=0.2,
         weak=weak,
         free_bits=free_bits,
+        anneal_cycle=anneal_cycle,
     )
     objective.check_model(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -156,16 +163,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weak", default="ada_gvae", help="none, ada_gvae or ada_ml_vae")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--free-bits", type=float, default=0.0)
+    parser.add_argument("--anneal-steps", type=int, default=300)
+    parser.add_argument(
+        "--anneal-cycle", type=int, default=0, help="restart the shape annealing every N steps"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log-every", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"product on torus, weak={args.weak}, free bits {args.free_bits}, {args.steps} steps")
+    print(
+        f"product on torus, weak={args.weak}, free bits {args.free_bits}, "
+        f"shape annealed over {args.anneal_steps} steps every {args.anneal_cycle or 'run'}, "
+        f"{args.steps} steps"
+    )
     separated = 0
     for seed in args.seeds:
         start = time.perf_counter()
-        result = train_loops(seed, args.steps, args.weak, args.free_bits, args.log_every)
+        result = train_loops(
+            seed,
+            args.steps,
+            args.weak,
+            args.free_bits,
+            args.anneal_steps,
+            args.anneal_cycle,
+            args.log_every,
+        )
         separated += result.separation >= 0.8
         seconds = time.perf_counter() - start
         print(f"seed {seed} ({seconds:.0f} s): separation {result.separation:.3f}")

@@ -39,9 +39,10 @@ def test_separation_takes_the_better_assignment_of_hands_to_blocks():
 def test_the_script_runs_and_reports_every_seed(capsys):
     from benchmarks.torus_loops import main
 
-    main(["--steps", "3", "--seeds", "0", "1", "--free-bits", "4"])
+    argv = ["--steps", "3", "--seeds", "0", "1", "--free-bits", "4", "--anneal-steps", "2"]
+    main([*argv, "--anneal-cycle", "2"])
     out = capsys.readouterr().out
-    assert "weak=ada_gvae, free bits 4.0, 3 steps" in out
+    assert "weak=ada_gvae, free bits 4.0, shape annealed over 2 steps every 2, 3 steps" in out
     assert "seed 0 (" in out and "seed 1 (" in out
     assert out.count("  block ") == 4
     assert out.count("encoder features carry (R²): long_hand ") == 2

@@ -101,6 +101,8 @@ def test_unknown_objective_fails_clearly():
         ("product", {"anneal_factor": 0.5}, "anneal_factor"),
         ("product", {"anneal_steps": -1}, "anneal_steps"),
         ("product", {"anneal_shape": "step"}, "anneal_shape"),
+        ("product", {"anneal_cycle": -5}, "anneal_cycle"),
+        ("product", {"anneal_cycle": 100, "anneal_steps": 300}, "anneal_cycle"),
         ("product", {"labelled_fraction": 1.5}, "labelled_fraction"),
         ("product", {"labelled_fraction": 0.1}, "label_map"),
         ("product", {"min_ring_ratio": 0.0}, "min_ring_ratio"),

@@ -22,6 +22,16 @@ def test_ramp_midpoints():
     assert Ramp(3.0, 1.0, 0)(0) == 1.0
 
 
+def test_a_ramp_with_a_period_restarts_and_stays_at_its_end_between_restarts():
+    ramp = Ramp(3.0, 1.0, 100, "geometric", period=250)
+    once = Ramp(3.0, 1.0, 100, "geometric")
+    for step in range(1000):
+        assert ramp(step) == once(step % 250)
+    assert ramp(250) == ramp(500) == pytest.approx(3.0)
+    assert ramp(249) == ramp(350) == 1.0
+    assert Ramp(3.0, 1.0, 100, period=100)(150) == pytest.approx(Ramp(3.0, 1.0, 100)(50))
+
+
 def test_bad_ramps_fail_clearly():
     with pytest.raises(ValueError, match="shape"):
         Ramp(1.0, 0.0, 10, "exponential")
@@ -29,6 +39,10 @@ def test_bad_ramps_fail_clearly():
         Ramp(1.0, 0.0, 10, "geometric")
     with pytest.raises(ValueError, match="step"):
         Ramp(1.0, 0.0, 10)(-1)
+    with pytest.raises(ValueError, match="period"):
+        Ramp(1.0, 0.0, 10, period=5)
+    with pytest.raises(ValueError, match="period"):
+        Ramp(1.0, 0.0, 10, period=-1)
 
 
 SPACE = ProductSpace([Loop(3.0, 0.5), Segment(2.0, 0.25), PointSet(3, 3.0, 0.5), Tilted(2, 5.0)])
@@ -48,6 +62,17 @@ def test_product_schedule_endpoints():
     assert loop.radius == 3.0
     mild = get_objective("product", anneal_factor=2.0, anneal_steps=200).space_at(SPACE, 0)
     assert mild.factors[3].tau == pytest.approx(2.5)
+
+
+def test_cyclical_shape_annealing_restarts_and_each_cycle_ends_on_the_target():
+    objective = get_objective("product", anneal_factor=3.0, anneal_steps=200, anneal_cycle=500)
+    for start in (0, 500, 1000):
+        assert objective.schedule(start)["width_scale"] == pytest.approx(3.0)
+        assert objective.space_at(SPACE, start).factors[0].width == pytest.approx(1.5)
+        assert objective.space_at(SPACE, start + 200) == SPACE
+        assert objective.space_at(SPACE, start + 499) == SPACE
+    once = get_objective("product", anneal_factor=3.0, anneal_steps=200)
+    assert [objective.schedule(t) for t in range(500)] == [once.schedule(t) for t in range(500)]
 
 
 def test_rings_are_never_widened_past_the_hole():

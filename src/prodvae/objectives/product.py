@@ -5,7 +5,11 @@ The seed's method. Two schedules, both pure functions of the step:
 - shape annealing: every factor's width is multiplied by ``k(t)``, falling geometrically
   from ``anneal_factor`` to 1 over ``anneal_steps`` (τ of a tilted factor divided by k);
   rings keep a hole of ratio ``min_ring_ratio`` (see :mod:`prodvae.objectives.annealing`,
-  which explains the collapse this avoids);
+  which explains the collapse this avoids); ``anneal_cycle`` > 0 restarts this annealing
+  every ``anneal_cycle`` steps (cyclical annealing, Fu et al. 2019, applied to the prior's
+  shape): each restart widens the rings again and lowers the energy at their centres, so a
+  loop whose codes folded onto an arc can pass through the centre and go round; end the run
+  at least ``anneal_steps`` into a cycle, so that it ends on the target prior;
 - β warm-up: β_f(t) rises linearly from 0 over ``warmup_steps``.
 
 ``free_bits`` λ > 0 replaces each factor's batch-mean KL by ``max(λ, KL_f)`` (Kingma et al.
@@ -60,6 +64,7 @@ class ProductObjective(ElboObjective):
         anneal_factor: float = 3.0,
         anneal_steps: int = 10_000,
         anneal_shape: str = "geometric",
+        anneal_cycle: int = 0,
         min_ring_ratio: float = 2.0,
         tc_weight: float = 0.0,
         dataset_size: int = 100_000,
@@ -78,7 +83,13 @@ class ProductObjective(ElboObjective):
         check_number(owner, "anneal_factor", anneal_factor, low=1.0)
         check_choice(owner, "anneal_shape", anneal_shape, SHAPES)
         steps = check_count(owner, "anneal_steps", anneal_steps)
-        self.width_scale = Ramp(float(anneal_factor), 1.0, steps, anneal_shape)
+        cycle = check_count(owner, "anneal_cycle", anneal_cycle)
+        if 0 < cycle < steps:
+            raise ValueError(
+                f"{owner}: anneal_cycle ({cycle}) must be 0 (anneal once) or at least "
+                f"anneal_steps ({steps})"
+            )
+        self.width_scale = Ramp(float(anneal_factor), 1.0, steps, anneal_shape, period=cycle)
         self.min_ring_ratio = check_number(owner, "min_ring_ratio", min_ring_ratio, allow_low=False)
         self.tc_weight = check_number(owner, "tc_weight", tc_weight)
         self.free_bits = check_number(owner, "free_bits", free_bits)
