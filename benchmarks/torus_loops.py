@@ -183,11 +183,11 @@ def main(argv: list[str] | None = None) -> None:
         result = train_loops(
             seed,
             args.steps,
-            args.weak,
-            args.free_bits,
-            args.anneal_steps,
-            args.anneal_cycle,
-            args.log_every,
+            weak=args.weak,
+            free_bits=args.free_bits,
+            anneal_steps=args.anneal_steps,
+            anneal_cycle=args.anneal_cycle,
+            log_every=args.log_every,
         )
         separated += result.separation >= 0.8
         seconds = time.perf_counter() - start
