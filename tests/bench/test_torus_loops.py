@@ -40,9 +40,13 @@ def test_the_script_runs_and_reports_every_seed(capsys):
     from benchmarks.torus_loops import main
 
     argv = ["--steps", "3", "--seeds", "0", "1", "--free-bits", "4", "--anneal-steps", "2"]
-    main([*argv, "--anneal-cycle", "2"])
+    options = ["--hsic-weight", "5", "--encoder-activation", "leaky_relu", "--normalise-loops"]
+    main([*argv, "--anneal-cycle", "2", *options])
     out = capsys.readouterr().out
-    assert "weak=ada_gvae, free bits 4.0, shape annealed over 2 steps every 2, 3 steps" in out
+    assert (
+        "weak=ada_gvae, free bits 4.0, shape annealed over 2 steps every 2, HSIC weight 5.0, "
+        "leaky_relu encoder, loops normalised: True, 3 steps"
+    ) in out
     assert "seed 0 (" in out and "seed 1 (" in out
     assert out.count("  block ") == 4
     assert out.count("encoder features carry (R²): long_hand ") == 2
@@ -62,3 +66,38 @@ def test_feature_r2_sees_an_angle_the_features_carry_and_not_one_they_lack():
     assert abs(feature_r2(torch.cat([noise, carried.cos()[:, None] ** 2], -1), carried)) < 0.1
     half = torch.cat([noise, carried.cos()[:, None]], -1)  # cos without sin: R² 1/2
     assert feature_r2(half, carried) == pytest.approx(0.5, abs=0.06)
+
+
+def test_the_script_passes_every_option_to_the_training(monkeypatch):
+    import benchmarks.torus_loops as torus_loops
+
+    calls = []
+
+    def fake(seed, steps, **options):
+        calls.append((seed, steps, options))
+        return torus_loops.LoopResult(
+            [0.0], [[0.9, 0.1], [0.1, 0.9]], [[1, 0], [0, 1]], [3, 3], [1, 1]
+        )
+
+    monkeypatch.setattr(torus_loops, "train_loops", fake)
+    torus_loops.main(
+        ["--weak", "ada_ml_vae", "--steps", "7", "--free-bits", "2", "--anneal-steps", "5"]
+        + ["--anneal-cycle", "10", "--hsic-weight", "3", "--encoder-activation", "leaky_relu"]
+        + ["--normalise-loops", "--log-every", "4", "--seeds", "9"]
+    )
+    assert calls == [
+        (
+            9,
+            7,
+            dict(
+                weak="ada_ml_vae",
+                free_bits=2.0,
+                anneal_steps=5,
+                anneal_cycle=10,
+                hsic_weight=3.0,
+                encoder_activation="leaky_relu",
+                normalise_loops=True,
+                log_every=4,
+            ),
+        )
+    ]

@@ -67,3 +67,32 @@ def test_bad_image_shapes_fail_clearly(shape):
 def test_bad_width_fails_clearly(name):
     with pytest.raises(ValueError, match="width"):
         make_backbone(name, (1, 32, 32), 4, width=0)
+
+
+def test_burgess_leaky_encoder_keeps_every_hidden_unit_alive_on_near_identical_images():
+    """On torus (a fixed dial, two small hands) many ReLU units are off for every image."""
+    from prodvae.data import get_dataset
+
+    dataset = get_dataset("torus", image_size=32)
+    images = dataset.render(dataset.sample_values(512, torch.Generator().manual_seed(0)))
+    images = images.float() / 255
+
+    def silent_units(activation):
+        torch.manual_seed(2)
+        parts = make_backbone(
+            "burgess", (3, 32, 32), 4, width=16, hidden_dim=128, encoder_activation=activation
+        )
+        with torch.no_grad():
+            features = parts.encoder(images)
+        return int((features.std(0) < 1e-6).sum())
+
+    assert silent_units("relu") >= 128 // 4
+    assert silent_units("leaky_relu") == 0
+
+
+def test_burgess_encoder_activation_is_checked():
+    parts = make_backbone("burgess", (1, 32, 32), 4, width=4, encoder_activation="leaky_relu")
+    assert any(isinstance(m, torch.nn.LeakyReLU) for m in parts.encoder.modules())
+    assert not any(isinstance(m, torch.nn.LeakyReLU) for m in parts.decoder.modules())
+    with pytest.raises(ValueError, match="encoder_activation must be one of relu, leaky_relu"):
+        make_backbone("burgess", (1, 32, 32), 4, encoder_activation="tanh")

@@ -91,3 +91,66 @@ def test_initial_logvar_sets_the_starting_posterior_width():
     assert torch.equal(logvar, torch.full((2, 4), -4.0))
     with pytest.raises(ValueError, match="initial_logvar"):
         build_vae(space, "burgess", (1, 32, 32), initial_logvar=float("nan"))
+
+
+def test_normalise_loops_puts_each_batch_of_loop_means_at_the_rings_moments():
+    space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25) * loop(1.5, 0.2)")
+    torch.manual_seed(0)
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16, normalise_loops=True)
+    x = torch.rand(32, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    blocks = space.split(model.encode(x).mu)
+    for block, radius in ((blocks[0], 3.0), (blocks[2], 1.5)):
+        assert block.mean(0).abs().max().item() < 1e-5
+        assert block.pow(2).sum(-1).mean().sqrt().item() == pytest.approx(radius, rel=1e-4)
+    plain = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16)
+    plain.load_state_dict(model.state_dict(), strict=False)
+    # the segment is left alone
+    assert torch.equal(blocks[1], space.split(plain.encode(x).mu)[1])
+    # gradients reach the encoder through the normalisation
+    model.encode(x).mu[:, 0].pow(3).sum().backward()
+    assert model.head.weight.grad.abs().sum() > 0
+
+
+def test_normalise_loops_evaluates_with_running_statistics():
+    space = ProductSpace.parse("loop(3, 0.5)")
+    torch.manual_seed(0)
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16, normalise_loops=True)
+    norm = model.loop_norms["0"]
+    generator = torch.Generator().manual_seed(2)
+    mean, rms = torch.zeros(2), torch.tensor(3.0)
+    with torch.no_grad():
+        for t in range(1, 301):  # the mean of the first 100 batches, then momentum 0.01
+            x = torch.rand(64, 1, 32, 32, generator=generator)
+            raw = model.head(model.encoder(x))[:, :2]
+            weight = max(0.01, 1 / t)
+            mean = torch.lerp(mean, raw.mean(0), weight)
+            rms = torch.lerp(rms, (raw - raw.mean(0)).pow(2).sum(-1).mean().sqrt(), weight)
+            model.encode(x)
+        assert torch.allclose(norm.running_mean, mean, rtol=1e-4, atol=1e-9)
+        assert torch.allclose(norm.running_rms, rms, rtol=1e-4)
+        model.eval()
+        x = torch.rand(8192, 1, 32, 32, generator=generator)
+        codes = model.encode(x).mu
+        single = model.encode(x[:1]).mu  # one image is fine in evaluation mode
+    assert torch.allclose(single, codes[:1])
+    # near the ring's moments on fresh images: the mean of 8192 codes wanders by about
+    # 3 / sqrt(2 * 8192) = 0.02, and the running RMS of batches of 64 is a little low
+    assert codes.mean(0).abs().max().item() < 0.1
+    assert codes.pow(2).sum(-1).mean().sqrt().item() == pytest.approx(3.0, rel=0.05)
+    buffers = dict(model.named_buffers())
+    assert set(buffers) == {f"loop_norms.0.{b}" for b in ("running_mean", "running_rms", "batches")}
+
+
+def test_normalise_loops_fails_clearly():
+    space = ProductSpace.parse("loop(3, 0.5)")
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16, normalise_loops=True)
+    with pytest.raises(ValueError, match="normalise_loops: training needs batches of at least 2"):
+        model.encode(torch.rand(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="normalise_loops: the space has no loop"):
+        build_vae(ProductSpace.parse("segment"), "burgess", (1, 32, 32), normalise_loops=True)
+    with pytest.raises(ValueError, match="normalise_loops must be a bool"):
+        build_vae(space, "burgess", (1, 32, 32), normalise_loops="yes")
+    on_ring = build_vae(
+        space, "burgess", (1, 32, 32), posterior="power_spherical", normalise_loops=False
+    )
+    assert len(on_ring.loop_norms) == 0

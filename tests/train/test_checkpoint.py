@@ -133,3 +133,24 @@ def test_tied_weights_survive_the_round_trip(tmp_path):
     load_weights(path, target, read_state(path))
     assert torch.equal(target[1].weight, source[0].weight)
     assert target[1].weight is target[0].weight
+
+
+def test_running_statistics_of_normalised_loops_survive_the_round_trip(tmp_path):
+    from prodvae.models import build_vae
+    from prodvae.spaces import ProductSpace
+
+    def vae(seed):
+        torch.manual_seed(seed)
+        space = ProductSpace.parse("loop(3, 0.5) * segment")
+        return build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=8, normalise_loops=True)
+
+    source = vae(0)
+    with torch.no_grad():
+        source.encode(torch.rand(8, 1, 32, 32))  # moves the running statistics
+    path = save_checkpoint(tmp_path, 1, source, _state(), keep=1)
+    target = vae(1)
+    load_weights(path, target, read_state(path))
+    buffers = dict(target.named_buffers())
+    for name, value in source.named_buffers():
+        assert torch.equal(buffers[name], value)
+    assert int(buffers["loop_norms.0.batches"]) == 1

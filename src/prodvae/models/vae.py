@@ -37,8 +37,50 @@ class VAEOutput(NamedTuple):
     z: Tensor
 
 
+class LoopNorm(nn.Module):
+    """Batch normalisation of a loop's Gaussian posterior means to the ring's moments.
+
+    The uniform distribution on a ring of radius ``R`` has mean 0 and mean squared radius
+    ``R²``. In training, the batch of means is centred on its mean and scaled to a root mean
+    square radius of ``R`` (the way BN-VAE, Zhu et al. 2020, normalises posterior means
+    against KL vanishing); running averages replace the batch statistics in evaluation mode
+    (the mean of the first ``1 / momentum`` batches, then an exponential average). So the
+    codes surround the ring's centre from the first step, and a loop cannot sit idle at one
+    point of its ring.
+    """
+
+    def __init__(self, radius: float, momentum: float = 0.01, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.radius, self.momentum, self.eps = float(radius), momentum, eps
+        self.register_buffer("running_mean", torch.zeros(2))
+        self.register_buffer("running_rms", torch.tensor(float(radius)))
+        self.register_buffer("batches", torch.tensor(0, dtype=torch.long))
+
+    def forward(self, mu: Tensor) -> Tensor:
+        if not self.training:
+            return self.radius * (mu - self.running_mean) / (self.running_rms + self.eps)
+        if mu.shape[0] < 2:
+            raise ValueError(
+                f"normalise_loops: training needs batches of at least 2 images, got {mu.shape[0]}"
+            )
+        mean = mu.mean(0)
+        centred = mu - mean
+        rms = centred.pow(2).sum(-1).mean().sqrt()
+        with torch.no_grad():
+            self.batches += 1
+            weight = max(self.momentum, 1.0 / int(self.batches))
+            self.running_mean.lerp_(mean.detach(), weight)
+            self.running_rms.lerp_(rms.detach(), weight)
+        return self.radius * centred / (rms + self.eps)
+
+
 class VAE(nn.Module):
-    """Encoder → linear head → per-factor posteriors → sample → decoder."""
+    """Encoder → linear head → per-factor posteriors → sample → decoder.
+
+    ``normalise_loops`` passes the posterior means of every loop factor with a Gaussian
+    posterior through a :class:`LoopNorm` (batch statistics in training, running ones in
+    evaluation mode).
+    """
 
     def __init__(
         self,
@@ -49,6 +91,7 @@ class VAE(nn.Module):
         image_shape: tuple[int, int, int],
         posteriors: Sequence[PosteriorFamily] | None = None,
         initial_logvar: float = 0.0,
+        normalise_loops: bool = False,
     ) -> None:
         super().__init__()
         families = tuple(posteriors or [make_posterior("gaussian")] * space.num_factors)
@@ -72,6 +115,16 @@ class VAE(nn.Module):
             biases = self.head.bias.split(self.head_sizes)
             for family, factor, bias in zip(families, space.factors, biases):
                 family.initialise_bias(factor, bias, initial_logvar)
+        if not isinstance(normalise_loops, bool):
+            raise ValueError(f"normalise_loops must be a bool, got {normalise_loops!r}")
+        norms = {
+            str(i): LoopNorm(factor.radius)
+            for i, (family, factor) in enumerate(zip(families, space.factors))
+            if normalise_loops and factor.topology == "loop" and family.name == "gaussian"
+        }
+        if normalise_loops and not norms:
+            raise ValueError("normalise_loops: the space has no loop with a Gaussian posterior")
+        self.loop_norms = nn.ModuleDict(norms)
 
     def _check_images(self, x: Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
@@ -85,10 +138,12 @@ class VAE(nn.Module):
         self._check_images(x)
         raw = self.head(self.encoder(x))
         mus, logvars = [], []
-        for family, factor, part in zip(
-            self.posteriors, self.space.factors, raw.split(self.head_sizes, dim=-1)
+        for i, (family, factor, part) in enumerate(
+            zip(self.posteriors, self.space.factors, raw.split(self.head_sizes, dim=-1))
         ):
             mu, logvar = family.parameters(factor, part)
+            if str(i) in self.loop_norms:
+                mu = self.loop_norms[str(i)](mu)
             mus.append(mu)
             logvars.append(logvar)
         return Posterior(torch.cat(mus, dim=-1), torch.cat(logvars, dim=-1))
@@ -170,6 +225,7 @@ def build_vae(
     *,
     posterior: str | Mapping[str, str] | Sequence[str] | None = None,
     initial_logvar: float = 0.0,
+    normalise_loops: bool = False,
     **options: Any,
 ) -> VAE:
     """A :class:`VAE` on ``space`` with a registered backbone.
@@ -179,10 +235,14 @@ def build_vae(
     "segment": "kumaraswamy"}``, or one name per factor. ``initial_logvar`` sets the head
     bias of Gaussian log-variances: a negative value (e.g. -4) starts with sharp posteriors,
     which helps small details (thin dial hands) get encoded before the KL collapses them.
+    ``normalise_loops`` batch-normalises the means of loops with Gaussian posteriors to their
+    ring's moments (:class:`LoopNorm`).
     """
     if not isinstance(space, ProductSpace):
         raise ValueError(f"build_vae: space must be a ProductSpace, got {type(space).__name__}")
     families = _families(space, posterior)
     parts = make_backbone(backbone, tuple(image_shape), space.dim, **options)
     encoder, decoder, feature_dim = parts
-    return VAE(space, encoder, decoder, feature_dim, image_shape, families, initial_logvar)
+    return VAE(
+        space, encoder, decoder, feature_dim, image_shape, families, initial_logvar, normalise_loops
+    )

@@ -32,7 +32,9 @@ WEAK_CHOICES = ("none", *AGGREGATIONS)
 class ElboTerms(NamedTuple):
     """Per-image pieces: ``recon [n]``, ``kl [n, num_factors]``, the posterior and ``z [n, dim]``.
 
-    With pairs, ``n = 2 * batch`` (first images, then second images).
+    With pairs, ``n = 2 * batch`` (first images, then second images); ``posterior`` is then
+    the merged one and ``codes [n, dim]`` the encoder's means before merging (otherwise
+    ``posterior.mu``).
     """
 
     recon: Tensor
@@ -40,6 +42,7 @@ class ElboTerms(NamedTuple):
     posterior: Posterior
     z: Tensor
     shared: Tensor | None
+    codes: Tensor
 
 
 class ElboObjective(Objective):
@@ -87,13 +90,15 @@ class ElboObjective(Objective):
                 torch.cat([pair.first.logvar, pair.second.logvar]),
             )
             targets, shared = torch.cat([x[:, 0], x[:, 1]]), pair.shared
+            codes = torch.cat([first.mu, second.mu])
         else:
             posterior, targets = self.adjust_posterior(model.encode(x)), x
+            codes = posterior.mu
         z = model.sample(posterior, generator)
         logits = model.decode(z)
         recon = LIKELIHOODS[self.likelihood](logits, targets, self.likelihood_scale)
         kl = model.kl(posterior, self.space_at(model.space, step))
-        return ElboTerms(recon, kl, posterior, z, shared)
+        return ElboTerms(recon, kl, posterior, z, shared, codes)
 
     def regularise(
         self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None

@@ -27,7 +27,10 @@ Options: ``tc_weight`` adds a block-wise total-correlation penalty between laten
 (minibatch-stratified, needs ``dataset_size``); ``labelled_fraction`` > 0 with a
 ``label_map`` pulls named factors toward labelled values (:mod:`semi_supervision`; the
 trainer labels that fraction of the training images and passes NaN for the rest);
-``weak`` trains on pairs (Ada-GVAE / Ada-ML-VAE, per latent factor).
+``weak`` trains on pairs (Ada-GVAE / Ada-ML-VAE, per latent factor); ``hsic_weight`` adds
+the mean kernel dependence (HSIC, Gaussian kernel of ``hsic_bandwidth`` in code units)
+between every two latent factors' posterior means over the batch (before pairs are merged)
+(:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from prodvae.objectives.base import (
     register_objective,
     require_gaussian,
 )
+from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
 from prodvae.objectives.schedules import SHAPES, Ramp
 from prodvae.objectives.semi_supervision import check_label_map, supervised_pull
@@ -74,6 +78,8 @@ class ProductObjective(ElboObjective):
         likelihood_scale: float | None = None,
         weak: str = "none",
         free_bits: float = 0.0,
+        hsic_weight: float = 0.0,
+        hsic_bandwidth: float = 1.0,
     ) -> None:
         super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale, weak=weak)
         owner = self.name
@@ -93,6 +99,8 @@ class ProductObjective(ElboObjective):
         self.min_ring_ratio = check_number(owner, "min_ring_ratio", min_ring_ratio, allow_low=False)
         self.tc_weight = check_number(owner, "tc_weight", tc_weight)
         self.free_bits = check_number(owner, "free_bits", free_bits)
+        self.hsic_weight = check_number(owner, "hsic_weight", hsic_weight)
+        self.hsic_bandwidth = check_number(owner, "hsic_bandwidth", hsic_bandwidth, allow_low=False)
         self.dataset_size = check_count(owner, "dataset_size", dataset_size, low=3)
         fraction = check_number(owner, "labelled_fraction", labelled_fraction)
         if fraction > 1:
@@ -138,6 +146,10 @@ class ProductObjective(ElboObjective):
             tc = total_correlation(z, mu, logvar, slices, self.dataset_size).to(terms.z.dtype)
             penalty = penalty + self.tc_weight * tc
             logs["tc"] = tc.item()
+        if self.hsic_weight > 0:
+            dependence = factor_hsic(terms.codes, model.space.slices, self.hsic_bandwidth)
+            penalty = penalty + self.hsic_weight * dependence
+            logs["hsic"] = dependence.item()
         if self.needs_labels and labels is not None:
             pull = supervised_pull(model.space, terms.posterior.mu, labels, self.label_map)
             penalty = penalty + pull
