@@ -19,8 +19,8 @@ WEAK_KNOWN_FAILURE = pytest.mark.xfail(
     reason=(
         "known failure, 2026-11-28: long hand 0.61 (winding +1, uneven) in one block, the "
         "short hand split between both (0.39, 0.25). With the leaky encoder, the HSIC "
-        "penalty and normalised loops the encoder keeps both hands (R² 0.99, 0.96), but the "
-        "long hand is learned folded or winding twice, and 0 of 4 seeds separate the hands "
+        "penalty and normalised loops the encoder keeps both hands (R² 0.99, 0.96), but one "
+        "hand folds or winds unevenly on every seed, and 0 of 4 seeds separate the hands "
         "at 3000 or 6000 steps. See benchmarks/README.md, 'Two loops on the two-hand dial', "
         "and python -m benchmarks.torus_loops"
     ),
