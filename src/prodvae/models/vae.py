@@ -66,9 +66,9 @@ class LoopNorm(nn.Module):
         mean = mu.mean(0)
         centred = mu - mean
         rms = centred.pow(2).sum(-1).mean().sqrt()
-        with torch.no_grad():
+        with torch.no_grad():  # tensor arithmetic only: no device sync per batch
             self.batches += 1
-            weight = max(self.momentum, 1.0 / int(self.batches))
+            weight = self.batches.reciprocal().clamp(min=self.momentum)
             self.running_mean.lerp_(mean.detach(), weight)
             self.running_rms.lerp_(rms.detach(), weight)
         return self.radius * centred / (rms + self.eps)
