@@ -45,7 +45,7 @@ def test_the_script_runs_and_reports_every_seed(capsys):
     out = capsys.readouterr().out
     assert (
         "weak=ada_gvae, free bits 4.0, shape annealed over 2 steps every 2, HSIC weight 5.0, "
-        "leaky_relu encoder, loops normalised: True, 3 steps"
+        "leaky_relu encoder, loops normalised: True, anchor weight 0.0 over 500 steps, 3 steps"
     ) in out
     assert "seed 0 (" in out and "seed 1 (" in out
     assert out.count("  block ") == 4
@@ -83,7 +83,8 @@ def test_the_script_passes_every_option_to_the_training(monkeypatch):
     torus_loops.main(
         ["--weak", "ada_ml_vae", "--steps", "7", "--free-bits", "2", "--anneal-steps", "5"]
         + ["--anneal-cycle", "10", "--hsic-weight", "3", "--encoder-activation", "leaky_relu"]
-        + ["--normalise-loops", "--log-every", "4", "--seeds", "9"]
+        + ["--normalise-loops", "--anchor-weight", "1.5", "--anchor-steps", "30"]
+        + ["--log-every", "4", "--seeds", "9"]
     )
     assert calls == [
         (
@@ -97,7 +98,61 @@ def test_the_script_passes_every_option_to_the_training(monkeypatch):
                 hsic_weight=3.0,
                 encoder_activation="leaky_relu",
                 normalise_loops=True,
+                hand="both",
+                anchor_weight=1.5,
+                anchor_steps=30,
                 log_every=4,
             ),
         )
     ]
+
+
+def test_separation_of_one_hand_is_its_best_block():
+    one = LoopResult([], [[0.3], [0.9]], [[0], [1]], [3.0, 3.0], [1.0], [0.2, 0.3], ("short_hand",))
+    assert one.separation == pytest.approx(0.9)
+
+
+def test_one_hand_mode_trains_one_loop_on_images_where_only_that_hand_moves(capsys):
+    import benchmarks.torus_loops as torus_loops
+
+    from prodvae.data import get_dataset
+
+    dataset = get_dataset("torus", image_size=32)
+    values = torus_loops.sample_angles(dataset, 50, torch.Generator().manual_seed(0), "short_hand")
+    assert (values[:, 0] == 0).all() and values[:, 1].std() > 1.0  # long hand held, short moves
+    result = torus_loops.train_loops(0, 3, anneal_steps=2, hand="short_hand")
+    assert result.hands == ("short_hand",)
+    assert len(result.alignment) == len(result.radii) == len(result.spreads) == 1
+    assert len(result.alignment[0]) == len(result.winding[0]) == len(result.features) == 1
+    argv = ["--hand", "long_hand", "--weak", "none", "--steps", "3", "--seeds", "4"]
+    torus_loops.main([*argv, "--anchor-weight", "2", "--anchor-steps", "2"])
+    out = capsys.readouterr().out
+    assert "anchor weight 2.0 over 2 steps" in out
+    assert "moving: long_hand" in out and out.count("  block ") == 1
+    assert "short_hand" not in out.split("moving: long_hand")[1]
+    assert "mean radius" in out and " ± " in out
+    assert out.rstrip().endswith("separated (the hand >= 0.8): 0 of 1 seeds")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(hand="minute_hand"),
+        dict(hand="long_hand"),
+        dict(hand="long_hand", weak="none", hsic_weight=1.0),
+    ],
+)
+def test_one_hand_mode_refuses_what_needs_two(options):
+    from benchmarks.torus_loops import train_loops
+
+    options.setdefault("weak", "ada_gvae")
+    with pytest.raises(ValueError, match="hand"):
+        train_loops(0, 1, **options)
+
+
+def test_the_script_refuses_pairs_for_one_hand(capsys):
+    from benchmarks.torus_loops import main
+
+    with pytest.raises(SystemExit):
+        main(["--hand", "long_hand", "--steps", "1"])
+    assert "--hand long_hand trains one loop unsupervised" in capsys.readouterr().err

@@ -34,7 +34,7 @@ class ElboTerms(NamedTuple):
 
     With pairs, ``n = 2 * batch`` (first images, then second images); ``posterior`` is then
     the merged one and ``codes [n, dim]`` the encoder's means before merging (otherwise
-    ``posterior.mu``).
+    ``posterior.mu``); ``images [n, C, H, W]`` are the images the rows belong to.
     """
 
     recon: Tensor
@@ -43,6 +43,7 @@ class ElboTerms(NamedTuple):
     z: Tensor
     shared: Tensor | None
     codes: Tensor
+    images: Tensor
 
 
 class ElboObjective(Objective):
@@ -98,7 +99,7 @@ class ElboObjective(Objective):
         logits = model.decode(z)
         recon = LIKELIHOODS[self.likelihood](logits, targets, self.likelihood_scale)
         kl = model.kl(posterior, self.space_at(model.space, step))
-        return ElboTerms(recon, kl, posterior, z, shared, codes)
+        return ElboTerms(recon, kl, posterior, z, shared, codes, targets)
 
     def regularise(
         self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None

@@ -31,15 +31,21 @@ trainer labels that fraction of the training images and passes NaN for the rest)
 the mean kernel dependence (HSIC, Gaussian kernel of ``hsic_bandwidth`` in code units)
 between every two latent factors' posterior means over the batch (before pairs are merged)
 (:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
+``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
+(:class:`prodvae.objectives.anchor.Anchor`, fitted with :meth:`ProductObjective.fit_anchor`
+before training) with a weight falling linearly to 0 over ``anchor_steps``: a start in which
+each loop already goes once round its factor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import Tensor
 
 from prodvae.models import VAE
+from prodvae.objectives.anchor import Anchor
 from prodvae.objectives.annealing import anneal_space
 from prodvae.objectives.base import (
     check_choice,
@@ -80,6 +86,8 @@ class ProductObjective(ElboObjective):
         free_bits: float = 0.0,
         hsic_weight: float = 0.0,
         hsic_bandwidth: float = 1.0,
+        anchor_weight: float = 0.0,
+        anchor_steps: int = 500,
     ) -> None:
         super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale, weak=weak)
         owner = self.name
@@ -101,6 +109,9 @@ class ProductObjective(ElboObjective):
         self.free_bits = check_number(owner, "free_bits", free_bits)
         self.hsic_weight = check_number(owner, "hsic_weight", hsic_weight)
         self.hsic_bandwidth = check_number(owner, "hsic_bandwidth", hsic_bandwidth, allow_low=False)
+        self.anchor_weight = check_number(owner, "anchor_weight", anchor_weight)
+        self.anchor_steps = check_count(owner, "anchor_steps", anchor_steps, low=1)
+        self.anchor: Anchor | None = None
         self.dataset_size = check_count(owner, "dataset_size", dataset_size, low=3)
         fraction = check_number(owner, "labelled_fraction", labelled_fraction)
         if fraction > 1:
@@ -127,6 +138,21 @@ class ProductObjective(ElboObjective):
             require_gaussian(f"{self.name} (tc_weight > 0)", model)
         check_label_map(model.space, self.label_map)
 
+    def fit_anchor(
+        self,
+        space: ProductSpace,
+        images: Tensor,
+        pairs: tuple[Tensor, Tensor] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Anchor:
+        """Fit the starting layout (:meth:`Anchor.fit`) on training images and keep it."""
+        self.anchor = Anchor.fit(space, images, pairs, generator)
+        return self.anchor
+
+    def anchor_scale(self, step: int) -> float:
+        """The anchor's weight at ``step``: ``anchor_weight`` falling linearly to 0."""
+        return self.anchor_weight * max(0.0, 1.0 - step / self.anchor_steps)
+
     def schedule(self, step: int) -> dict[str, float]:
         return {"beta_scale": self.warmup(step), "width_scale": self.width_scale(step)}
 
@@ -150,6 +176,15 @@ class ProductObjective(ElboObjective):
             dependence = factor_hsic(terms.codes, model.space.slices, self.hsic_bandwidth)
             penalty = penalty + self.hsic_weight * dependence
             logs["hsic"] = dependence.item()
+        if self.anchor_scale(step) > 0:
+            if self.anchor is None:
+                raise ValueError(
+                    f"{self.name}: anchor_weight > 0 needs a layout: call "
+                    "objective.fit_anchor(space, images, pairs) before training"
+                )
+            gap = (terms.codes - self.anchor(terms.images)).pow(2).sum(-1).mean()
+            penalty = penalty + self.anchor_scale(step) * gap
+            logs["anchor"] = gap.item()
         if self.needs_labels and labels is not None:
             pull = supervised_pull(model.space, terms.posterior.mu, labels, self.label_map)
             penalty = penalty + pull

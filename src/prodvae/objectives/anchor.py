@@ -1,0 +1,167 @@
+"""A linear starting layout for the codes: principal components of the images.
+
+A loop's encoder can settle on a map that does not go once round its factor (folded onto an
+arc, or cutting across the ring's centre for part of the turn; Esmaeili et al., NeurIPS 2023),
+and which way it goes is decided in the first hundred steps, by chance. On the ``torus`` dial
+with one hand moving, about 6 seeds in 16 went once round; the held-out loss did not tell them
+from the others (``benchmarks/README.md``). The images themselves hold a map that does: images
+of a rotating pattern have a covariance that is unchanged by the rotation, so their principal
+components come in (cos kθ, sin kθ) pairs, and the first pair of smooth-enough images is the
+first harmonic, k = 1 (on the dial's 32 px images: circular alignment 0.97 and 0.98 for the
+two hands). :class:`Anchor` pulls the posterior means toward such a layout for the first steps
+of training and then lets go, as t-SNE and UMAP embeddings start from PCA to keep the global
+structure that random starts lose (Kobak & Linderman, Nature Biotechnology 2021).
+
+With several factors the leading components mix them (on the dial, the first four split
+0.67/0.57 between the hands). Pairs of images that differ in one factor separate them: the
+difference of a pair lies in the changed factor's subspace, so :func:`pair_subspaces` finds
+one subspace per latent factor by k-subspace clustering of the pairs' differences (Bradley &
+Mangasarian 2000), using the same weak supervision as Ada-GVAE. Without pairs the components
+are taken in order, which leaves factors mixed where their variances are close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from prodvae.spaces import ProductSpace
+
+#: Prior samples behind each factor's mean and spread (a fixed generator: the same layout for
+#: the same images); the mean is then known to about 1% of the prior's spread.
+PRIOR_SAMPLES = 65_536
+
+
+def _flat(images: Tensor, name: str) -> Tensor:
+    """Images ``[n, C, H, W]`` as finite float64 rows ``[n, C*H*W]``."""
+    if images.dim() != 4:
+        raise ValueError(f"anchor: {name} must be images [n, C, H, W], got {list(images.shape)}")
+    rows = images.reshape(images.shape[0], -1).double()
+    if not torch.isfinite(rows).all():
+        raise ValueError(f"anchor: {name} contain NaN or infinite values")
+    return rows
+
+
+def principal_directions(rows: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """Mean ``[d]`` and the ``k`` leading principal directions ``[d, k]`` of ``rows [n, d]``."""
+    if not 1 <= k <= min(rows.shape):
+        raise ValueError(
+            f"anchor: {k} components need at least {k} images of at least {k} values, "
+            f"got {list(rows.shape)}"
+        )
+    mean = rows.mean(0)
+    _, _, vt = torch.linalg.svd(rows - mean, full_matrices=False)
+    return mean, vt[:k].T
+
+
+def pair_subspaces(
+    differences: Tensor,
+    dims: Sequence[int],
+    restarts: int = 10,
+    iterations: int = 50,
+    generator: torch.Generator | None = None,
+) -> list[Tensor]:
+    """One orthonormal basis ``[q, dims[f]]`` per factor, from pair differences ``[n, q]``.
+
+    k-subspace clustering: each difference is assigned to the subspace that holds most of its
+    energy, and each subspace is refitted as the leading eigenvectors of its differences'
+    second moments; the best of ``restarts`` random starts (least energy left outside the
+    assigned subspaces) is kept.
+    """
+    q = differences.shape[1]
+    if sum(dims) > q:
+        raise ValueError(f"anchor: subspaces of dimensions {list(dims)} do not fit in {q}")
+    d = differences.double()
+    best: tuple[float, list[Tensor]] | None = None
+    for _ in range(restarts):
+        start = torch.linalg.qr(torch.randn(q, q, generator=generator, dtype=d.dtype))[0]
+        bases = list(start.split(list(dims) + [q - sum(dims)], dim=1)[: len(dims)])
+        for _ in range(iterations):
+            energy = torch.stack([(d @ b).pow(2).sum(-1) for b in bases], dim=-1)
+            owner = energy.argmax(-1)
+            refitted = []
+            for f, b in enumerate(bases):
+                mine = d[owner == f]
+                if len(mine) < dims[f]:  # an empty cluster keeps its basis
+                    refitted.append(b)
+                    continue
+                refitted.append(torch.linalg.eigh(mine.T @ mine)[1][:, -dims[f] :])
+            bases = refitted
+        energy = torch.stack([(d @ b).pow(2).sum(-1) for b in bases], dim=-1)
+        left = (d.pow(2).sum(-1) - energy.max(-1).values).sum().item()
+        if best is None or left < best[0]:
+            best = (left, bases)
+    assert best is not None
+    return best[1]
+
+
+class Anchor:
+    """A linear map from images to a starting layout of the codes, ``target(x) [n, dim]``.
+
+    Each factor's block is an affine image of its principal coordinates, shifted to the
+    prior's mean and scaled so that its mean squared spread equals the prior's (for a ring of
+    radius R: centred, root mean square radius about R). Fit with :meth:`fit`.
+    """
+
+    def __init__(self, mean: Tensor, weight: Tensor, offset: Tensor) -> None:
+        self.mean, self.weight, self.offset = mean, weight, offset
+
+    @classmethod
+    def fit(
+        cls,
+        space: ProductSpace,
+        images: Tensor,
+        pairs: tuple[Tensor, Tensor] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Anchor:
+        """Principal directions of ``images [n, C, H, W]`` in [0, 1], one group per factor.
+
+        ``pairs`` (first and second images ``[m, C, H, W]`` of pairs that differ in a few
+        factors) splits the leading ``space.dim`` components into one subspace per factor
+        (:func:`pair_subspaces`); without it factor ``f`` takes the next ``dim_f`` components.
+        """
+        if not isinstance(space, ProductSpace):
+            raise ValueError(f"anchor: space must be a ProductSpace, got {type(space).__name__}")
+        rows = _flat(images, "images")
+        dims = [f.dim for f in space.factors]
+        if pairs is None:
+            mean, directions = principal_directions(rows, space.dim)
+            blocks = list(directions.split(dims, dim=1))
+        else:
+            first, second = (_flat(p, "pairs") for p in pairs)
+            if first.shape != second.shape or first.shape[1] != rows.shape[1]:
+                raise ValueError(
+                    f"anchor: pairs must be two equal batches of images like images "
+                    f"{list(images.shape[1:])}, got {list(pairs[0].shape)} and "
+                    f"{list(pairs[1].shape)}"
+                )
+            mean, directions = principal_directions(torch.cat([rows, first, second]), space.dim)
+            bases = pair_subspaces((first - second) @ directions, dims, generator=generator)
+            blocks = [directions @ b for b in bases]
+        projected = [(rows - mean) @ b for b in blocks]
+        weights, offsets = [], []
+        for factor, block, coords in zip(space.factors, blocks, projected):
+            prior = factor.sample(
+                PRIOR_SAMPLES, torch.Generator().manual_seed(0), dtype=torch.float64
+            )
+            spread = (prior - prior.mean(0)).pow(2).sum(-1).mean()
+            scale = (spread / (coords - coords.mean(0)).pow(2).sum(-1).mean()).sqrt()
+            weights.append(block * scale)
+            offsets.append(prior.mean(0) - coords.mean(0) * scale)
+        return cls(mean, torch.cat(weights, dim=1), torch.cat(offsets))
+
+    def __call__(self, images: Tensor) -> Tensor:
+        """Targets ``[n, dim]`` for images ``[n, C, H, W]`` (in the images' dtype and device)."""
+        rows = images.reshape(images.shape[0], -1)
+        if rows.shape[1] != self.mean.shape[0]:
+            raise ValueError(
+                f"anchor: fitted on images of {self.mean.shape[0]} values, got {list(images.shape)}"
+            )
+        mean, weight, offset = (t.to(images.device, images.dtype) for t in self._parts)
+        return (rows - mean) @ weight + offset
+
+    @property
+    def _parts(self) -> tuple[Tensor, Tensor, Tensor]:
+        return self.mean, self.weight, self.offset

@@ -1,0 +1,217 @@
+"""The linear starting layout (``prodvae.objectives.anchor``) and ``product(anchor_weight)``."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from benchmarks.torus_loops import sample_angles, winding_number
+
+from prodvae.data import get_dataset, sample_pair_factors
+from prodvae.metrics.circular import circular_alignment
+from prodvae.models import build_vae
+from prodvae.objectives import get_objective
+from prodvae.objectives.anchor import Anchor, pair_subspaces, principal_directions
+from prodvae.spaces import ProductSpace
+
+LOOP = ProductSpace.parse("loop(3, 0.5)")
+TWO_LOOPS = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5)")
+
+
+@pytest.fixture(scope="module")
+def dial():
+    return get_dataset("torus", image_size=32)
+
+
+def images_of(dataset, values):
+    return dataset.render(values).float() / 255
+
+
+def angle(codes):
+    return torch.atan2(codes[:, 1], codes[:, 0])
+
+
+def projector(basis):
+    q, _ = torch.linalg.qr(basis)
+    return q @ q.T
+
+
+def test_principal_directions_recover_the_axes_of_largest_variance():
+    generator = torch.Generator().manual_seed(0)
+    axes = torch.linalg.qr(torch.randn(6, 6, generator=generator, dtype=torch.float64))[0]
+    scales = torch.tensor([5.0, 3.0, 1.0, 0.2, 0.1, 0.05], dtype=torch.float64)
+    rows = (torch.randn(4000, 6, generator=generator, dtype=torch.float64) * scales) @ axes.T
+    mean, directions = principal_directions(rows + 7.0, 2)
+    assert mean == pytest.approx(torch.full((6,), 7.0, dtype=torch.float64), abs=0.3)
+    assert torch.allclose(projector(directions), projector(axes[:, :2]), atol=0.02)
+
+
+@pytest.mark.parametrize("hand", [0, 1])
+def test_one_hand_layout_goes_once_round_the_hand(dial, hand):
+    """Images of one rotating hand: their first principal pair is the first harmonic."""
+    name = ("long_hand", "short_hand")[hand]
+    values = sample_angles(dial, 1024, torch.Generator().manual_seed(0), name)
+    anchor = Anchor.fit(LOOP, images_of(dial, values))
+    fresh = sample_angles(dial, 1000, torch.Generator().manual_seed(1), name)
+    targets = anchor(images_of(dial, fresh))
+    theta = fresh[:, hand]
+    assert circular_alignment(angle(targets).numpy(), theta.numpy()) > 0.95
+    assert abs(winding_number(angle(targets), theta)) == 1
+    # scaled to the prior's moments on the images it was fitted on; close on fresh ones
+    fitted = anchor(images_of(dial, values)).double()
+    prior = LOOP.sample(200_000, torch.Generator().manual_seed(2), dtype=torch.float64)
+    assert fitted.mean(0).abs().max() < 0.03  # the ring's centre
+    assert fitted.pow(2).sum(-1).mean().item() == pytest.approx(
+        prior.pow(2).sum(-1).mean().item(), rel=0.03
+    )
+    assert targets.mean(0).abs().max() < 0.15
+    assert targets.pow(2).sum(-1).mean().sqrt().item() == pytest.approx(3.0, rel=0.1)
+
+
+def test_pairs_split_the_two_hands_into_their_own_blocks(dial):
+    generator = torch.Generator().manual_seed(2)
+    images = images_of(dial, dial.sample_values(512, generator))
+    pair = sample_pair_factors(dial, 1024, num_changed=1, generator=generator)
+    first, second = (dial.images_from_factors(i).float() / 255 for i in pair[:2])
+    anchor = Anchor.fit(TWO_LOOPS, images, (first, second), generator)
+    fresh = dial.sample_values(1000, torch.Generator().manual_seed(3))
+    targets = TWO_LOOPS.split(anchor(images_of(dial, fresh)))
+    alignment = np.array(
+        [
+            [circular_alignment(angle(t).numpy(), fresh[:, k].numpy()) for k in range(2)]
+            for t in targets
+        ]
+    )
+    best = max(min(alignment[0, a], alignment[1, 1 - a]) for a in range(2))
+    assert best > 0.95  # each hand followed by its own block
+    assert alignment.min() < 0.15  # and each block ignores the other hand
+    # without pairs the leading components mix the hands (their variances are close)
+    mixed = TWO_LOOPS.split(Anchor.fit(TWO_LOOPS, images)(images_of(dial, fresh)))
+    unpaired = [
+        [circular_alignment(angle(t).numpy(), fresh[:, k].numpy()) for k in range(2)] for t in mixed
+    ]
+    assert max(min(unpaired[0][a], unpaired[1][1 - a]) for a in range(2)) < 0.9
+
+
+def test_pair_subspaces_recover_two_planes_from_differences_in_one_or_the_other():
+    generator = torch.Generator().manual_seed(4)
+    basis = torch.linalg.qr(torch.randn(5, 5, generator=generator, dtype=torch.float64))[0]
+    planes = [basis[:, :2], basis[:, 2:4]]
+    which = torch.rand(600, generator=generator) < 0.5
+    coefficients = torch.randn(600, 2, generator=generator, dtype=torch.float64)
+    differences = torch.where(
+        which[:, None], coefficients @ planes[0].T, coefficients @ planes[1].T
+    )
+    found = pair_subspaces(differences, [2, 2], generator=generator)
+    truth = [projector(p) for p in planes]
+    estimate = [projector(f) for f in found]
+    assert any(
+        torch.allclose(estimate[0], truth[a], atol=1e-8)
+        and torch.allclose(estimate[1], truth[1 - a], atol=1e-8)
+        for a in range(2)
+    )
+
+
+def test_other_factors_are_shifted_and_scaled_to_their_prior():
+    space = ProductSpace.parse("segment(2, 0.25) * points(3, 3.0, 0.5)")
+    generator = torch.Generator().manual_seed(5)
+    images = torch.rand(300, 1, 6, 6, generator=generator)
+    targets = Anchor.fit(space, images)(images).double()
+    prior = space.sample(200_000, torch.Generator().manual_seed(6), dtype=torch.float64)
+    for block, sample in zip(space.split(targets), space.split(prior)):
+        assert block.mean(0) == pytest.approx(sample.mean(0), abs=0.02)
+        spread = lambda z: (z - z.mean(0)).pow(2).sum(-1).mean().item()  # noqa: E731
+        assert spread(block) == pytest.approx(spread(sample), rel=0.03)
+
+
+def test_bad_inputs_fail_clearly():
+    images = torch.rand(20, 1, 4, 4)
+    with pytest.raises(ValueError, match=r"images \[n, C, H, W\]"):
+        Anchor.fit(LOOP, images[:, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        Anchor.fit(LOOP, torch.full((20, 1, 4, 4), float("nan")))
+    with pytest.raises(ValueError, match="2 components need at least 2 images"):
+        Anchor.fit(LOOP, images[:1])
+    with pytest.raises(ValueError, match="pairs must be two equal batches"):
+        Anchor.fit(LOOP, images, (images[:5], images[:6]))
+    with pytest.raises(ValueError, match="ProductSpace"):
+        Anchor.fit("loop(3, 0.5)", images)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="fitted on images of 16 values"):
+        Anchor.fit(LOOP, images)(torch.rand(3, 1, 5, 5))
+    with pytest.raises(ValueError, match=r"dimensions \[2, 2\] do not fit in 3"):
+        pair_subspaces(torch.randn(10, 3), [2, 2])
+    with pytest.raises(ValueError, match="anchor_weight"):
+        get_objective("product", anchor_weight=-1.0)
+    with pytest.raises(ValueError, match="anchor_steps"):
+        get_objective("product", anchor_steps=0)
+
+
+def toy_model(space=LOOP):
+    torch.manual_seed(0)
+    return build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16)
+
+
+def test_anchor_weight_falls_linearly_to_zero():
+    objective = get_objective("product", anchor_weight=2.0, anchor_steps=100)
+    assert [objective.anchor_scale(s) for s in (0, 50, 100, 500)] == [2.0, 1.0, 0.0, 0.0]
+
+
+def test_anchored_loss_adds_the_weighted_gap_and_needs_a_fitted_layout():
+    x = torch.rand(16, 1, 32, 32, generator=torch.Generator().manual_seed(7))
+    model = toy_model()
+    options = dict(likelihood="gaussian", likelihood_scale=0.2, anchor_steps=100)
+    anchored = get_objective("product", anchor_weight=2.0, **options)
+    with pytest.raises(ValueError, match="fit_anchor"):
+        anchored(model, x, 0)
+    anchor = anchored.fit_anchor(model.space, x)
+    plain = get_objective("product", **options)
+    torch.manual_seed(8)
+    loss, logs = anchored(model, x, 25)
+    torch.manual_seed(8)
+    base, _ = plain(model, x, 25)
+    gap = (model.codes(x) - anchor(x)).pow(2).sum(-1).mean().item()
+    assert logs["anchor"] == pytest.approx(gap, rel=1e-5)
+    assert gap > 1.0  # an untrained encoder is far from the layout
+    assert (loss - base).item() == pytest.approx(1.5 * gap, rel=1e-4)
+    torch.manual_seed(8)
+    late, late_logs = anchored(model, x, 100)  # the anchor has let go
+    torch.manual_seed(8)
+    late_base, _ = plain(model, x, 100)
+    assert "anchor" not in late_logs and late.item() == late_base.item()
+
+
+def test_with_pairs_the_anchor_reads_both_images_of_every_pair():
+    generator = torch.Generator().manual_seed(9)
+    x = torch.rand(8, 2, 1, 32, 32, generator=generator)
+    model = toy_model(TWO_LOOPS)
+    objective = get_objective(
+        "product", weak="ada_gvae", likelihood="gaussian", likelihood_scale=0.2, anchor_weight=1.0
+    )
+    anchor = objective.fit_anchor(model.space, torch.rand(64, 1, 32, 32, generator=generator))
+    _, logs = objective(model, x, 0)
+    images = torch.cat([x[:, 0], x[:, 1]])
+    expected = (model.codes(images) - anchor(images)).pow(2).sum(-1).mean().item()
+    assert logs["anchor"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_few_hundred_anchored_steps_put_a_loop_once_round_its_hand(dial):
+    """Anchored, the encoder takes the layout's winding: trained on the long hand alone, the
+    loop's codes follow the hand once round (the anchor alone, no reconstruction needed)."""
+    torch.manual_seed(10)
+    generator = torch.Generator().manual_seed(10)
+    model = build_vae(LOOP, "burgess", dial.image_shape, width=8, hidden_dim=64)
+    values = sample_angles(dial, 1024, generator, "long_hand")
+    anchor = Anchor.fit(LOOP, images_of(dial, values))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for _ in range(150):
+        x = images_of(dial, sample_angles(dial, 64, generator, "long_hand"))
+        gap = (model.codes(x) - anchor(x)).pow(2).sum(-1).mean()
+        optimizer.zero_grad()
+        gap.backward()
+        optimizer.step()
+    fresh = sample_angles(dial, 500, torch.Generator().manual_seed(11), "long_hand")
+    with torch.no_grad():
+        codes = model.codes(images_of(dial, fresh))
+    assert circular_alignment(angle(codes).numpy(), fresh[:, 0].numpy()) > 0.9
+    assert abs(winding_number(angle(codes), fresh[:, 0])) == 1
+    assert math.isfinite(gap.item())
