@@ -40,3 +40,29 @@ def test_procedural_configs_build_their_model_and_objective(path):
     small = get_dataset(config.data.name, **{**config.data.options, "image_size": 32})
     parts = build_components(config, dataset=small)  # objective.check_model runs here
     assert parts.model.space.dim == parts.space.dim
+
+
+@pytest.mark.parametrize("weak", ["none", "ada_gvae"])
+def test_an_anchored_product_is_fitted_before_training(weak, monkeypatch):
+    """``objective.options.anchor_weight`` > 0: the layout is fitted on training images (and
+    pairs, when ``product`` trains on them), and the first step reads it."""
+    import numpy as np
+    import torch
+
+    import prodvae.train.build as build
+
+    monkeypatch.setattr(build, "ANCHOR_IMAGES", 128)  # a small fit: this checks the wiring
+    monkeypatch.setattr(build, "ANCHOR_PAIRS", 128)
+    config = load_config(Path(__file__).resolve().parents[2] / "configs/torus/product.yaml")
+    config.objective.options.update(anchor_weight=2.0, weak=weak)
+    small = get_dataset("torus", image_size=32)
+    parts = build_components(config, dataset=small)
+    anchor = parts.objective.anchor
+    assert anchor is not None and anchor.weight.shape == (3 * 32 * 32, parts.space.dim)
+    x = small.images_at(np.arange(8)).float() / 255
+    if parts.objective.needs_pairs:
+        x = torch.stack([x, x.flip(0)], dim=1)
+    _, logs = parts.objective(parts.model, x, 0)
+    assert logs["anchor"] > 0
+    again = build_components(config, dataset=small).objective.anchor  # same seed, same layout
+    assert torch.equal(again.weight, anchor.weight)

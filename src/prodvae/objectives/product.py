@@ -33,8 +33,9 @@ between every two latent factors' posterior means over the batch (before pairs a
 (:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted with :meth:`ProductObjective.fit_anchor`
-before training) with a weight falling linearly to 0 over ``anchor_steps``: a start in which
-each loop already goes once round its factor.
+before training; the trainer fits it on training images and pairs, see
+:func:`prodvae.train.build.fit_anchor`) with a weight falling linearly to 0 over
+``anchor_steps``: a start in which each loop already goes once round its factor.
 """
 
 from __future__ import annotations

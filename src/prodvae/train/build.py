@@ -97,4 +97,28 @@ def build_components(config: Config, *, dataset: Any = None) -> Components:
         torch.manual_seed(config.train.seed)
         model = build_model(config.model, space, dataset.image_shape)
         objective = build_objective(config, model)
+    fit_anchor(objective, dataset, space, config)
     return Components(dataset, space, model, objective)
+
+
+#: Training images (and pairs, for objectives trained on pairs) the anchor is fitted on.
+ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
+
+
+def fit_anchor(objective: Any, dataset: Any, space: ProductSpace, config: Config) -> None:
+    """``product(anchor_weight > 0)``: fit its starting layout before training, on
+    ``ANCHOR_IMAGES`` training images drawn with ``train.seed`` and, when the objective trains
+    on pairs, ``ANCHOR_PAIRS`` pairs changing ``data.num_changed`` factors (grid datasets)."""
+    if getattr(objective, "anchor_weight", 0.0) <= 0:
+        return
+    from prodvae.data import sample_pair_factors
+
+    generator = torch.Generator().manual_seed(config.train.seed)
+    rows = torch.randint(len(dataset), (ANCHOR_IMAGES,), generator=generator).numpy()
+    images = dataset.images_at(rows).float() / 255
+    pairs = None
+    if objective.needs_pairs:
+        pair = sample_pair_factors(dataset, ANCHOR_PAIRS, config.data.num_changed, generator)
+        first, second = (dataset.images_from_factors(i) for i in (pair.indices1, pair.indices2))
+        pairs = (first.float() / 255, second.float() / 255)
+    objective.fit_anchor(space, images, pairs, generator)
