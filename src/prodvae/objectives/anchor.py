@@ -107,6 +107,7 @@ class Anchor:
 
     def __init__(self, mean: Tensor, weight: Tensor, offset: Tensor) -> None:
         self.mean, self.weight, self.offset = mean, weight, offset
+        self._converted: dict[tuple[torch.device, torch.dtype], tuple[Tensor, ...]] = {}
 
     @classmethod
     def fit(
@@ -159,9 +160,10 @@ class Anchor:
             raise ValueError(
                 f"anchor: fitted on images of {self.mean.shape[0]} values, got {list(images.shape)}"
             )
-        mean, weight, offset = (t.to(images.device, images.dtype) for t in self._parts)
+        key = (images.device, images.dtype)
+        if key not in self._converted:  # once per device and dtype, not once per step
+            self._converted[key] = tuple(
+                t.to(images.device, images.dtype) for t in (self.mean, self.weight, self.offset)
+            )
+        mean, weight, offset = self._converted[key]
         return (rows - mean) @ weight + offset
-
-    @property
-    def _parts(self) -> tuple[Tensor, Tensor, Tensor]:
-        return self.mean, self.weight, self.offset
