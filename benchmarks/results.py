@@ -89,12 +89,15 @@ def record(
     name: str,
     results: Any,
     *,
+    table: str | None = None,
     argv: list[str] | None = None,
     directory: Path | None = None,
 ) -> Path:
     """Write ``results`` (JSON-able) with the command, commit, date and machine; return the path.
 
-    ``name`` is the file's stem (``train_throughput``, ``recovery_cpu``, ...). The file is
+    ``name`` is the file's stem (``train_throughput``, ``recovery_cpu``, ...); ``table`` names
+    the renderer in :mod:`benchmarks.tables` that turns it into Markdown (default: ``name``,
+    so several files of one benchmark can share a renderer). The file is
     written next to its final place and renamed over it, so an interrupted run never leaves a
     half-written result where a table reads it.
     """
@@ -104,6 +107,7 @@ def record(
     directory.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
+        "table": table or name,
         "command": command_line(argv),
         "commit": git_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -123,7 +127,7 @@ def load(name: str, directory: Path | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no result file {path}: run the benchmark that writes it")
     payload = json.loads(path.read_text())
-    missing = {"benchmark", "command", "commit", "date", "machine", "results"} - set(payload)
+    missing = {"benchmark", "table", "command", "commit", "date", "machine", "results"} - set(payload)
     if missing:
         raise ValueError(f"{path} lacks {sorted(missing)}: not written by benchmarks.results")
     return payload
