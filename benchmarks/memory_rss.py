@@ -161,20 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     data_bytes = count * math.prod(IMAGE_SHAPE)
+    results = {
+        "sizes": sizes,
+        "data_bytes": data_bytes,
+        "write_seconds": write_seconds,
+        "modes": rows,
+    }
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "sizes": sizes,
-                    "data_bytes": data_bytes,
-                    "write_seconds": write_seconds,
-                    "modes": rows,
-                }
-            )
-        )
+        print(json.dumps(results))
     else:
         print(f"grid {sizes}, file written in {write_seconds:.0f} s")
         print(report(rows, data_bytes))
+    from benchmarks.results import record
+
+    path = record("memory_rss", results)
+    if not args.json:
+        print(f"wrote {path}")
     return 0
 
 

@@ -20,6 +20,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
+from benchmarks.results import record
 from prodvae.data import DATASETS, ProceduralDataset, get_dataset
 
 IMAGE_SIZE = 64
@@ -92,6 +93,7 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    rows = []
     names = [
         n for n, f in DATASETS.items() if isinstance(f, type) and issubclass(f, ProceduralDataset)
     ]
@@ -107,6 +109,23 @@ def main() -> None:
             verdict = "ok" if render >= 10 * train else "below 10x"
             figures = f"{render:>15,.0f}{train:>14,.0f}{render / train:>8.1f}x"
             print(f"{name:<10}{batch:>14}{figures}  {verdict}")
+            rows.append(
+                {
+                    "dataset": name,
+                    "render_batch": batch,
+                    "render_per_s": render,
+                    "train_per_s": train,
+                    "ratio": render / train,
+                }
+            )
+    settings = {
+        "device": str(device),
+        "seconds": args.seconds,
+        "clock": args.clock,
+        "threads": torch.get_num_threads(),
+        "target": 10.0,
+    }
+    print(f"\nwrote {record('render_throughput', {'settings': settings, 'rows': rows})}")
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Set (as the test suite does) to write result files elsewhere than the committed folder.
+RESULTS_DIR_ENV = "PRODVAE_BENCH_RESULTS"
 
 
 def git_commit(cwd: Path = RESULTS_DIR.parent) -> str:
-    """The checked-out commit, ``-dirty`` if tracked files differ from it; ``unknown`` outside git."""
+    """The checked-out commit (``-dirty`` if tracked files differ); ``unknown`` outside git."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
@@ -99,11 +101,14 @@ def record(
     the renderer in :mod:`benchmarks.tables` that turns it into Markdown (default: ``name``,
     so several files of one benchmark can share a renderer). The file is
     written next to its final place and renamed over it, so an interrupted run never leaves a
-    half-written result where a table reads it.
+    half-written result where a table reads it. The folder is ``directory``, else
+    ``$PRODVAE_BENCH_RESULTS``, else ``benchmarks/results/``.
     """
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"result name must be a plain file stem, got {name!r}")
-    directory = RESULTS_DIR if directory is None else Path(directory)
+    if directory is None:
+        directory = Path(os.environ.get(RESULTS_DIR_ENV) or RESULTS_DIR)
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
@@ -127,7 +132,9 @@ def load(name: str, directory: Path | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no result file {path}: run the benchmark that writes it")
     payload = json.loads(path.read_text())
-    missing = {"benchmark", "table", "command", "commit", "date", "machine", "results"} - set(payload)
+    missing = {"benchmark", "table", "command", "commit", "date", "machine", "results"} - set(
+        payload
+    )
     if missing:
         raise ValueError(f"{path} lacks {sorted(missing)}: not written by benchmarks.results")
     return payload
