@@ -6,7 +6,7 @@ import pytest
 
 from prodvae.data import get_dataset
 from prodvae.models import BACKBONES
-from prodvae.objectives import get_objective
+from prodvae.objectives import OBJECTIVES, get_objective
 from prodvae.train import load_config
 from prodvae.train.build import build_components
 
@@ -20,6 +20,17 @@ def test_there_are_overlays_for_the_demo_and_each_dataset():
         f"configs/{p.name}" for p in CONFIGS if p.parent.name == "configs"
     }
     assert {"torus/product.yaml", "sprites/product.yaml", "shapes3d/beta_vae.yaml"} <= names
+
+
+def test_every_dataset_has_an_overlay_for_every_objective():
+    """README: configs/ holds an overlay for every dataset x objective."""
+    folders = {p.parent for p in CONFIGS if p.parent.name != "configs"}
+    assert len(folders) >= 11  # 3 procedural + 8 standard datasets
+    for folder in folders:
+        assert {p.stem for p in folder.glob("*.yaml")} >= set(OBJECTIVES), folder.name
+        for path in folder.glob("*.yaml"):
+            config = load_config(path)
+            assert config.objective.name == path.stem and config.data.name == folder.name
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
