@@ -5,13 +5,16 @@ A checkpoint is a folder ``checkpoints/step_<n>/`` holding ``model.safetensors``
 SHA-256 of the weights). It is written into a temporary folder and renamed into place, so a
 process killed mid-write leaves the previous checkpoints untouched; only the last ``keep``
 are kept. Loading never unpickles arbitrary objects and refuses a corrupt checkpoint or one
-written by a different config with a message that says which.
+written by a different config with a message that says which. Resuming
+(:func:`load_latest`) skips a corrupt or incomplete newest checkpoint with a warning and
+falls back to the one before it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -26,17 +29,29 @@ from safetensors.torch import load_file, save_model
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 STATE_FILE = "state.pt"
+CORRUPT_SUFFIX = ".corrupt"
 _STEP_DIR = re.compile(r"^step_(\d+)$")
+
+log = logging.getLogger(__name__)
+
+
+class CorruptCheckpoint(ValueError):
+    """A checkpoint folder that is damaged or incomplete (a truncated file, a failed checksum),
+    as opposed to an intact one that does not fit; resuming falls back past it."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"checkpoint {str(path)!r} {problem}")
+        self.path = Path(path)
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """What :func:`load_checkpoint` restored besides the tensors it loaded in place."""
+    """What :func:`load_latest` restored besides the weights it loaded in place."""
 
     path: Path
     step: int
-    config: dict[str, Any]
-    extra: dict[str, Any]
+    state: dict[str, Any]  # the checked ``state.pt``
+    skipped: tuple[Path, ...]  # newer checkpoints found corrupt, newest first
 
 
 def identity_digest(identity: dict[str, Any]) -> str:
@@ -115,18 +130,59 @@ def prune_checkpoints(directory: str | Path, keep: int) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def load_latest(
+    directory: str | Path, model: torch.nn.Module, identity: dict[str, Any]
+) -> Checkpoint | None:
+    """Load the newest intact checkpoint of ``directory`` into ``model``; ``None`` if none exists.
+
+    A corrupt or incomplete checkpoint is logged as a warning and the one before it tried;
+    one written by another config is refused at once (:func:`check_identity`). When every
+    checkpoint is corrupt this raises ``ValueError`` naming each. Nothing on disk changes:
+    the caller may :func:`set_aside` the skipped ones.
+    """
+    skipped: list[CorruptCheckpoint] = []
+    for path in reversed(list_checkpoints(directory)):
+        try:
+            state = read_state(path)
+            check_identity(path, state, identity)
+            load_weights(path, model, state)
+        except CorruptCheckpoint as error:
+            log.warning("%s; falling back to the checkpoint before it", error)
+            skipped.append(error)
+            continue
+        bad = tuple(error.path for error in skipped)
+        return Checkpoint(path, int(state["step"]), state, bad)
+    if skipped:
+        reasons = "; ".join(str(error) for error in skipped)
+        raise ValueError(
+            f"cannot resume from {str(directory)!r}: no intact checkpoint ({reasons}). "
+            "Restore one from a backup, or start a new run"
+        )
+    return None
+
+
+def set_aside(path: str | Path) -> Path:
+    """Rename a corrupt checkpoint folder to ``step_<n>.corrupt`` (kept for inspection, no
+    longer listed), so that a resumed run writes that step afresh; returns the new path."""
+    path = Path(path)
+    target = path.with_name(path.name + CORRUPT_SUFFIX)
+    shutil.rmtree(target, ignore_errors=True)  # left by an earlier fall-back past this step
+    os.replace(path, target)
+    return target
+
+
 def read_state(path: str | Path) -> dict[str, Any]:
     """The ``state.pt`` of a checkpoint folder, checked for corruption (weights unread)."""
     path = Path(path)
     try:
         state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise ValueError(
-            f"checkpoint {str(path)!r} is incomplete: {STATE_FILE} is missing"
-        ) from None
+        raise CorruptCheckpoint(path, f"is incomplete: {STATE_FILE} is missing") from None
     except Exception as error:  # noqa: BLE001 -- any unpickling failure means corruption
-        raise ValueError(f"checkpoint {str(path)!r} is corrupt ({STATE_FILE}: {error})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+        raise CorruptCheckpoint(path, f"is corrupt ({STATE_FILE}: {error})") from None
+    if not isinstance(state, dict):
+        raise CorruptCheckpoint(path, f"is corrupt ({STATE_FILE} holds no dict)")
+    if state.get("format") != FORMAT_VERSION:
         raise ValueError(f"checkpoint {str(path)!r} has an unknown format")
     return state
 
@@ -136,13 +192,13 @@ def load_weights(path: str | Path, model: torch.nn.Module, state: dict[str, Any]
     path = Path(path)
     weights = path / WEIGHTS_FILE
     if not weights.is_file():
-        raise ValueError(f"checkpoint {str(path)!r} is incomplete: {WEIGHTS_FILE} is missing")
+        raise CorruptCheckpoint(path, f"is incomplete: {WEIGHTS_FILE} is missing")
     if _sha256(weights) != state.get("weights_sha256"):
-        raise ValueError(f"checkpoint {str(path)!r} is corrupt: {WEIGHTS_FILE} fails its checksum")
+        raise CorruptCheckpoint(path, f"is corrupt: {WEIGHTS_FILE} fails its checksum")
     try:
         tensors = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError) as error:
-        raise ValueError(f"checkpoint {str(path)!r} is corrupt ({WEIGHTS_FILE}: {error})") from None
+        raise CorruptCheckpoint(path, f"is corrupt ({WEIGHTS_FILE}: {error})") from None
     own = model.state_dict()
     # save_model drops tensors that share storage with another; restore them from the source.
     missing = sorted(set(own) - set(tensors))

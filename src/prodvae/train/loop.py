@@ -22,14 +22,7 @@ from tqdm import tqdm
 from prodvae.train import distributed
 from prodvae.train.batches import Shard, make_batches
 from prodvae.train.build import Components, build_components
-from prodvae.train.checkpoint import (
-    check_identity,
-    identity_digest,
-    latest_checkpoint,
-    load_weights,
-    read_state,
-    save_checkpoint,
-)
+from prodvae.train.checkpoint import identity_digest, load_latest, save_checkpoint, set_aside
 from prodvae.train.config import Config
 from prodvae.train.hooks import FiguresHook, HookContext, MetricsHook, run_hooks
 from prodvae.train.run_folder import RunFolder, ScalarLog
@@ -91,15 +84,18 @@ class _Trainer:
 
     # --- setup -----------------------------------------------------------------------------
     def _restore(self) -> int:
-        path = latest_checkpoint(self.folder.checkpoints)
-        if path is None:
+        found = load_latest(self.folder.checkpoints, self.model, self.config.identity())
+        if found is None:
             return 0
-        state = read_state(path)
-        check_identity(path, state, self.config.identity())
-        load_weights(path, self.model, state)
-        self.state.load(state, self.parts.objective, self.env)
-        log.info("resumed from %s at step %d", path, state["step"])
-        return int(state["step"])
+        self.state.load(found.state, self.parts.objective, self.env)
+        log.info("resumed from %s at step %d", found.path, found.step)
+        if found.skipped:
+            distributed.barrier(self.env)  # every process has read its checkpoint
+        if found.skipped and self.env.is_main:
+            # so that reaching those steps again writes them afresh instead of keeping them
+            for path in found.skipped:
+                log.warning("corrupt checkpoint %s moved aside to %s", path, set_aside(path))
+        return found.step
 
     def _prepare(self, resume: bool) -> int:
         torch.manual_seed(process_seed(self.config.train.seed, self.env.rank))
