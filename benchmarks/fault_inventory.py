@@ -28,6 +28,7 @@ import ast
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.results import record
@@ -134,7 +135,7 @@ def classify(test_id: str, body: str) -> str | None:
 
 
 def inventory(ids: list[str], root: Path = ROOT) -> dict:
-    """Counts per category: cases, distinct test functions and a few example ids."""
+    """Counts per category: cases, distinct test functions and the functions with most cases."""
     sources: dict[str, dict[str, str]] = {}
     cases: dict[str, list[str]] = {}
     for test_id in ids:
@@ -148,14 +149,14 @@ def inventory(ids: list[str], root: Path = ROOT) -> dict:
     rows = []
     for category, covers, _ in (*CATEGORIES, (*OTHER, "")):
         found = cases.get(category, [])
-        functions = list(dict.fromkeys(case.split("[", 1)[0] for case in found))
+        functions = Counter(case.split("[", 1)[0] for case in found)  # in collection order
         rows.append(
             {
                 "category": category,
                 "covers": covers,
                 "count": len(found),
                 "functions": len(functions),
-                "examples": functions[:NUM_EXAMPLES],
+                "examples": [name for name, _ in functions.most_common(NUM_EXAMPLES)],
             }
         )
     total = sum(row["count"] for row in rows)
