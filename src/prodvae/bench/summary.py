@@ -1,9 +1,12 @@
 """Mean ± standard deviation over seeds of the headline metrics, as a Markdown table.
 
 The standard deviation is the sample one (``ddof=1``, the spread one expects across new
-seeds); with a single seed it is undefined and the table shows the mean alone. Cells that
-did not finish (diverged, failed) and metrics a cell lacks are left out of the mean, and
-the ``n`` column says how many seeds each row averages.
+seeds); with a single value it is undefined and the table shows the mean alone. Cells that
+did not finish (diverged, failed) are left out, and the ``n`` column counts the seeds that
+finished (``n/N`` of the ``N`` seeds of the preset). A metric that is missing or NaN in some
+of those seeds is averaged over the others, and its cell says how many values it averages,
+never hiding the rest: ``0.120 ± 0.030 (2/3)`` is 2 values of 3 finished seeds, ``NaN``
+a metric that no finished seed has, ``–`` a row with no finished seed.
 """
 
 from __future__ import annotations
@@ -18,27 +21,33 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Summary:
-    """``mean`` and sample ``std`` (NaN when ``count < 2``) of ``count`` values."""
+    """``mean`` and sample ``std`` (NaN when ``count < 2``) of the ``count`` finite values among
+    ``total`` values offered (a missing or NaN value counts in ``total`` only)."""
 
     mean: float
     std: float
     count: int
+    total: int
 
     def text(self, digits: int = 3) -> str:
-        if self.count == 0:
+        if self.total == 0:
             return "–"
-        if self.count == 1 or not math.isfinite(self.std):
-            return f"{self.mean:.{digits}f}"
-        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        if self.count == 0:
+            return "NaN"
+        text = f"{self.mean:.{digits}f}"
+        if self.count > 1:
+            text += f" ± {self.std:.{digits}f}"
+        return text if self.count == self.total else f"{text} ({self.count}/{self.total})"
 
 
 def summarise(values: Iterable[float | None]) -> Summary:
-    """Summary of the finite numbers among ``values``."""
-    finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    """Summary of the finite numbers among ``values`` (``None`` and NaN are counted as missing)."""
+    offered = list(values)
+    finite = np.array([v for v in offered if v is not None and math.isfinite(v)], dtype=float)
     if finite.size == 0:
-        return Summary(math.nan, math.nan, 0)
+        return Summary(math.nan, math.nan, 0, len(offered))
     std = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
-    return Summary(float(finite.mean()), std, int(finite.size))
+    return Summary(float(finite.mean()), std, int(finite.size), len(offered))
 
 
 def group_records(
@@ -60,7 +69,8 @@ def summary_rows(
     variants: Sequence[str],
     headline: dict[str, str],
 ) -> list[dict[str, Any]]:
-    """One row per (dataset, variant): ``{"dataset", "variant", "n", "<metric>": Summary}``."""
+    """One row per (dataset, variant): ``{"dataset", "variant", "n", "<metric>": Summary}``,
+    ``n`` the finished seeds (every Summary's ``total``)."""
     rows = []
     for dataset in datasets:
         for variant in variants:
