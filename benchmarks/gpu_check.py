@@ -13,6 +13,10 @@ Checks, printed as one JSON object:
 
     python benchmarks/gpu_check.py                       # on the GPU
     python benchmarks/gpu_check.py --device cpu --steps 5 --batch-sizes 8 --no-compile
+
+Exit status 0 when every check passed; 1 when one failed (an exception, a non-finite loss,
+images not resident as uint8) or when CUDA is asked for (the default ``--device cuda``) and is
+missing. The failures are listed in the report's ``failures`` and on stderr.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import time
 from typing import Any
 
@@ -116,7 +121,7 @@ def check(label: str, fn) -> dict[str, Any]:
 def environment(device: torch.device) -> dict[str, Any]:
     info: dict[str, Any] = {"torch": torch.__version__, "device": str(device)}
     info["cuda_available"] = torch.cuda.is_available()
-    if device.type == "cuda":
+    if device.type == "cuda" and info["cuda_available"]:
         properties = torch.cuda.get_device_properties(device)
         info.update(
             name=properties.name,
@@ -181,6 +186,26 @@ def extrapolate(rows: list[dict[str, Any]], steps: int) -> dict[str, Any]:
     }
 
 
+def failures(report: dict[str, Any]) -> list[str]:
+    """What went wrong in ``report``; empty when every check passed."""
+    found = [report["error"]] if "error" in report else []
+    if "resident" in report and not report["resident"]["ok"]:
+        found.append(
+            f"resident: images are {report['resident']['dtype']} on "
+            f"{report['resident']['device']}, not uint8 on the device"
+        )
+    steps = [report.get("bf16_step"), report.get("compile_step"), *report.get("throughput", [])]
+    for result in filter(None, steps):
+        if not result["ok"]:
+            found.append(result["error"])
+        elif not result["loss_finite"]:
+            found.append(
+                f"non-finite loss at batch {result['batch_size']} "
+                f"(bf16={result['bf16']}, compile={result['compile']})"
+            )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
@@ -195,8 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("steps", "num_images", "image_size", "protocol_steps"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    print(json.dumps(run(args), indent=2))
-    return 0
+    report = run(args)
+    report["failures"] = failed = failures(report)
+    print(json.dumps(report, indent=2))
+    for failure in failed:
+        print(f"gpu_check: FAILED {failure}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The performance scripts run here: ``gpu_check`` on the CPU, ``memory_rss`` on a small file."""
+"""The performance scripts run here: ``gpu_check`` on the CPU (and fails, exit status 1, without
+CUDA or when a check fails), ``memory_rss`` on a small file."""
 
 import importlib
 import json
@@ -19,25 +20,28 @@ def scripts(monkeypatch):
     )
 
 
+CPU_ARGV = [
+    "--device",
+    "cpu",
+    "--steps",
+    "2",
+    "--warmup",
+    "1",
+    "--batch-sizes",
+    "16",
+    "--image-size",
+    "32",
+    "--num-images",
+    "128",
+    "--no-compile",
+]
+
+
 def test_gpu_check_runs_on_cpu(scripts, capsys):
     gpu_check, _ = scripts
-    argv = [
-        "--device",
-        "cpu",
-        "--steps",
-        "2",
-        "--warmup",
-        "1",
-        "--batch-sizes",
-        "16",
-        "--image-size",
-        "32",
-        "--num-images",
-        "128",
-        "--no-compile",
-    ]
-    assert gpu_check.main(argv) == 0
+    assert gpu_check.main(CPU_ARGV) == 0
     report = json.loads(capsys.readouterr().out)
+    assert report["failures"] == []
     assert report["resident"] == {
         "dtype": "torch.uint8",
         "device": "cpu",
@@ -50,6 +54,49 @@ def test_gpu_check_runs_on_cpu(scripts, capsys):
     assert [(r["bf16"], r["compile"]) for r in rows] == [(False, False), (True, False)]
     assert all(r["ok"] and r["images_per_s"] > 0 for r in rows)
     assert report["protocol"]["hours"] is None  # no batch-64 row to extrapolate from
+
+
+@pytest.mark.parametrize("device", [[], ["--device", "cuda"], ["--device", "cuda:0"]])
+def test_gpu_check_fails_when_cuda_is_asked_for_and_missing(scripts, monkeypatch, capsys, device):
+    gpu_check, _ = scripts
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: False)
+    assert gpu_check.main(device) == 1  # before rendering anything
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["environment"]["cuda_available"] is False
+    assert report["failures"] == ["CUDA is not available"] and "throughput" not in report
+    assert "gpu_check: FAILED CUDA is not available" in captured.err
+
+
+def test_gpu_check_fails_when_a_check_fails(scripts, monkeypatch, capsys):
+    gpu_check, _ = scripts
+    measure = gpu_check.throughput
+
+    def bf16_breaks(images, batch_size, steps, bf16, compile_model, warmup):
+        if bf16:
+            raise RuntimeError("no bf16 kernel")
+        return measure(images, batch_size, steps, bf16, compile_model, warmup)
+
+    monkeypatch.setattr(gpu_check, "throughput", bf16_breaks)
+    assert gpu_check.main(CPU_ARGV) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    broken = "RuntimeError: no bf16 kernel"
+    assert report["failures"] == [f"bf16: {broken}", f"throughput: {broken}"]
+    assert [r["ok"] for r in report["throughput"]] == [True, False]  # fp32 passed, bf16 failed
+    assert captured.err.count("gpu_check: FAILED") == 2
+
+
+def test_gpu_check_counts_a_non_finite_loss_and_foreign_images_as_failures(scripts):
+    gpu_check, _ = scripts
+    row = {"ok": True, "batch_size": 64, "bf16": True, "compile": False, "loss_finite": False}
+    resident = {"ok": False, "dtype": "torch.float32", "device": "cpu"}
+    report = {"resident": resident, "bf16_step": {**row, "loss_finite": True}, "throughput": [row]}
+    assert gpu_check.failures(report) == [
+        "resident: images are torch.float32 on cpu, not uint8 on the device",
+        "non-finite loss at batch 64 (bf16=True, compile=False)",
+    ]
+    assert gpu_check.failures({"resident": {**resident, "ok": True}, "throughput": []}) == []
 
 
 def test_gpu_check_extrapolates_from_the_fastest_working_batch_64_row(scripts):
