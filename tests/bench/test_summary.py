@@ -32,10 +32,7 @@ VARIANTS = ["product", "beta_vae", "qlae", "tilted"]
 
 
 def test_mean_and_sample_std_by_hand():
-    rows = {
-        row["variant"]: row
-        for row in summary_rows(RECORDS, ["torus"], VARIANTS, HEADLINE)
-    }
+    rows = {row["variant"]: row for row in summary_rows(RECORDS, ["torus"], VARIANTS, HEADLINE)}
     mig = rows["product"]["mig"]
     # (0.2 + 0.4 + 0.9) / 3 = 0.5; deviations -0.3, -0.1, 0.4 -> sum of squares 0.26 over 2
     assert math.isclose(mig.mean, 0.5) and math.isclose(mig.std, math.sqrt(0.13))
