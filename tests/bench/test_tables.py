@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from benchmarks import tables
 from benchmarks.results import load, record
 from benchmarks.tables.__main__ import main
