@@ -166,7 +166,8 @@ def _flip_a_byte(path: Path) -> None:
 
 DAMAGE = {
     "truncated weights": ("model.safetensors", _truncate, "model.safetensors fails its checksum"),
-    "truncated state": ("state.pt", _truncate, "is corrupt (state.pt:"),
+    "truncated state": ("state.pt", _truncate, "state.pt fails its checksum"),
+    "flipped byte in state": ("state.pt", _flip_a_byte, "state.pt fails its checksum"),
     "flipped byte in weights": ("model.safetensors", _flip_a_byte, "fails its checksum"),
     "missing state": ("state.pt", Path.unlink, "incomplete: state.pt is missing"),
 }
@@ -192,6 +193,15 @@ def test_resume_falls_back_past_a_corrupt_newest_checkpoint(
     assert (copied_run / "checkpoints" / "step_00000006.corrupt").is_dir()
     assert read_state(newest)["step"] == 6
     assert _digests(copied_run / "checkpoints" / "step_00000003") == older
+
+
+def test_a_checkpoint_written_before_state_digests_is_still_read(copied_run):
+    newest = copied_run / "checkpoints" / "step_00000006"
+    (newest / "state.sha256").unlink()
+    assert read_state(newest)["step"] == 6
+    _truncate(newest / "state.pt")  # without its digest, corruption is caught by unpickling
+    with pytest.raises(ValueError, match="is corrupt"):
+        read_state(newest)
 
 
 def test_resume_refuses_when_no_checkpoint_is_intact(copied_run, tmp_path):

@@ -1,13 +1,13 @@
 """Checkpoints: model weights in safetensors, the rest in a ``weights_only`` torch file.
 
-A checkpoint is a folder ``checkpoints/step_<n>/`` holding ``model.safetensors`` and
+A checkpoint is a folder ``checkpoints/step_<n>/`` holding ``model.safetensors``,
 ``state.pt`` (step, optimizer, scheduler, objective state, RNG states, the config and the
-SHA-256 of the weights). It is written into a temporary folder and renamed into place, so a
-process killed mid-write leaves the previous checkpoints untouched; only the last ``keep``
-are kept. Loading never unpickles arbitrary objects and refuses a corrupt checkpoint or one
-written by a different config with a message that says which. Resuming
-(:func:`load_latest`) skips a corrupt or incomplete newest checkpoint with a warning and
-falls back to the one before it.
+SHA-256 of the weights) and ``state.sha256`` (the SHA-256 of ``state.pt``). It is written
+into a temporary folder and renamed into place, so a process killed mid-write leaves the
+previous checkpoints untouched; only the last ``keep`` are kept. Loading never unpickles
+arbitrary objects and refuses a corrupt checkpoint or one written by a different config with
+a message that says which. Resuming (:func:`load_latest`) skips a corrupt or incomplete
+newest checkpoint with a warning and falls back to the one before it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ from safetensors.torch import load_file, save_model
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 STATE_FILE = "state.pt"
+#: SHA-256 of ``state.pt`` (a torch zip whose CRCs ``torch.load`` does not check: without it
+#: a flipped byte in the optimiser or RNG state would load silently). Absent in checkpoints
+#: written before it existed, which are read unchecked.
+STATE_DIGEST_FILE = "state.sha256"
 CORRUPT_SUFFIX = ".corrupt"
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 
@@ -98,7 +102,8 @@ def save_checkpoint(
         state, step=step, format=FORMAT_VERSION, weights_sha256=_sha256(temp / WEIGHTS_FILE)
     )
     torch.save(payload, temp / STATE_FILE)
-    for name in (WEIGHTS_FILE, STATE_FILE):
+    (temp / STATE_DIGEST_FILE).write_text(_sha256(temp / STATE_FILE) + "\n")
+    for name in (WEIGHTS_FILE, STATE_FILE, STATE_DIGEST_FILE):
         _fsync(temp / name)
     os.replace(temp, final)
     _fsync_dir(directory)
@@ -174,6 +179,10 @@ def set_aside(path: str | Path) -> Path:
 def read_state(path: str | Path) -> dict[str, Any]:
     """The ``state.pt`` of a checkpoint folder, checked for corruption (weights unread)."""
     path = Path(path)
+    digest = path / STATE_DIGEST_FILE
+    if digest.is_file() and (path / STATE_FILE).is_file():
+        if digest.read_text().strip() != _sha256(path / STATE_FILE):
+            raise CorruptCheckpoint(path, f"is corrupt: {STATE_FILE} fails its checksum")
     try:
         state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
     except FileNotFoundError:
