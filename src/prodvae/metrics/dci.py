@@ -7,19 +7,21 @@ and entropies in base ``K`` (codes) or ``L`` (factors), after adding 1e-11 like 
 ``D = sum_i rho_i (1 - H_K(P_i.))``, ``rho_i`` the share of importance of code ``i``, and
 ``C = sum_j share_j (1 - H_L(P_.j))``.
 
-Factors are fitted in parallel threads (the tree builders release the GIL), each model once.
+Each factor's model is fitted once, in worker processes (:mod:`prodvae.metrics.parallel`),
+factors with more classes first: a multi-class boosting stage builds one tree per class, so
+a factor's cost grows with its number of classes. Every factor has the same
+``random_state``, wherever it runs, so the scores equal the sequential ones exactly.
 ``fast`` uses ``regressor="hist"`` (see :mod:`prodvae.metrics.importance`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
 from prodvae.metrics._checks import check_split, require_varying
 from prodvae.metrics.importance import REGRESSORS, FittedFactor
+from prodvae.metrics.parallel import Job, num_binary_problems, run_jobs
 from prodvae.metrics.registry import MetricInputs, register_metric
 
 #: Regressor used by the fast preset.
@@ -56,24 +58,25 @@ def importance_matrix(
     random_state: int = 0,
     n_jobs: int | None = -1,
 ) -> list[FittedFactor]:
-    """Fit one classifier per varying factor; their importances and accuracies."""
+    """Fit one classifier per varying factor; their importances and accuracies.
+
+    ``n_jobs`` worker processes fit the factors (joblib's convention; 1: sequentially here).
+    """
     if regressor not in REGRESSORS:
         raise ValueError(
             f"unknown regressor {regressor!r}; expected one of {', '.join(REGRESSORS)}"
         )
     train, test = check_split(codes_train, factors_train, codes_test, factors_test)
     keep = require_varying(train.factors, "dci")
-    fit = REGRESSORS[regressor]
-    # Parallel over factors; BLAS pools limited to one thread per fit to avoid oversubscription.
-    with threadpool_limits(limits=1, user_api="blas"):
-        return list(
-            Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(fit)(
-                    train.codes, train.factors[:, j], test.codes, test.factors[:, j], random_state
-                )
-                for j in keep
-            )
+    jobs = [
+        Job(
+            REGRESSORS[regressor],
+            (train.codes, train.factors[:, j], test.codes, test.factors[:, j], random_state),
+            cost=num_binary_problems(train.factors[:, j]),
         )
+        for j in keep
+    ]
+    return run_jobs(jobs, n_jobs)
 
 
 def dci(
@@ -99,7 +102,7 @@ def dci(
     }
 
 
-@register_metric("dci", suites=("standard",))
+@register_metric("dci", suites=("standard",), fits_in_workers=True)
 def _dci_metric(inputs: MetricInputs) -> dict[str, float]:
     regressor = FAST_REGRESSOR if inputs.fast else "gbt"
     return dci(

@@ -6,6 +6,8 @@ information), averaged over codes. Explicitness: per factor, a one-vs-rest L2 lo
 regression (liblinear, C = 1: what the reference's ``LogisticRegression()`` was) on codes
 standardised with the training mean and std; the macro ROC-AUC of its probabilities over
 the classes, on train and on test; averaged over factors. Constant factors are left out.
+The factors' regressions run in worker processes (:mod:`prodvae.metrics.parallel`), factors
+with more classes first; the scores equal the sequential ones exactly.
 ``fast`` changes nothing: the metric takes a few seconds at the reference sizes and the
 plug-in MI is biased on fewer samples (2,000 instead of 10,000 moved modularity from 0.746
 to 0.705 in ``benchmarks/metrics_speed.py``).
@@ -23,6 +25,7 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from prodvae.metrics._checks import check_split, require_varying
 from prodvae.metrics.information import binned_mutual_information
+from prodvae.metrics.parallel import Job, num_binary_problems, run_jobs
 from prodvae.metrics.registry import MetricInputs, register_metric
 
 
@@ -73,8 +76,10 @@ def modularity_explicitness(
     codes_test: np.ndarray,
     factors_test: np.ndarray,
     code_kinds: tuple[str, ...] = (),
+    n_jobs: int | None = -1,
 ) -> dict[str, float]:
-    """``{"modularity", "explicitness_train", "explicitness_test"}``."""
+    """``{"modularity", "explicitness_train", "explicitness_test"}``; ``n_jobs`` worker
+    processes fit the factors' regressions (joblib's convention; 1: sequentially here)."""
     train, test = check_split(codes_train, factors_train, codes_test, factors_test)
     keep = require_varying(train.factors, "modularity_explicitness")
     mi = binned_mutual_information(train.codes, train.factors[:, keep])
@@ -84,12 +89,15 @@ def modularity_explicitness(
     std = features_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     x_train, x_test = (features_train - mean) / std, (features_test - mean) / std
-    scores = np.array(
-        [
-            explicitness_per_factor(x_train, train.factors[:, j], x_test, test.factors[:, j])
-            for j in keep
-        ]
-    )
+    jobs = [
+        Job(
+            explicitness_per_factor,
+            (x_train, train.factors[:, j], x_test, test.factors[:, j]),
+            cost=num_binary_problems(train.factors[:, j]),
+        )
+        for j in keep
+    ]
+    scores = np.array(run_jobs(jobs, n_jobs))
     return {
         "modularity": modularity(mi),
         "explicitness_train": float(np.mean(scores[:, 0])),
@@ -97,7 +105,7 @@ def modularity_explicitness(
     }
 
 
-@register_metric("modularity_explicitness", suites=("standard",))
+@register_metric("modularity_explicitness", suites=("standard",), fits_in_workers=True)
 def _modularity_metric(inputs: MetricInputs) -> dict[str, float]:
     return modularity_explicitness(
         inputs.codes_train,

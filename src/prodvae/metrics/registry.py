@@ -49,12 +49,17 @@ MetricFn = Callable[[MetricInputs], dict[str, float]]
 
 @dataclass(frozen=True)
 class MetricEntry:
-    """A registered metric: its name, the suites it belongs to and what it needs."""
+    """A registered metric: its name, the suites it belongs to and what it needs.
+
+    ``fits_in_workers``: its work is model fits in worker processes
+    (:mod:`prodvae.metrics.parallel`), so a suite can compute it beside the other metrics.
+    """
 
     name: str
     fn: MetricFn
     suites: tuple[str, ...]
     needs_dataset: bool = False
+    fits_in_workers: bool = False
 
 
 #: Registered metrics by name.
@@ -62,7 +67,11 @@ METRICS: dict[str, MetricEntry] = {}
 
 
 def register_metric(
-    name: str, *, suites: tuple[str, ...], needs_dataset: bool = False
+    name: str,
+    *,
+    suites: tuple[str, ...],
+    needs_dataset: bool = False,
+    fits_in_workers: bool = False,
 ) -> Callable[[MetricFn], MetricFn]:
     """Function decorator: register ``fn`` as metric ``name`` in ``suites``."""
     for suite in suites:
@@ -72,7 +81,7 @@ def register_metric(
     def decorate(fn: MetricFn) -> MetricFn:
         if name in METRICS:
             raise ValueError(f"metric name {name!r} is already registered")
-        METRICS[name] = MetricEntry(name, fn, tuple(suites), needs_dataset)
+        METRICS[name] = MetricEntry(name, fn, tuple(suites), needs_dataset, fits_in_workers)
         return fn
 
     return decorate
