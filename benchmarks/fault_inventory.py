@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 FAULT_NAME = re.compile(
     r"bad|corrupt|malformed|invalid|truncat|missing|refus|reject|typo|unknown|wrong|mismatch"
-    r"|impossible|incomplete|broken|kill|signal|(?<!un)interrupt|ctrl_c|non_?finite|fail|error"
+    r"|impossible|incomplete|broken|kill|signal|sigterm|sigint|(?<!un)interrupt|ctrl_c|non_?finite|fail|error"
     r"|without_a"
 )
 FAULT_BODY = re.compile(r"pytest\.raises\((?!SystemExit\))|os\.kill\(")
