@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.tolerances import float_tol
 
 from prodvae.bench.preset import Evaluation
 from prodvae.bench.scoring import LOOP_RECOVERY, score
@@ -28,6 +29,8 @@ def test_a_metric_subset_scores_what_evaluate_scores(monkeypatch):
     keys = [k for k, v in reference.items() if isinstance(v, float) and "seconds" not in k]
     assert {"mig", "sap", "topology.recovery"} <= set(keys)
     for key in keys:
-        assert mine[key] == pytest.approx(reference[key], abs=1e-12), key
+        # the same float64 metric code on the same codes and seed: a few roundings apart
+        same = float_tol(np.float64, max(1.0, abs(reference[key])), 16)
+        assert mine[key] == pytest.approx(reference[key], abs=same), key
     loops = [mine[f"topology.recovery.{s.name}"] for s in dataset.spec]
     assert math.isclose(mine[LOOP_RECOVERY], float(np.mean(loops)))

@@ -1,5 +1,8 @@
+import math
+
 import pytest
 import torch
+from tests.tolerances import monte_carlo_tol
 
 from prodvae.data import get_dataset, sample_pair_factors
 
@@ -31,7 +34,9 @@ def test_changed_values_are_uniform_over_the_other_values(sprites):
     shift = (pair.indices2[rotation_changed, 2] - pair.indices1[rotation_changed, 2]) % 5
     frequencies = torch.bincount(shift, minlength=5).double() / shift.numel()
     assert frequencies[0] == 0
-    assert torch.allclose(frequencies[1:], torch.full((4,), 0.25, dtype=torch.float64), atol=0.04)
+    quarter = torch.full((4,), 0.25, dtype=torch.float64)
+    binomial = monte_carlo_tol(math.sqrt(0.25 * 0.75), shift.numel())
+    assert torch.allclose(frequencies[1:], quarter, rtol=0, atol=binomial)
 
 
 def test_pairs_are_reproducible(sprites):

@@ -1,6 +1,7 @@
 """InfoMEC known answers."""
 
 import numpy as np
+from tests.tolerances import float_tol
 
 from prodvae.metrics import infomec
 
@@ -22,4 +23,5 @@ def test_inactive_codes_are_ignored(identity_split):
     )
     ident = infomec(identity_split.codes_train, identity_split.factors_train)
     padded = infomec(codes, identity_split.factors_train)
-    assert abs(padded["infoc"] - ident["infoc"]) < 1e-9
+    # the same float64 scores (of size <= 1) with one more, inactive code: a few roundings
+    assert abs(padded["infoc"] - ident["infoc"]) < float_tol(np.float64, 1.0, 8)

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.tolerances import float_tol, monte_carlo_tol
 
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
@@ -32,7 +33,9 @@ def test_hsic_of_a_ring_with_itself_matches_quadrature():
     x = ring(2 * math.pi * theta, radius)
     estimate = hsic(x, x, bandwidth).item()
     assert population > 0.1
-    assert estimate == pytest.approx(population, rel=0.02)
+    # degenerate (E_x' k(x, x') is the same for every x): the V-statistic's bias, from its
+    # diagonal and centring terms, is below 4 / n and its spread about 1 / n (kernel <= 1)
+    assert estimate == pytest.approx(population, abs=(4 + 5) / len(x))
 
 
 def test_hsic_of_independent_rings_is_of_order_one_over_n():
@@ -48,7 +51,9 @@ def test_hsic_of_independent_rings_is_of_order_one_over_n():
     # the V-statistic's bias for independent samples is about (1 - E k)(1 - E l) / n
     first, _ = ring_moments(3.0, bandwidth)
     bias = (1 - first) ** 2 / 128
-    assert np.mean(independent) == pytest.approx(bias, rel=0.25)
+    # 5 standard errors of the mean of 20, and the O(1 / n²) the first-order bias leaves out
+    spread = monte_carlo_tol(np.std(independent, ddof=1), len(independent)) + 4 / 128**2
+    assert np.mean(independent) == pytest.approx(bias, abs=spread)
     assert np.mean(independent) < 0.1 * np.mean(same)
 
 
@@ -68,7 +73,9 @@ def test_factor_hsic_averages_over_pairs_of_factors():
     slices = [slice(0, 2), slice(2, 4), slice(4, 6)]
     pairs = [(0, 1), (0, 2), (1, 2)]
     expected = sum(hsic(codes[:, slices[i]], codes[:, slices[j]], 2.0) for i, j in pairs) / 3
-    assert factor_hsic(codes, slices, 2.0).item() == pytest.approx(expected.item(), rel=1e-6)
+    # the same float32 sums, divided and added in another order: a few roundings
+    same = float_tol(torch.float32, 1.0, 8)
+    assert factor_hsic(codes, slices, 2.0).item() == pytest.approx(expected.item(), rel=same)
     assert factor_hsic(codes[:, :2], slices[:1], 2.0).item() == 0.0
 
 
@@ -117,8 +124,12 @@ def test_product_adds_the_weighted_hsic_of_its_posterior_means():
     with torch.no_grad():
         expected = factor_hsic(model.codes(x), space.slices, 2.0).item()
     assert 100.0 * expected > 0.5
-    assert logs["hsic"] == pytest.approx(expected, rel=1e-5)
-    assert loss.item() - base.item() == pytest.approx(100.0 * expected, rel=1e-3)
+    # the objective calls factor_hsic on the same codes: equal but for a few float32 roundings
+    same = float_tol(torch.float32, expected, 8)
+    assert logs["hsic"] == pytest.approx(expected, abs=same)
+    # both losses add the same float32 terms but the HSIC's: a few eps of their size apart
+    rounding = float_tol(torch.float32, abs(loss.item()) + abs(base.item()), 4) + 100.0 * same
+    assert loss.item() - base.item() == pytest.approx(100.0 * expected, abs=rounding)
 
 
 def test_with_pairs_the_hsic_reads_the_codes_before_merging():
@@ -131,4 +142,6 @@ def test_with_pairs_the_hsic_reads_the_codes_before_merging():
     with torch.no_grad():
         codes = torch.cat([model.codes(pairs[:, 0]), model.codes(pairs[:, 1])])
     assert logs["shared_fraction"] > 0  # some factors were merged
-    assert logs["hsic"] == pytest.approx(factor_hsic(codes, space.slices, 0.01).item(), rel=1e-5)
+    # the objective calls factor_hsic on the same codes: equal but for a few float32 roundings
+    expected = factor_hsic(codes, space.slices, 0.01).item()
+    assert logs["hsic"] == pytest.approx(expected, abs=float_tol(torch.float32, expected, 8))

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from tests.tolerances import float_tol
 
 from prodvae.models import Posterior, build_vae
 from prodvae.objectives import get_objective
@@ -26,7 +27,8 @@ def test_factor_kl_sums_over_a_factors_dimensions():
     loop = torch.distributions.Normal(first.mu[0, :2], (0.5 * first.logvar[0, :2]).exp())
     other = torch.distributions.Normal(second.mu[0, :2], (0.5 * second.logvar[0, :2]).exp())
     expected = torch.distributions.kl_divergence(loop, other).sum()
-    assert kl[0, 0].item() == pytest.approx(expected.item(), rel=1e-5)
+    # two float32 formulas, each a handful of roundings of terms no larger than the KL
+    assert kl[0, 0].item() == pytest.approx(expected.item(), rel=float_tol(torch.float32, 1.0, 16))
 
 
 def test_the_changed_factor_is_detected_and_the_rest_are_shared():
@@ -50,8 +52,9 @@ def test_ada_ml_vae_multiplies_gaussians():
     v1, v2 = first.logvar[0, 2].exp(), second.logvar[0, 2].exp()
     var = 1 / (1 / v1 + 1 / v2)
     mean = var * (first.mu[0, 2] / v1 + second.mu[0, 2] / v2)
-    assert pair.second.logvar[0, 2].exp().item() == pytest.approx(var.item(), rel=1e-5)
-    assert pair.second.mu[0, 2].item() == pytest.approx(mean.item(), rel=1e-5)
+    few = float_tol(torch.float32, 1.0, 8)  # a few float32 operations, in another order
+    assert pair.second.logvar[0, 2].exp().item() == pytest.approx(var.item(), rel=few)
+    assert pair.second.mu[0, 2].item() == pytest.approx(mean.item(), rel=few)
 
 
 def test_a_shared_loop_is_merged_as_a_whole_and_stays_isotropic():

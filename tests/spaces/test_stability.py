@@ -1,9 +1,11 @@
 """float32 stays finite and accurate over the documented parameter ranges; gradients finite."""
 
 import itertools
+import math
 
 import pytest
 import torch
+from tests.tolerances import float_tol
 
 from prodvae.spaces import Euclidean, Loop, PointSet, Segment, Tilted
 
@@ -43,7 +45,10 @@ def test_float32_kl_is_finite_accurate_and_differentiable(factor):
     kl.sum().backward()
     assert torch.isfinite(mu.grad).all() and torch.isfinite(logvar.grad).all()
     reference = factor.kl(mu.detach().double(), logvar.detach().double())
-    assert torch.allclose(kl.double(), reference, rtol=1e-5, atol=1e-4)
+    # rtol: the documented accuracy (README); atol: near the prior a float32 KL cancels terms
+    # of size 1 per dimension (e^logvar against 1 + logvar) to about 0
+    cancellation = float_tol(torch.float32, factor.dim, 4)
+    assert torch.allclose(kl.double(), reference, rtol=1e-5, atol=cancellation)
 
 
 @pytest.mark.parametrize("factor", list(factors()), ids=repr)
@@ -64,4 +69,7 @@ def test_both_methods_of_the_mean_norm_agree_where_they_switch(dim):
     x = torch.tensor([60.0, 100.0, 150.0], dtype=torch.float64)
     series = radial._hyp1f1_series(x, dim / 2)
     asymptotic = radial._hyp1f1_asymptotic(x, dim / 2)
-    assert torch.allclose(series, asymptotic, rtol=1e-12)
+    # the series is summed in log space: the logs of its terms, up to n log x for n below
+    # _NUM_SERIES_TERMS, carry a few roundings of that size, which exp makes relative
+    log_size = radial._NUM_SERIES_TERMS * math.log(x.max().item())
+    assert torch.allclose(series, asymptotic, rtol=float_tol(torch.float64, log_size, 4), atol=0)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 import tiny_runs
+import torch
 import torch.multiprocessing as mp
 import toy_objectives  # noqa: F401  (registers toy_ae in spawned processes too)
+from tests.tolerances import float_tol
 
 from prodvae.train import load_config, read_metrics, train
 
@@ -53,8 +55,9 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert [p.exitcode for p in processes] == [0, 0]
     one, two = _losses(single.run_dir), _losses(tmp_path / "two")
     assert len(one) == len(two) == 4
-    # the same batches and averaged gradients: equal up to float32 summation order
-    assert two == pytest.approx(one, rel=1e-5)
+    # the same batches and averaged gradients: equal up to float32 summation order, which can
+    # move each image's sum of 3 x 32 x 32 positive BCE terms by up to that many eps relative
+    assert two == pytest.approx(one, rel=float_tol(torch.float32, 1.0, 3 * 32 * 32))
     assert one[0] != one[-1]  # the weights did change
 
 

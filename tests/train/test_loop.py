@@ -2,7 +2,9 @@ import os
 import signal
 
 import pytest
+import torch
 import yaml
+from tests.tolerances import float_tol
 from tiny_runs import SAMPLED
 
 from prodvae.train import load_config, read_metrics, train
@@ -235,8 +237,10 @@ def test_compiled_model_trains_like_the_eager_one(tiny_config, tmp_path):
         tiny_config("objective.name=toy_ae", "train.steps=3", "train.compile=true"),
         tmp_path / "compiled",
     )
+    # compiled kernels fuse and reorder the float32 sums: each image's sum of 3 x 32 x 32
+    # positive BCE terms may move by up to that many eps relative
     assert [l for _, l in _losses(compiled.run_dir)] == pytest.approx(
-        [l for _, l in _losses(eager.run_dir)], rel=1e-4
+        [l for _, l in _losses(eager.run_dir)], rel=float_tol(torch.float32, 1.0, 3 * 32 * 32)
     )
     # compiling in place keeps the checkpoint's parameter names: it loads uncompiled
     from prodvae.train import load_run
