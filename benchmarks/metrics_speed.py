@@ -15,11 +15,11 @@ references reuse prodvae's pieces that fit nothing (the binned MI, the D and C e
 the interventional sampling and encoding), so that equal fits give equal scores, and the
 benchmark checks that the scores are equal. It is timed once more as ``evaluate`` runs a
 suite (the fitting metrics beside the others). Each timing comes with the cores it kept
-busy (CPU seconds of this process and its workers per wall second): on a machine whose
-other users keep the cores busy, a process group gets its fair share of them whatever
-its number of workers, and the ratio to the reference says more about them than about the
-code. Everything measured goes to ``benchmarks/results/metrics_speed.json`` (table:
-``benchmarks/tables/metrics_speed.py``).
+busy (CPU seconds of this process and its workers per wall second): where other sessions
+keep the cores busy, Linux gives each session an equal share of them (autogroup
+scheduling) however many workers it runs, and the ratio to the reference then says more
+about the machine's load than about the code. Everything measured goes to
+``benchmarks/results/metrics_speed.json`` (table: ``benchmarks/tables/metrics_speed.py``).
 
     python -m benchmarks.metrics_speed                  # everything (many minutes)
     python -m benchmarks.metrics_speed --quick          # 2,000 / 1,000 samples

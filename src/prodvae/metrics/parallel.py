@@ -2,12 +2,12 @@
 
 The exact metrics fit one model per factor (DCI's gradient-boosted trees, explicitness's
 logistic regressions) or per code and factor (SAP's SVMs). Those fits share nothing, so they
-run as a pool of :class:`Job` in joblib's loky worker processes: processes, because
-scikit-learn's boosting loop holds the GIL between the trees it builds, and because a
-process per core never waits on another's lock. Jobs start longest first (by their
-``cost``) so that no core idles at the end behind one long fit. Each worker runs one job at
-a time with its BLAS and OpenMP pools held to one thread, so the cores are not
-oversubscribed by nested pools.
+run as a pool of :class:`Job` in joblib's loky worker processes: processes rather than
+threads, because scikit-learn's boosting loop holds the GIL between the trees it builds
+(some 5-10% of a fit) and liblinear's fits are short, so threads would queue on the lock.
+Jobs start longest first (by their ``cost``) so that no core idles at the end behind one
+long fit. Each worker runs one job at a time with its BLAS and OpenMP pools held to one
+thread, so the cores are not oversubscribed by nested pools.
 
 A job is a module-level function and its arguments, with its own ``random_state`` among
 them: its result does not depend on where or when it runs, and ``n_jobs=1`` (in this
