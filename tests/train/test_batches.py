@@ -108,7 +108,9 @@ def test_pairs_share_all_but_k_factors(torus, num_changed):
 
 
 def test_make_batches_picks_the_source(torus, stored):
-    common = dict(num_changed=1, label_fraction=0.1, num_workers=0, num_steps=3, seed=0)
+    common = dict(
+        num_changed=1, label_fraction=0.1, num_workers=0, num_steps=3, seed=0, prefetch=False
+    )
     shard = Shard(0, 1, 4)
     assert isinstance(
         make_batches(
