@@ -14,10 +14,9 @@ import sys
 
 import prodvae
 from prodvae import commands
+from prodvae.errors import UserError
 
-
-class UserError(Exception):
-    """An error caused by the user's input: printed as one line, exit status 2."""
+__all__ = ["UserError", "build_parser", "main"]  # UserError re-exported from prodvae.errors
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from prodvae.cli import UserError
+from prodvae.errors import UserError
 from prodvae.train import RunFolder, load_config, train
 
 EXIT_INTERRUPTED = 130
