@@ -33,16 +33,19 @@ test: lint typecheck
 	$(PY) -m pytest -q -m "not slow"
 	$(MAKE) --no-print-directory test-portable
 
-# The numerically sensitive tests again under two other sets of CPU kernels (ATen's plain C++
-# ones with Haswell OpenBLAS, then AVX2 with Sandybridge OpenBLAS): a tolerance tuned to one
-# CPU's rounding fails here, not on the next machine. Left out, for time: the checks that
+# The numerically sensitive tests again under two other sets of CPU kernels, each of which
+# every x86-64 CPU can run: ATen's plain C++ kernels with Haswell OpenBLAS (numpy, scipy),
+# SSE4.2 MKL (torch's matmuls) and SSE4.1 oneDNN (torch's convolutions); then the AVX2 ones
+# with Sandybridge OpenBLAS: a tolerance tuned to one CPU's rounding fails here, not on the
+# next machine. Left out, for time: the checks that
 # train or fit tree ensembles (thresholds on scores, not tolerances). About 1½ minutes of CPU
 # for both runs on 2 cores.
 PORTABLE_TESTS := tests/spaces tests/metrics tests/models tests/objectives
 PORTABLE_SKIP := pairs_split or a_few_hundred or parallel or gbt or fast_agrees \
 	or keep_one_discriminator
-PORTABLE_KERNELS := "ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Haswell" \
-	"ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Sandybridge"
+PORTABLE_KERNELS := \
+	"ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41" \
+	"ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Sandybridge MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2"
 .PHONY: test-portable
 test-portable: $(STAMP)
 	@for kernels in $(PORTABLE_KERNELS); do echo "test-portable: $$kernels"; \
