@@ -26,9 +26,9 @@ def test_likelihoods_match_torch_distributions():
 
 
 def test_scales_resolve_and_fail_clearly():
-    assert resolve_scale("t", "gaussian", None) == 0.1
-    assert resolve_scale("t", "laplace", 0.5) == 0.5
+    assert resolve_scale("gaussian", None) == 0.1
+    assert resolve_scale("laplace", 0.5) == 0.5
     with pytest.raises(ValueError, match="does not apply"):
-        resolve_scale("t", "bernoulli", 0.5)
+        resolve_scale("bernoulli", 0.5)
     with pytest.raises(ValueError, match="likelihood_scale"):
-        resolve_scale("t", "gaussian", -1.0)
+        resolve_scale("gaussian", -1.0)

@@ -122,6 +122,17 @@ def test_checkpoint_of_another_config_is_refused(tmp_path):
         check_identity(path, state, {"train.lr": 0.1})
 
 
+def test_a_config_equal_in_value_resumes_its_checkpoint(tmp_path):
+    """Objective options written as given (``beta: 4``) by older runs load as their field's
+    type now (``4.0``): the same config, so its checkpoints still resume."""
+    old = {"objective.options": {"beta": 4, "label_map": {"0": 1}}}
+    path = save_checkpoint(tmp_path, 1, _model(0), _state(old), keep=3)
+    state = read_state(path)
+    check_identity(path, state, {"objective.options": {"beta": 4.0, "label_map": {"0": 1}}})
+    with pytest.raises(ValueError, match=r"objective.options: \{'beta': 4, "):
+        check_identity(path, state, {"objective.options": {"beta": 4.5, "label_map": {"0": 1}}})
+
+
 def test_tied_weights_survive_the_round_trip(tmp_path):
     torch.manual_seed(0)
     source = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Linear(3, 3))

@@ -61,12 +61,14 @@ def test_an_anchored_product_is_fitted_before_training(weak, monkeypatch):
     import numpy as np
     import torch
 
-    import prodvae.train.build as build
+    import prodvae.objectives.anchor as anchor_module
 
-    monkeypatch.setattr(build, "ANCHOR_IMAGES", 128)  # a small fit: this checks the wiring
-    monkeypatch.setattr(build, "ANCHOR_PAIRS", 128)
-    config = load_config(Path(__file__).resolve().parents[2] / "configs/torus/product.yaml")
-    config.objective.options.update(anchor_weight=2.0, weak=weak)
+    monkeypatch.setattr(anchor_module, "ANCHOR_IMAGES", 128)  # a small fit: checks the wiring
+    monkeypatch.setattr(anchor_module, "ANCHOR_PAIRS", 128)
+    path = Path(__file__).resolve().parents[2] / "configs/torus/product.yaml"
+    config = load_config(
+        path, ["objective.options.anchor_weight=2", f"objective.options.weak={weak}"]
+    )
     small = get_dataset("torus", image_size=32)
     parts = build_components(config, dataset=small)
     anchor = parts.objective.anchor

@@ -18,6 +18,7 @@ difference of a pair lies in the changed factor's subspace, so :func:`pair_subsp
 one subspace per latent factor by k-subspace clustering of the pairs' differences (Bradley &
 Mangasarian 2000), using the same weak supervision as Ada-GVAE. Without pairs the components
 are taken in order, which leaves factors mixed where their variances are close.
+:func:`anchor_images` draws the training images (and pairs) a layout is fitted on.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from prodvae.data import GroundTruthDataset, sample_pair_factors
 from prodvae.spaces import ProductSpace
 
+#: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
+ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
 #: Prior samples behind each factor's mean and spread (a fixed generator: the same layout for
 #: the same images); the mean is then known to about 1% of the prior's spread.
 PRIOR_SAMPLES = 65_536
@@ -167,3 +171,21 @@ class Anchor:
             )
         mean, weight, offset = self._converted[key]
         return (rows - mean) @ weight + offset
+
+
+def anchor_images(
+    dataset: GroundTruthDataset,
+    generator: torch.Generator,
+    with_pairs: bool,
+    num_changed: int | None = 1,
+) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+    """``ANCHOR_IMAGES`` training images ``[n, C, H, W]`` in [0, 1], drawn with ``generator``,
+    and, ``with_pairs``, the two images ``[m, C, H, W]`` of ``ANCHOR_PAIRS`` pairs that change
+    ``num_changed`` factors (grid datasets), drawn next with the same generator."""
+    rows = torch.randint(len(dataset), (ANCHOR_IMAGES,), generator=generator).numpy()
+    images = dataset.images_at(rows).float() / 255
+    if not with_pairs:
+        return images, None
+    pair = sample_pair_factors(dataset, ANCHOR_PAIRS, num_changed, generator)
+    first, second = (dataset.images_from_factors(i) for i in (pair.indices1, pair.indices2))
+    return images, (first.float() / 255, second.float() / 255)

@@ -1,21 +1,26 @@
-"""The objective protocol, its registry, and option checking.
+"""The objective protocol, its registry, and building an objective from named options.
 
 An objective maps ``(model, x, step, labels)`` to a scalar loss and logged floats. Its
-options are the keyword-only parameters of its constructor, so :func:`get_objective` can
-check option names against the signature and each constructor checks values.
+options are a frozen dataclass, ``Options`` (:mod:`prodvae.objectives.options`), whose
+``__post_init__`` checks values; :func:`get_objective` checks option names against its fields.
+What the trainer asks of an objective is declared here, on :class:`Objective`: what batches
+it needs, its optimizer's weight decay, its schedules and state, and :meth:`Objective.prepare`,
+the one hook through which it looks at the training data before the first step.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
-from collections.abc import Callable, Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor
 
+from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE
+from prodvae.objectives.options import ObjectiveOptions, OptionError
+from prodvae.spaces import ProductSpace
 
 O = TypeVar("O", bound="Objective")
 
@@ -43,38 +48,67 @@ def register_objective(name: str) -> Callable[[type[O]], type[O]]:
     return decorate
 
 
-def objective_options(name: str) -> dict[str, Any]:
-    """The options of objective ``name`` with their defaults."""
+def options_class(name: str) -> type[ObjectiveOptions]:
+    """The options dataclass of objective ``name``; an unknown name lists the registered ones."""
     if name not in OBJECTIVES:
         raise ValueError(
             f"unknown objective {name!r}; expected one of {', '.join(sorted(OBJECTIVES))}"
         )
-    params = inspect.signature(OBJECTIVES[name].__init__).parameters.values()
-    return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return OBJECTIVES[name].Options
 
 
-def get_objective(name: str, **options: Any) -> Objective:
-    """Build objective ``name``; unknown option names raise ``ValueError`` listing valid ones."""
-    valid = objective_options(name)
+def objective_options(name: str) -> dict[str, Any]:
+    """The options of objective ``name`` with their defaults."""
+    fields = dataclasses.fields(options_class(name))
+    return {
+        f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+        for f in fields
+    }
+
+
+def make_options(name: str, options: Mapping[str, Any]) -> ObjectiveOptions:
+    """Objective ``name``'s options dataclass from ``options``; unknown names and bad values
+    raise ``ValueError`` (the unknown ones with the list of valid options)."""
+    cls = options_class(name)
+    valid = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(
             f"objective {name!r}: unknown option(s) {', '.join(unknown)}; "
             f"valid options: {', '.join(sorted(valid)) or '(none)'}"
         )
-    return OBJECTIVES[name](**options)
+    try:
+        return cls(**options)
+    except OptionError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+def get_objective(name: str, **options: Any) -> Objective:
+    """Build objective ``name`` from its options by name (see :func:`make_options`)."""
+    checked = make_options(name, options)
+    return OBJECTIVES[name](checked)
 
 
 class Objective:
     """Base class: a loss over a :class:`~prodvae.models.VAE` and a batch.
 
-    ``needs_pairs``: ``x`` is ``[batch, 2, C, H, W]``. ``needs_labels``: ``labels`` are
-    float64 ``[batch, K]`` (NaN where unlabelled). ``weight_decay``: decoupled weight decay
-    the trainer should give the model's optimizer (QLAE asks for 0.1).
+    Built from its ``Options`` (defaults when ``options`` is None). ``needs_pairs``: ``x`` is
+    ``[batch, 2, C, H, W]``. ``needs_labels``: ``labels`` are float64 ``[batch, K]`` (NaN where
+    unlabelled), for a ``labelled_fraction`` of the training images. ``weight_decay``:
+    decoupled weight decay the trainer should give the model's optimizer (QLAE asks for 0.1).
     """
 
     name: ClassVar[str] = ""
-    weight_decay: float = 0.0
+    Options: ClassVar[type[ObjectiveOptions]] = ObjectiveOptions
+
+    def __init__(self, options: ObjectiveOptions | None = None) -> None:
+        options = self.Options() if options is None else options
+        if not isinstance(options, self.Options):
+            raise TypeError(
+                f"{self.name}: options must be {self.Options.__name__}, "
+                f"got {type(options).__name__}"
+            )
+        self.options = options
 
     @property
     def needs_pairs(self) -> bool:
@@ -84,8 +118,35 @@ class Objective:
     def needs_labels(self) -> bool:
         return False
 
+    @property
+    def labelled_fraction(self) -> float:
+        """The share of training images that carry labels (used when ``needs_labels``)."""
+        return 0.0
+
+    @property
+    def weight_decay(self) -> float:
+        return 0.0
+
     def check_model(self, model: VAE) -> None:
         """Raise ``ValueError`` if this objective cannot train ``model``."""
+
+    def prepare(
+        self,
+        dataset: GroundTruthDataset,
+        space: ProductSpace,
+        generator: torch.Generator,
+        *,
+        num_changed: int | None = 1,
+    ) -> None:
+        """Look at the training data once before training (nothing by default).
+
+        ``generator`` (seeded from ``train.seed``) is the only source of randomness to draw
+        from; ``num_changed`` is the number of factors a training pair changes.
+        """
+
+    def to(self, device: torch.device) -> Objective:
+        """Move what the objective owns to ``device`` (nothing by default); returns ``self``."""
+        return self
 
     def __call__(
         self, model: VAE, x: Tensor, step: int, labels: Tensor | None = None
@@ -105,33 +166,7 @@ class Objective:
             raise ValueError(f"objective {self.name!r} has no state, got keys {sorted(state)}")
 
 
-# -- option checks ---------------------------------------------------------------------
-
-
-def check_number(
-    owner: str, param: str, value: Any, *, low: float = 0.0, allow_low: bool = True
-) -> float:
-    """``value`` as a finite float ``>= low`` (``> low`` unless ``allow_low``), else ValueError."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (value >= low if allow_low else value > low)
-    if not ok:
-        bound = f">= {low}" if allow_low else f"> {low}"
-        raise ValueError(f"{owner}: {param} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-def check_count(owner: str, param: str, value: Any, *, low: int = 0) -> int:
-    """``value`` as an int ``>= low``, else ValueError naming ``param``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{owner}: {param} must be an integer >= {low}, got {value!r}")
-    return value
-
-
-def check_choice(owner: str, param: str, value: Any, choices: Iterable[str]) -> str:
-    choices = tuple(choices)
-    if value not in choices:
-        raise ValueError(f"{owner}: {param} must be one of {', '.join(choices)}, got {value!r}")
-    return value
+# -- model and batch checks ------------------------------------------------------------
 
 
 def check_images(owner: str, model: VAE, x: Tensor, pairs: bool) -> None:

@@ -8,18 +8,16 @@ Gaussian posteriors (the identity target is the standard normal prior's covarian
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
 from prodvae.models import VAE
-from prodvae.objectives.base import (
-    check_choice,
-    check_number,
-    register_objective,
-    require_gaussian,
-    require_topologies,
-)
+from prodvae.objectives.base import register_objective, require_gaussian, require_topologies
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
+from prodvae.objectives.likelihoods import LikelihoodOptions
+from prodvae.objectives.options import check_choice, check_numbers
 
 
 def covariance(x: Tensor) -> Tensor:
@@ -28,25 +26,35 @@ def covariance(x: Tensor) -> Tensor:
     return centred.T @ centred / x.shape[0]
 
 
+@dataclass(frozen=True, kw_only=True)
+class DIPVAEOptions(LikelihoodOptions):
+    """``variant`` I or II; ``lambda_diag`` None: 10 ``lambda_offdiag`` for I, equal for II."""
+
+    variant: str = "I"
+    lambda_offdiag: float = 10.0
+    lambda_diag: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("variant", self.variant, ("I", "II"))
+        check_numbers(self, "lambda_offdiag")
+        if self.lambda_diag is not None:
+            check_numbers(self, "lambda_diag")
+
+    @property
+    def diagonal_weight(self) -> float:
+        """λ_d: ``lambda_diag``, or its default for the variant."""
+        if self.lambda_diag is not None:
+            return self.lambda_diag
+        return 10 * self.lambda_offdiag if self.variant == "I" else self.lambda_offdiag
+
+
 @register_objective("dip_vae")
 class DIPVAE(ElboObjective):
     """``recon + KL + λ_od Σ_{i≠j} C_ij² + λ_d Σ_i (C_ii - 1)²``."""
 
-    def __init__(
-        self,
-        *,
-        variant: str = "I",
-        lambda_offdiag: float = 10.0,
-        lambda_diag: float | None = None,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-    ) -> None:
-        super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale)
-        self.variant = check_choice(self.name, "variant", variant, ("I", "II"))
-        self.lambda_offdiag = check_number(self.name, "lambda_offdiag", lambda_offdiag)
-        default = 10 * self.lambda_offdiag if variant == "I" else self.lambda_offdiag
-        self.lambda_diag = default if lambda_diag is None else lambda_diag
-        check_number(self.name, "lambda_diag", self.lambda_diag)
+    Options = DIPVAEOptions
+    options: DIPVAEOptions
 
     def check_model(self, model: VAE) -> None:
         require_topologies(self.name, model, ("euclidean",))
@@ -55,11 +63,13 @@ class DIPVAE(ElboObjective):
     def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):
         mu, logvar = terms.posterior
         cov = covariance(mu)
-        if self.variant == "II":
+        if self.options.variant == "II":
             cov = cov + torch.diag(logvar.exp().mean(0))
         diag = torch.diagonal(cov)
         offdiag = cov - torch.diag(diag)
+        weights = self.options
         penalty = (
-            self.lambda_offdiag * (offdiag**2).sum() + self.lambda_diag * ((diag - 1) ** 2).sum()
+            weights.lambda_offdiag * (offdiag**2).sum()
+            + weights.diagonal_weight * ((diag - 1) ** 2).sum()
         )
         return terms.kl.sum(-1).mean() + penalty, {"dip": penalty.item()}

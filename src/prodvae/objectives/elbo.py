@@ -4,29 +4,23 @@
 see :mod:`prodvae.objectives.weak`), samples, decodes and computes the per-factor KL to
 each factor's prior (``VAE.kl``, so the posterior family decides: the factor's own KL for
 Gaussians -- for ``PointSet`` its deterministic variational upper bound). Subclasses supply
-the regulariser and, when they anneal the prior, the space at a step.
+the regulariser, their options (a :class:`~prodvae.objectives.likelihoods.LikelihoodOptions`,
+or a :class:`~prodvae.objectives.weak.WeakOptions` to train on pairs too) and, when they
+anneal the prior, the space at a step.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
 
 from prodvae.models import VAE, Posterior
-from prodvae.objectives.base import (
-    Objective,
-    ObjectiveOutput,
-    check_choice,
-    check_images,
-    require_gaussian,
-)
-from prodvae.objectives.likelihoods import LIKELIHOODS, resolve_scale
-from prodvae.objectives.weak import AGGREGATIONS, merge_pair
+from prodvae.objectives.base import Objective, ObjectiveOutput, check_images, require_gaussian
+from prodvae.objectives.likelihoods import LIKELIHOODS, LikelihoodOptions
+from prodvae.objectives.weak import WeakOptions, merge_pair
 from prodvae.spaces import ProductSpace
-
-WEAK_CHOICES = ("none", *AGGREGATIONS)
 
 
 class ElboTerms(NamedTuple):
@@ -49,24 +43,16 @@ class ElboTerms(NamedTuple):
 class ElboObjective(Objective):
     """Base for objectives of the form ``E[-log p(x|z)] + regulariser(KL, ...)``."""
 
-    def __init__(
-        self,
-        *,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-        weak: str = "none",
-    ) -> None:
-        self.likelihood = likelihood
-        self.likelihood_scale = resolve_scale(self.name, likelihood, likelihood_scale)
-        self.weak = check_choice(self.name, "weak", weak, WEAK_CHOICES)
+    Options: ClassVar[type[LikelihoodOptions]] = WeakOptions
+    options: LikelihoodOptions
 
     @property
     def needs_pairs(self) -> bool:
-        return self.weak != "none"
+        return self.options.weak != "none"
 
     def check_model(self, model: VAE) -> None:
         if self.needs_pairs:
-            require_gaussian(f"{self.name} (weak={self.weak})", model)
+            require_gaussian(f"{self.name} (weak={self.options.weak})", model)
 
     def space_at(self, space: ProductSpace, step: int) -> ProductSpace:
         """The prior's space at ``step`` (annealing objectives override)."""
@@ -85,7 +71,7 @@ class ElboObjective(Objective):
         if self.needs_pairs:
             first = self.adjust_posterior(model.encode(x[:, 0]))
             second = self.adjust_posterior(model.encode(x[:, 1]))
-            pair = merge_pair(model.space, first, second, self.weak)
+            pair = merge_pair(model.space, first, second, self.options.weak)
             posterior = Posterior(
                 torch.cat([pair.first.mu, pair.second.mu]),
                 torch.cat([pair.first.logvar, pair.second.logvar]),
@@ -97,7 +83,7 @@ class ElboObjective(Objective):
             codes = posterior.mu
         z = model.sample(posterior, generator)
         logits = model.decode(z)
-        recon = LIKELIHOODS[self.likelihood](logits, targets, self.likelihood_scale)
+        recon = LIKELIHOODS[self.options.likelihood](logits, targets, self.options.scale)
         kl = model.kl(posterior, self.space_at(model.space, step))
         return ElboTerms(recon, kl, posterior, z, shared, codes, targets)
 

@@ -11,6 +11,7 @@ that, initialised alike from ``seed``, every process keeps the same discriminato
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,8 +20,10 @@ from torch.func import functional_call
 from torch.nn import functional
 
 from prodvae.models import VAE
-from prodvae.objectives.base import check_count, check_number, register_objective
+from prodvae.objectives.base import register_objective
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
+from prodvae.objectives.likelihoods import LikelihoodOptions
+from prodvae.objectives.options import check_count, check_numbers
 
 
 def permute_dims(z: Tensor, generator: torch.Generator) -> Tensor:
@@ -56,29 +59,35 @@ def discriminator(dim: int, width: int, num_layers: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+@dataclass(frozen=True, kw_only=True)
+class FactorVAEOptions(LikelihoodOptions):
+    """γ; the discriminator's width, depth and Adam lr; ``seed`` of its weights and shuffles."""
+
+    gamma: float = 10.0
+    discriminator_width: int = 1000
+    discriminator_layers: int = 6
+    discriminator_lr: float = 1e-4
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_numbers(self, "gamma")
+        check_count("discriminator_width", self.discriminator_width, low=1)
+        check_count("discriminator_layers", self.discriminator_layers, low=1)
+        check_numbers(self, "discriminator_lr", allow_low=False)
+        check_count("seed", self.seed)
+
+
 @register_objective("factor_vae")
 class FactorVAE(ElboObjective):
     """ELBO plus γ times the discriminator's total-correlation estimate."""
 
-    def __init__(
-        self,
-        *,
-        gamma: float = 10.0,
-        discriminator_width: int = 1000,
-        discriminator_layers: int = 6,
-        discriminator_lr: float = 1e-4,
-        seed: int = 0,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-    ) -> None:
-        super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale)
-        self.gamma = check_number(self.name, "gamma", gamma)
-        self.width = check_count(self.name, "discriminator_width", discriminator_width, low=1)
-        self.num_layers = check_count(
-            self.name, "discriminator_layers", discriminator_layers, low=1
-        )
-        self.lr = check_number(self.name, "discriminator_lr", discriminator_lr, allow_low=False)
-        self.generator = torch.Generator().manual_seed(check_count(self.name, "seed", seed))
+    Options = FactorVAEOptions
+    options: FactorVAEOptions
+
+    def __init__(self, options: FactorVAEOptions | None = None) -> None:
+        super().__init__(options)
+        self.generator = torch.Generator().manual_seed(self.options.seed)
         self.discriminator: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
 
@@ -91,10 +100,12 @@ class FactorVAE(ElboObjective):
             seed = int(torch.randint(2**31, (1,), generator=self.generator))
             with torch.random.fork_rng(devices=[]):  # initialise without touching global RNG
                 torch.manual_seed(seed)
-                net = discriminator(dim, self.width, self.num_layers)
+                o = self.options
+                net = discriminator(dim, o.discriminator_width, o.discriminator_layers)
             self.discriminator = net.to(device)
             params = self.discriminator.parameters()
-            self.optimizer = torch.optim.Adam(params, lr=self.lr, betas=(0.5, 0.9))
+            lr = self.options.discriminator_lr
+            self.optimizer = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9))
         return self.discriminator
 
     def _update(self, net: nn.Module, z: Tensor) -> float:
@@ -115,7 +126,7 @@ class FactorVAE(ElboObjective):
         logits = functional_call(net, weights, (terms.z,))
         tc = (logits[:, 0] - logits[:, 1]).mean()
         disc_loss = self._update(net, terms.z)
-        penalty = terms.kl.sum(-1).mean() + self.gamma * tc
+        penalty = terms.kl.sum(-1).mean() + self.options.gamma * tc
         return penalty, {"tc": tc.item(), "discriminator_loss": disc_loss}
 
     def state_dict(self) -> dict[str, Any]:

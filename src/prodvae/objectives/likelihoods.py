@@ -3,16 +3,21 @@
 Each returns the negative log-likelihood summed over pixels, ``[batch]``. The Gaussian and
 Laplace means are ``sigmoid(logits)`` (as in disentanglement_lib) with a fixed ``scale``;
 their NLL includes the normalising constant, so values are comparable across scales.
+:class:`LikelihoodOptions` are the options every objective with a likelihood shares.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 from torch.nn import functional
+
+from prodvae.objectives.options import ObjectiveOptions, OptionError, check_choice
 
 #: Negative log-likelihoods by name: ``fn(logits, x, scale) -> [batch]``.
 LIKELIHOODS: dict[str, Callable[[Tensor, Tensor, float], Tensor]] = {}
@@ -51,18 +56,34 @@ def laplace_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     return nll.flatten(1).sum(-1)
 
 
-def resolve_scale(owner: str, likelihood: str, scale: float | None) -> float:
+def resolve_scale(likelihood: str, scale: float | None) -> float:
     """The scale to use: the likelihood's default when ``scale`` is None; checked."""
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(
-            f"{owner}: likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}"
-        )
+    check_choice("likelihood", likelihood, LIKELIHOODS)
     default = DEFAULT_SCALES[likelihood]
     if default is None:
         if scale is not None:
-            raise ValueError(f"{owner}: likelihood_scale does not apply to {likelihood!r}")
+            raise OptionError("likelihood_scale", f"does not apply to {likelihood!r}")
         return 1.0
     value = default if scale is None else scale
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}: likelihood_scale must be a finite number > 0, got {scale!r}")
+        raise OptionError("likelihood_scale", f"must be a finite number > 0, got {scale!r}")
     return float(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LikelihoodOptions(ObjectiveOptions):
+    """``likelihood`` (a name in :data:`LIKELIHOODS`) and its ``likelihood_scale`` (None: the
+    likelihood's default; must stay None for ``bernoulli``). Objectives on single images."""
+
+    likelihood: str = "bernoulli"
+    likelihood_scale: float | None = None
+    #: How pairs are merged; ``"none"``: the objective trains on single images.
+    weak: ClassVar[str] = "none"
+
+    def __post_init__(self) -> None:
+        resolve_scale(self.likelihood, self.likelihood_scale)
+
+    @property
+    def scale(self) -> float:
+        """The observation scale the likelihood uses (1.0 where it has none)."""
+        return resolve_scale(self.likelihood, self.likelihood_scale)

@@ -9,29 +9,37 @@ factors keep Gaussian posteriors and their energy priors. Build the model with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import Tensor
 
 from prodvae.models import VAE
-from prodvae.objectives.base import check_number, register_objective
+from prodvae.objectives.base import register_objective
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
+from prodvae.objectives.likelihoods import LikelihoodOptions
+from prodvae.objectives.options import check_numbers
 
 #: The posterior family each topology must use under this objective.
 ON_MANIFOLD_FAMILIES: dict[str, str] = {"loop": "power_spherical", "segment": "kumaraswamy"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnManifoldOptions(LikelihoodOptions):
+    """β."""
+
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_numbers(self, "beta")
 
 
 @register_objective("on_manifold")
 class OnManifoldVAE(ElboObjective):
     """``recon + β Σ_f KL_f`` with on-manifold posteriors on loops and segments."""
 
-    def __init__(
-        self,
-        *,
-        beta: float = 1.0,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-    ) -> None:
-        super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale)
-        self.beta = check_number(self.name, "beta", beta)
+    Options = OnManifoldOptions
+    options: OnManifoldOptions
 
     def check_model(self, model: VAE) -> None:
         for i, (factor, family) in enumerate(zip(model.space.factors, model.posteriors)):
@@ -44,4 +52,4 @@ class OnManifoldVAE(ElboObjective):
                 )
 
     def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):
-        return self.beta * terms.kl.sum(-1).mean(), {}
+        return self.options.beta * terms.kl.sum(-1).mean(), {}

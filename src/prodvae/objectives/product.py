@@ -32,112 +32,154 @@ the mean kernel dependence (HSIC, Gaussian kernel of ``hsic_bandwidth`` in code 
 between every two latent factors' posterior means over the batch (before pairs are merged)
 (:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
-(:class:`prodvae.objectives.anchor.Anchor`, fitted with :meth:`ProductObjective.fit_anchor`
-before training; the trainer fits it on training images and pairs, see
-:func:`prodvae.train.build.fit_anchor`) with a weight falling linearly to 0 over
+(:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
+:meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see
+:func:`prodvae.objectives.anchor.anchor_images`, or on given images with
+:meth:`ProductObjective.fit_anchor`) with a weight falling linearly to 0 over
 ``anchor_steps``: a start in which each loop already goes once round its factor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
+from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE
-from prodvae.objectives.anchor import Anchor
+from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
-from prodvae.objectives.base import (
+from prodvae.objectives.base import register_objective, require_gaussian
+from prodvae.objectives.dependence import factor_hsic
+from prodvae.objectives.elbo import ElboObjective, ElboTerms
+from prodvae.objectives.options import (
+    OptionError,
     check_choice,
     check_count,
     check_number,
-    register_objective,
-    require_gaussian,
+    check_numbers,
+    normalise,
 )
-from prodvae.objectives.dependence import factor_hsic
-from prodvae.objectives.elbo import ElboObjective, ElboTerms
 from prodvae.objectives.schedules import SHAPES, Ramp
 from prodvae.objectives.semi_supervision import check_label_map, supervised_pull
 from prodvae.objectives.total_correlation import as_float64, total_correlation
+from prodvae.objectives.weak import WeakOptions
 from prodvae.spaces import ProductSpace
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductOptions(WeakOptions):
+    """The options of ``product`` (see the module docstring); ``beta`` is one value for every
+    factor or one per factor."""
+
+    beta: float | tuple[float, ...] = 1.0
+    warmup_steps: int = 0
+    anneal_factor: float = 3.0
+    anneal_steps: int = 10_000
+    anneal_shape: str = "geometric"
+    anneal_cycle: int = 0
+    min_ring_ratio: float = 2.0
+    tc_weight: float = 0.0
+    dataset_size: int = 100_000
+    labelled_fraction: float = 0.0
+    label_map: dict[int, int] = field(default_factory=dict)
+    free_bits: float = 0.0
+    hsic_weight: float = 0.0
+    hsic_bandwidth: float = 1.0
+    anchor_weight: float = 0.0
+    anchor_steps: int = 500
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        betas = [self.beta] if isinstance(self.beta, (int, float)) else list(self.beta)
+        normalise(self, "beta", tuple(check_number("beta", b) for b in betas))
+        check_count("warmup_steps", self.warmup_steps)
+        self._check_annealing()
+        check_numbers(self, "tc_weight", "free_bits", "hsic_weight", "anchor_weight")
+        check_numbers(self, "hsic_bandwidth", allow_low=False)
+        check_count("anchor_steps", self.anchor_steps, low=1)
+        check_count("dataset_size", self.dataset_size, low=3)
+        self._check_supervision()
+
+    def _check_annealing(self) -> None:
+        check_numbers(self, "anneal_factor", low=1.0)
+        check_numbers(self, "min_ring_ratio", allow_low=False)
+        check_choice("anneal_shape", self.anneal_shape, SHAPES)
+        steps = check_count("anneal_steps", self.anneal_steps)
+        cycle = check_count("anneal_cycle", self.anneal_cycle)
+        if 0 < cycle < steps:
+            raise OptionError(
+                "anneal_cycle",
+                f"({cycle}) must be 0 (anneal once) or at least anneal_steps ({steps})",
+            )
+
+    def _check_supervision(self) -> None:
+        check_numbers(self, "labelled_fraction")
+        fraction = self.labelled_fraction
+        if fraction > 1:
+            raise OptionError("labelled_fraction", f"must be in [0, 1], got {fraction!r}")
+        label_map = {int(k): int(v) for k, v in (self.label_map or {}).items()}
+        normalise(self, "label_map", label_map)
+        if fraction > 0 and not label_map:
+            raise OptionError("labelled_fraction", "> 0 needs a label_map {column: factor}")
+        if fraction > 0 and self.weak != "none":
+            raise OptionError(
+                "labelled_fraction",
+                f"> 0 (semi-supervision) cannot be combined with weak={self.weak!r}",
+            )
 
 
 @register_objective("product")
 class ProductObjective(ElboObjective):
     """Annealed product-space ELBO with optional TC penalty, semi- and weak supervision."""
 
-    def __init__(
-        self,
-        *,
-        beta: float | Sequence[float] = 1.0,
-        warmup_steps: int = 0,
-        anneal_factor: float = 3.0,
-        anneal_steps: int = 10_000,
-        anneal_shape: str = "geometric",
-        anneal_cycle: int = 0,
-        min_ring_ratio: float = 2.0,
-        tc_weight: float = 0.0,
-        dataset_size: int = 100_000,
-        labelled_fraction: float = 0.0,
-        label_map: Mapping[int, int] | None = None,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-        weak: str = "none",
-        free_bits: float = 0.0,
-        hsic_weight: float = 0.0,
-        hsic_bandwidth: float = 1.0,
-        anchor_weight: float = 0.0,
-        anchor_steps: int = 500,
-    ) -> None:
-        super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale, weak=weak)
-        owner = self.name
-        betas = [beta] if isinstance(beta, (int, float)) else list(beta)
-        self.beta = tuple(check_number(owner, "beta", b) for b in betas)
-        self.warmup = Ramp(0.0, 1.0, check_count(owner, "warmup_steps", warmup_steps))
-        check_number(owner, "anneal_factor", anneal_factor, low=1.0)
-        check_choice(owner, "anneal_shape", anneal_shape, SHAPES)
-        steps = check_count(owner, "anneal_steps", anneal_steps)
-        cycle = check_count(owner, "anneal_cycle", anneal_cycle)
-        if 0 < cycle < steps:
-            raise ValueError(
-                f"{owner}: anneal_cycle ({cycle}) must be 0 (anneal once) or at least "
-                f"anneal_steps ({steps})"
-            )
-        self.width_scale = Ramp(float(anneal_factor), 1.0, steps, anneal_shape, period=cycle)
-        self.min_ring_ratio = check_number(owner, "min_ring_ratio", min_ring_ratio, allow_low=False)
-        self.tc_weight = check_number(owner, "tc_weight", tc_weight)
-        self.free_bits = check_number(owner, "free_bits", free_bits)
-        self.hsic_weight = check_number(owner, "hsic_weight", hsic_weight)
-        self.hsic_bandwidth = check_number(owner, "hsic_bandwidth", hsic_bandwidth, allow_low=False)
-        self.anchor_weight = check_number(owner, "anchor_weight", anchor_weight)
-        self.anchor_steps = check_count(owner, "anchor_steps", anchor_steps, low=1)
+    Options = ProductOptions
+    options: ProductOptions
+
+    def __init__(self, options: ProductOptions | None = None) -> None:
+        super().__init__(options)
+        o = self.options
+        self.warmup = Ramp(0.0, 1.0, o.warmup_steps)
+        self.width_scale = Ramp(
+            o.anneal_factor, 1.0, o.anneal_steps, o.anneal_shape, period=o.anneal_cycle
+        )
         self.anchor: Anchor | None = None
-        self.dataset_size = check_count(owner, "dataset_size", dataset_size, low=3)
-        fraction = check_number(owner, "labelled_fraction", labelled_fraction)
-        if fraction > 1:
-            raise ValueError(f"{owner}: labelled_fraction must be in [0, 1], got {fraction!r}")
-        self.labelled_fraction = fraction
-        self.label_map = {int(k): int(v) for k, v in (label_map or {}).items()}
-        if fraction > 0 and not self.label_map:
-            raise ValueError(f"{owner}: labelled_fraction > 0 needs a label_map {{column: factor}}")
-        if fraction > 0 and self.needs_pairs:
-            raise ValueError(f"{owner}: semi-supervision cannot be combined with weak={weak!r}")
 
     @property
     def needs_labels(self) -> bool:
-        return self.labelled_fraction > 0
+        return self.options.labelled_fraction > 0
+
+    @property
+    def labelled_fraction(self) -> float:
+        return self.options.labelled_fraction
 
     def check_model(self, model: VAE) -> None:
         super().check_model(model)
-        if len(self.beta) not in (1, model.space.num_factors):
+        beta = self.options.beta
+        if len(beta) not in (1, model.space.num_factors):
             raise ValueError(
-                f"{self.name}: beta has {len(self.beta)} values, the space has "
+                f"{self.name}: beta has {len(beta)} values, the space has "
                 f"{model.space.num_factors} factors"
             )
-        if self.tc_weight > 0:
+        if self.options.tc_weight > 0:
             require_gaussian(f"{self.name} (tc_weight > 0)", model)
-        check_label_map(model.space, self.label_map)
+        check_label_map(model.space, self.options.label_map)
+
+    def prepare(
+        self,
+        dataset: GroundTruthDataset,
+        space: ProductSpace,
+        generator: torch.Generator,
+        *,
+        num_changed: int | None = 1,
+    ) -> None:
+        """``anchor_weight > 0``: fit the anchor on training images (and pairs, when training
+        on pairs) drawn with ``generator`` (:func:`~prodvae.objectives.anchor.anchor_images`)."""
+        if self.options.anchor_weight <= 0:
+            return
+        images, pairs = anchor_images(dataset, generator, self.needs_pairs, num_changed)
+        self.fit_anchor(space, images, pairs, generator)
 
     def fit_anchor(
         self,
@@ -152,42 +194,44 @@ class ProductObjective(ElboObjective):
 
     def anchor_scale(self, step: int) -> float:
         """The anchor's weight at ``step``: ``anchor_weight`` falling linearly to 0."""
-        return self.anchor_weight * max(0.0, 1.0 - step / self.anchor_steps)
+        return self.options.anchor_weight * max(0.0, 1.0 - step / self.options.anchor_steps)
 
     def schedule(self, step: int) -> dict[str, float]:
         return {"beta_scale": self.warmup(step), "width_scale": self.width_scale(step)}
 
     def space_at(self, space: ProductSpace, step: int) -> ProductSpace:
-        return anneal_space(space, self.width_scale(step), self.min_ring_ratio)
+        return anneal_space(space, self.width_scale(step), self.options.min_ring_ratio)
 
     def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):
-        beta = terms.kl.new_tensor(self.beta) * self.warmup(step)
-        if self.free_bits > 0:
-            penalty = (terms.kl.mean(0).clamp(min=self.free_bits) * beta).sum()
+        o = self.options
+        beta = terms.kl.new_tensor(o.beta) * self.warmup(step)
+        if o.free_bits > 0:
+            penalty = (terms.kl.mean(0).clamp(min=o.free_bits) * beta).sum()
         else:
             penalty = (terms.kl * beta).sum(-1).mean()
         logs = self.schedule(step)
-        if self.tc_weight > 0:
+        if o.tc_weight > 0:
             z, mu, logvar = as_float64(terms.z, *terms.posterior)
             slices = model.space.slices
-            tc = total_correlation(z, mu, logvar, slices, self.dataset_size).to(terms.z.dtype)
-            penalty = penalty + self.tc_weight * tc
+            tc = total_correlation(z, mu, logvar, slices, o.dataset_size).to(terms.z.dtype)
+            penalty = penalty + o.tc_weight * tc
             logs["tc"] = tc.item()
-        if self.hsic_weight > 0:
-            dependence = factor_hsic(terms.codes, model.space.slices, self.hsic_bandwidth)
-            penalty = penalty + self.hsic_weight * dependence
+        if o.hsic_weight > 0:
+            dependence = factor_hsic(terms.codes, model.space.slices, o.hsic_bandwidth)
+            penalty = penalty + o.hsic_weight * dependence
             logs["hsic"] = dependence.item()
         if self.anchor_scale(step) > 0:
             if self.anchor is None:
                 raise ValueError(
                     f"{self.name}: anchor_weight > 0 needs a layout: call "
+                    "objective.prepare(dataset, space, generator) or "
                     "objective.fit_anchor(space, images, pairs) before training"
                 )
             gap = (terms.codes - self.anchor(terms.images)).pow(2).sum(-1).mean()
             penalty = penalty + self.anchor_scale(step) * gap
             logs["anchor"] = gap.item()
         if self.needs_labels and labels is not None:
-            pull = supervised_pull(model.space, terms.posterior.mu, labels, self.label_map)
+            pull = supervised_pull(model.space, terms.posterior.mu, labels, o.label_map)
             penalty = penalty + pull
             logs["supervised"] = pull.item()
         return penalty, logs

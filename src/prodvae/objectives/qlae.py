@@ -11,6 +11,7 @@ Needs a Euclidean space (the codebooks replace the prior).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -20,13 +21,12 @@ from prodvae.models import VAE
 from prodvae.objectives.base import (
     Objective,
     ObjectiveOutput,
-    check_count,
     check_images,
-    check_number,
     register_objective,
     require_topologies,
 )
-from prodvae.objectives.likelihoods import LIKELIHOODS, resolve_scale
+from prodvae.objectives.likelihoods import LIKELIHOODS, LikelihoodOptions
+from prodvae.objectives.options import check_count, check_numbers
 
 
 def quantise(mu: Tensor, codebooks: Tensor) -> Tensor:
@@ -35,41 +35,47 @@ def quantise(mu: Tensor, codebooks: Tensor) -> Tensor:
     return torch.gather(codebooks.expand(mu.shape[0], -1, -1), 2, index[:, :, None])[:, :, 0]
 
 
+@dataclass(frozen=True, kw_only=True)
+class QLAEOptions(LikelihoodOptions):
+    """Values per codebook, the two loss weights, the model's weight decay, the codebooks' lr."""
+
+    num_values: int = 10
+    quantization_weight: float = 0.01
+    commitment_weight: float = 0.01
+    weight_decay: float = 0.1
+    codebook_lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_count("num_values", self.num_values, low=2)
+        check_numbers(self, "quantization_weight", "commitment_weight", "weight_decay")
+        check_numbers(self, "codebook_lr", allow_low=False)
+
+
 @register_objective("qlae")
 class QLAE(Objective):
     """Quantised latents with per-dimension scalar codebooks."""
 
-    def __init__(
-        self,
-        *,
-        num_values: int = 10,
-        quantization_weight: float = 0.01,
-        commitment_weight: float = 0.01,
-        weight_decay: float = 0.1,
-        codebook_lr: float = 1e-3,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-    ) -> None:
-        self.num_values = check_count(self.name, "num_values", num_values, low=2)
-        self.quantization_weight = check_number(
-            self.name, "quantization_weight", quantization_weight
-        )
-        self.commitment_weight = check_number(self.name, "commitment_weight", commitment_weight)
-        self.weight_decay = check_number(self.name, "weight_decay", weight_decay)
-        self.lr = check_number(self.name, "codebook_lr", codebook_lr, allow_low=False)
-        self.likelihood = likelihood
-        self.likelihood_scale = resolve_scale(self.name, likelihood, likelihood_scale)
+    Options = QLAEOptions
+    options: QLAEOptions
+
+    def __init__(self, options: QLAEOptions | None = None) -> None:
+        super().__init__(options)
         self.codebooks: torch.nn.Parameter | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+
+    @property
+    def weight_decay(self) -> float:
+        return self.options.weight_decay
 
     def check_model(self, model: VAE) -> None:
         require_topologies(self.name, model, ("euclidean",))
 
     def _ensure(self, dim: int, device: torch.device) -> torch.nn.Parameter:
         if self.codebooks is None:
-            values = torch.linspace(-1.0, 1.0, self.num_values, device=device)
+            values = torch.linspace(-1.0, 1.0, self.options.num_values, device=device)
             self.codebooks = torch.nn.Parameter(values.repeat(dim, 1))
-            self.optimizer = torch.optim.Adam([self.codebooks], lr=self.lr)
+            self.optimizer = torch.optim.Adam([self.codebooks], lr=self.options.codebook_lr)
         return self.codebooks
 
     def __call__(
@@ -80,10 +86,11 @@ class QLAE(Objective):
         codebooks = self._ensure(mu.shape[1], mu.device)
         q = quantise(mu, codebooks.detach())
         z = mu + (q - mu).detach()
-        recon = LIKELIHOODS[self.likelihood](model.decode(z), x, self.likelihood_scale).mean()
+        o = self.options
+        recon = LIKELIHOODS[o.likelihood](model.decode(z), x, o.scale).mean()
         commitment = ((mu - q) ** 2).sum(-1).mean()
         codebook_loss = self._update_codebooks(mu.detach())
-        loss = recon + self.commitment_weight * commitment
+        loss = recon + o.commitment_weight * commitment
         logs = {
             "loss": loss.item(),
             "recon": recon.item(),
@@ -95,7 +102,7 @@ class QLAE(Objective):
     def _update_codebooks(self, mu: Tensor) -> float:
         """One step on ``quantization_weight ‖sg(μ) - q‖²`` (gradient reaches the chosen values)."""
         q = quantise(mu, self.codebooks)
-        loss = self.quantization_weight * ((mu - q) ** 2).sum(-1).mean()
+        loss = self.options.quantization_weight * ((mu - q) ** 2).sum(-1).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -113,10 +120,10 @@ class QLAE(Objective):
         if not state:
             return
         codebooks = state["codebooks"]
-        if codebooks.dim() != 2 or codebooks.shape[1] != self.num_values:
+        num_values = self.options.num_values
+        if codebooks.dim() != 2 or codebooks.shape[1] != num_values:
             raise ValueError(
-                f"{self.name}: codebooks must be [dim, {self.num_values}], "
-                f"got {list(codebooks.shape)}"
+                f"{self.name}: codebooks must be [dim, {num_values}], got {list(codebooks.shape)}"
             )
         self._ensure(codebooks.shape[0], codebooks.device)
         with torch.no_grad():

@@ -8,45 +8,46 @@ be ``Tilted``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
 from prodvae.models import VAE, Posterior
-from prodvae.objectives.base import (
-    check_number,
-    register_objective,
-    require_gaussian,
-    require_topologies,
-)
+from prodvae.objectives.base import register_objective, require_gaussian, require_topologies
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
+from prodvae.objectives.likelihoods import LikelihoodOptions
+from prodvae.objectives.options import check_flag, check_numbers
+
+
+@dataclass(frozen=True, kw_only=True)
+class TiltedOptions(LikelihoodOptions):
+    """β and whether the posterior variance is pinned to 1."""
+
+    beta: float = 1.0
+    fixed_variance: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_numbers(self, "beta")
+        check_flag("fixed_variance", self.fixed_variance)
 
 
 @register_objective("tilted")
 class TiltedVAE(ElboObjective):
     """``recon + β KL`` against the tilted prior."""
 
-    def __init__(
-        self,
-        *,
-        beta: float = 1.0,
-        fixed_variance: bool = False,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float | None = None,
-    ) -> None:
-        super().__init__(likelihood=likelihood, likelihood_scale=likelihood_scale)
-        self.beta = check_number(self.name, "beta", beta)
-        if not isinstance(fixed_variance, bool):
-            raise ValueError(f"tilted: fixed_variance must be a bool, got {fixed_variance!r}")
-        self.fixed_variance = fixed_variance
+    Options = TiltedOptions
+    options: TiltedOptions
 
     def check_model(self, model: VAE) -> None:
         require_topologies(self.name, model, ("sphere",))
         require_gaussian(self.name, model)
 
     def adjust_posterior(self, posterior: Posterior) -> Posterior:
-        if not self.fixed_variance:
+        if not self.options.fixed_variance:
             return posterior
         return Posterior(posterior.mu, torch.zeros_like(posterior.logvar))
 
     def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):
-        return self.beta * terms.kl.sum(-1).mean(), {}
+        return self.options.beta * terms.kl.sum(-1).mean(), {}

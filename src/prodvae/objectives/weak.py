@@ -6,17 +6,21 @@ are taken as shared: δ_f = KL(q(z_f|x1) ‖ q(z_f|x2)), threshold ½(max_f δ_f
 shared where δ_f < threshold. Shared factors of both posteriors are replaced by their
 average (Ada-GVAE: μ = ½(μ1 + μ2), σ² = ½(σ1² + σ2²)) or by the normalised product of the
 two Gaussians (Ada-ML-VAE). Isotropic posteriors stay isotropic either way.
+:class:`WeakOptions` adds the choice (``weak``) to an ELBO objective's options.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from prodvae.models import Posterior
+from prodvae.objectives.likelihoods import LikelihoodOptions
+from prodvae.objectives.options import check_choice
 from prodvae.spaces import ProductSpace
 
 #: Ways to merge two Gaussian posteriors: ``fn(mu1, logvar1, mu2, logvar2) -> (mu, logvar)``.
@@ -45,6 +49,18 @@ def product(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tensor) -> tuple
     logvar = -torch.log(precision1 + precision2)
     mu = logvar.exp() * (precision1 * mu1 + precision2 * mu2)
     return mu, logvar
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeakOptions(LikelihoodOptions):
+    """Likelihood options and ``weak``: ``none`` (single images) or an aggregation in
+    :data:`AGGREGATIONS` (``ada_gvae``, ``ada_ml_vae``) to train on pairs."""
+
+    weak: str = "none"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("weak", self.weak, ("none", *AGGREGATIONS))
 
 
 class PairPosteriors(NamedTuple):

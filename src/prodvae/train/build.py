@@ -1,15 +1,19 @@
 """Build the dataset, latent space, model and objective that a config names.
 
 Everything is looked up by registry name; a bad name or option raises the registry's
-``ValueError`` (which lists the valid choices) before a run folder is created.
+``ValueError`` (which lists the valid choices) before a run folder is created. The objective
+then prepares itself on the training data (:meth:`~prodvae.objectives.Objective.prepare`).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 
+from prodvae.data import GroundTruthDataset, from_file, get_dataset
+from prodvae.models import VAE, build_vae
+from prodvae.objectives import Objective, get_objective
 from prodvae.spaces import Loop, PointSet, ProductSpace, Segment
 from prodvae.train.config import Config, DataConfig, ModelConfig
 
@@ -17,19 +21,15 @@ from prodvae.train.config import Config, DataConfig, ModelConfig
 class Components(NamedTuple):
     """What a run trains: a dataset, its latent space, a VAE and an objective."""
 
-    dataset: Any
+    dataset: GroundTruthDataset
     space: ProductSpace
-    model: torch.nn.Module
-    objective: Any
+    model: VAE
+    objective: Objective
 
 
-def build_dataset(config: DataConfig) -> Any:
+def build_dataset(config: DataConfig) -> GroundTruthDataset:
     """The dataset named by ``data.name`` (``file``: the HDF5/npz at ``data.path``)."""
-    from prodvae.data import get_dataset
-
     if config.name == "file":
-        from prodvae.data import from_file
-
         return from_file(config.path, **config.options)
     options = dict(config.options)
     if config.path:
@@ -37,7 +37,7 @@ def build_dataset(config: DataConfig) -> Any:
     return get_dataset(config.name, **options)
 
 
-def auto_space(dataset: Any) -> ProductSpace:
+def auto_space(dataset: GroundTruthDataset) -> ProductSpace:
     """One latent factor per varying ground-truth factor, of the same topology."""
     factors = []
     for spec in dataset.spec:
@@ -54,7 +54,7 @@ def auto_space(dataset: Any) -> ProductSpace:
     return ProductSpace(factors)
 
 
-def build_space(config: ModelConfig, dataset: Any) -> ProductSpace:
+def build_space(config: ModelConfig, dataset: GroundTruthDataset) -> ProductSpace:
     """``model.space``: ``auto``, a one-line description, or a list of factor mappings."""
     space = config.space
     if space == "auto":
@@ -68,26 +68,23 @@ def build_space(config: ModelConfig, dataset: Any) -> ProductSpace:
     return ProductSpace.from_config(space)
 
 
-def build_model(config: ModelConfig, space: ProductSpace, image_shape: tuple[int, ...]) -> Any:
+def build_model(config: ModelConfig, space: ProductSpace, image_shape: tuple[int, ...]) -> VAE:
     """The VAE of ``model.backbone`` over ``space`` (CPU, float32)."""
-    from prodvae.models import build_vae
-
     return build_vae(
         space, backbone=config.backbone, image_shape=tuple(image_shape), **config.options
     )
 
 
-def build_objective(config: Config, model: Any) -> Any:
+def build_objective(config: Config, model: VAE) -> Objective:
     """The objective named by ``objective.name``, checked against the model."""
-    from prodvae.objectives import get_objective
-
     objective = get_objective(config.objective.name, **config.objective.options)
     objective.check_model(model)
     return objective
 
 
-def build_components(config: Config, *, dataset: Any = None) -> Components:
-    """All four components; the model's initial weights depend only on ``train.seed``.
+def build_components(config: Config, *, dataset: GroundTruthDataset | None = None) -> Components:
+    """All four components; the model's initial weights depend only on ``train.seed``, and so
+    does what the objective draws to prepare itself (a generator seeded with it).
 
     ``dataset`` replaces the one ``config.data`` names (e.g. an in-memory dataset).
     """
@@ -97,28 +94,6 @@ def build_components(config: Config, *, dataset: Any = None) -> Components:
         torch.manual_seed(config.train.seed)
         model = build_model(config.model, space, dataset.image_shape)
         objective = build_objective(config, model)
-    fit_anchor(objective, dataset, space, config)
-    return Components(dataset, space, model, objective)
-
-
-#: Training images (and pairs, for objectives trained on pairs) the anchor is fitted on.
-ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
-
-
-def fit_anchor(objective: Any, dataset: Any, space: ProductSpace, config: Config) -> None:
-    """``product(anchor_weight > 0)``: fit its starting layout before training, on
-    ``ANCHOR_IMAGES`` training images drawn with ``train.seed`` and, when the objective trains
-    on pairs, ``ANCHOR_PAIRS`` pairs changing ``data.num_changed`` factors (grid datasets)."""
-    if getattr(objective, "anchor_weight", 0.0) <= 0:
-        return
-    from prodvae.data import sample_pair_factors
-
     generator = torch.Generator().manual_seed(config.train.seed)
-    rows = torch.randint(len(dataset), (ANCHOR_IMAGES,), generator=generator).numpy()
-    images = dataset.images_at(rows).float() / 255
-    pairs = None
-    if objective.needs_pairs:
-        pair = sample_pair_factors(dataset, ANCHOR_PAIRS, config.data.num_changed, generator)
-        first, second = (dataset.images_from_factors(i) for i in (pair.indices1, pair.indices2))
-        pairs = (first.float() / 255, second.float() / 255)
-    objective.fit_anchor(space, images, pairs, generator)
+    objective.prepare(dataset, space, generator, num_changed=config.data.num_changed)
+    return Components(dataset, space, model, objective)

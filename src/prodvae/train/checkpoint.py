@@ -221,7 +221,11 @@ def load_weights(path: str | Path, model: torch.nn.Module, state: dict[str, Any]
 
 
 def check_identity(path: str | Path, state: dict[str, Any], identity: dict[str, Any]) -> None:
-    """Refuse a checkpoint whose config differs from ``identity`` in fields that matter."""
+    """Refuse a checkpoint whose config differs from ``identity`` in fields that matter.
+
+    Values are compared, not their spelling: ``4`` written by an older config that did not yet
+    convert ``objective.options`` to their types equals the ``4.0`` it loads as now.
+    """
     if state.get("identity_digest") == identity_digest(identity):
         return
     theirs = state.get("identity", {})
@@ -230,6 +234,8 @@ def check_identity(path: str | Path, state: dict[str, Any], identity: dict[str, 
         for k in set(theirs) | set(identity)
         if theirs.get(k, "<unset>") != identity.get(k, "<unset>")
     )
+    if not changed:
+        return
     details = ", ".join(
         f"{k}: {theirs.get(k, '<unset>')!r} -> {identity.get(k, '<unset>')!r}" for k in changed[:6]
     )

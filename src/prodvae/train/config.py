@@ -13,6 +13,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from prodvae.objectives import OptionError, options_class
+from prodvae.train.typecheck import check_value, field_hint
+
 #: Fields that may differ between a checkpoint's config and the config resuming from it.
 RESUMABLE_FIELDS: frozenset[str] = frozenset(
     {
@@ -89,13 +92,35 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ObjectiveConfig:
-    """A registered objective (``product``, ``beta``, ...) and its options."""
+    """A registered objective (``product``, ``beta_vae``, ...) and the options it is given.
+
+    ``options`` names fields of the objective's options dataclass
+    (:attr:`prodvae.objectives.Objective.Options`; defaults for the rest); each value is
+    converted to its field's type and the dataclass's own checks run, so an unknown key or a
+    bad value fails here, naming ``objective.options.<key>``.
+    """
 
     name: str = "product"
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "options", copy.deepcopy(dict(self.options)))
+        options = copy.deepcopy(dict(self.options))
+        object.__setattr__(self, "options", checked_options(self.name, options))
+
+
+def checked_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of objective ``name``, each converted to its field's type and checked."""
+    owner = options_class(name)
+    where = "objective.options"
+    checked = {
+        key: check_value(f"{where}.{key}", value, field_hint(owner, where, str(key)))
+        for key, value in options.items()
+    }
+    try:
+        owner(**checked)
+    except OptionError as error:
+        raise ValueError(f"{where}.{error}") from None
+    return checked
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,7 @@ class _Trainer:
         self.config, self.folder, self.env = config, folder, env
         self.parts: Components = build_components(config, dataset=dataset)
         self.model = self.parts.model.to(env.device)
-        if hasattr(self.parts.objective, "to"):
-            self.parts.objective.to(env.device)
+        self.parts.objective.to(env.device)
         self.state = TrainingState.create(self.model, config, self.parts.objective)
         self.hooks = hooks if hooks is not None else default_hooks(config)
         self.shard = Shard(env.rank, env.world_size, config.train.batch_size)
@@ -162,10 +161,10 @@ class _Trainer:
             self.shard,
             self.env.device,
             seed=self.config.train.seed,
-            needs_pairs=bool(getattr(objective, "needs_pairs", False)),
-            needs_labels=bool(getattr(objective, "needs_labels", False)),
+            needs_pairs=objective.needs_pairs,
+            needs_labels=objective.needs_labels,
             num_changed=self.config.data.num_changed,
-            label_fraction=float(getattr(objective, "labelled_fraction", 1.0)),
+            label_fraction=objective.labelled_fraction,
             hold_on_device=self.config.data.hold_on_device,
             num_workers=self.config.train.num_workers,
             num_steps=self.config.train.steps,
@@ -232,10 +231,8 @@ class _Trainer:
         if scalars is None:
             return
         values = {"loss": outcome.loss, **outcome.logs}
-        schedule = getattr(self.parts.objective, "schedule", None)
-        if callable(schedule):
-            annealed = schedule(step).items()
-            values.update({f"schedule/{k}": v for k, v in annealed if k not in outcome.logs})
+        annealed = self.parts.objective.schedule(step).items()
+        values.update({f"schedule/{k}": v for k, v in annealed if k not in outcome.logs})
         values.update(
             {
                 "lr": self.state.optimizer.param_groups[0]["lr"],

@@ -8,15 +8,14 @@ lists what is valid. Nothing here touches the disk except reading the YAML file.
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any
 
 import yaml
 
 from prodvae.train.config import Config
+from prodvae.train.typecheck import check_value, field_hint, strip_optional
 
 
 def load_config(
@@ -63,7 +62,7 @@ def merge_overlay(tree: dict[str, dict[str, Any]], overlay: dict[str, Any], *, s
         if not isinstance(fields, dict):
             raise ValueError(f"{source}: section {section!r} must be a mapping, got {fields!r}")
         for key, value in fields.items():
-            hint = _field_hint(section_type, section, str(key))
+            hint = field_hint(section_type, section, str(key))
             tree.setdefault(section, {})[key] = check_value(f"{section}.{key}", value, hint)
 
 
@@ -76,14 +75,14 @@ def apply_override(tree: dict[str, dict[str, Any]], item: str) -> None:
     if len(parts) < 2 or not all(parts):
         raise ValueError(f"--set {item!r}: expected section.key=value, e.g. train.steps=100")
     section, key, rest = parts[0], parts[1], parts[2:]
-    hint = _field_hint(_section_type(section), section, key)
+    hint = field_hint(_section_type(section), section, key)
     try:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError:
         value = text
     fields = tree.setdefault(section, {})
     if rest:
-        if _strip_optional(hint) is not dict and typing.get_origin(hint) is not dict:
+        if strip_optional(hint) is not dict and typing.get_origin(hint) is not dict:
             raise ValueError(f"--set {item!r}: {section}.{key} is not a mapping")
         mapping = dict(fields.get(key, _default(section, key)) or {})
         target = mapping
@@ -108,88 +107,12 @@ def build_config(tree: dict[str, dict[str, Any]]) -> Config:
     return Config(**sections)
 
 
-def check_value(key: str, value: Any, hint: Any) -> Any:
-    """Return ``value`` converted to the type ``hint`` or raise ``ValueError`` naming ``key``."""
-    if hint is Any:
-        return value
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return check_value(key, value, option)
-            except ValueError as error:
-                errors.append(str(error))
-        raise ValueError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits no type")
-    if origin is Literal:
-        choices = typing.get_args(hint)
-        if value not in choices:
-            valid = ", ".join(repr(c) for c in choices)
-            raise ValueError(f"{key} must be one of {valid}, got {value!r}")
-        return value
-    if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise ValueError(f"{key} must be a mapping, got {value!r}")
-        return value
-    return _check_scalar(key, value, hint)
-
-
-def _check_scalar(key: str, value: Any, hint: Any) -> Any:
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise ValueError(f"{key} must be true or false, got {value!r}")
-    if hint in (int, float):
-        number = value
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"{key} must be a number ({hint.__name__}), got {value!r}"
-                ) from None
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise ValueError(f"{key} must be a number ({hint.__name__}), got {value!r}")
-        if not math.isfinite(number):
-            raise ValueError(f"{key} must be finite, got {value!r}")
-        if hint is int:
-            if float(number) != int(number):
-                raise ValueError(f"{key} must be an integer, got {value!r}")
-            return int(number)
-        return float(number)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ValueError(f"{key} must be a string, got {value!r}")
-        return value
-    raise ValueError(f"{key}: unsupported field type {hint!r}")
-
-
 def _section_type(section: str) -> type:
     hints = typing.get_type_hints(Config)
     if section not in hints:
         valid = ", ".join(f.name for f in dataclasses.fields(Config))
         raise ValueError(f"unknown config section {section!r}; valid sections: {valid}")
     return hints[section]
-
-
-def _field_hint(section_type: type, section: str, key: str) -> Any:
-    hints = typing.get_type_hints(section_type)
-    names = [f.name for f in dataclasses.fields(section_type)]
-    if key not in names:
-        raise ValueError(f"unknown config key {section}.{key}; valid keys: {', '.join(names)}")
-    return hints[key]
-
-
-def _strip_optional(hint: Any) -> Any:
-    if typing.get_origin(hint) in (Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return args[0] if len(args) == 1 else hint
-    return hint
 
 
 def _default(section: str, key: str) -> Any:

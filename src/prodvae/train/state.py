@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from prodvae.objectives import Objective
 from prodvae.train.checkpoint import rng_state, set_rng_state
 from prodvae.train.config import Config
 
@@ -39,33 +40,33 @@ class TrainingState:
     num_nonfinite: int = 0
 
     @classmethod
-    def create(cls, model: torch.nn.Module, config: Config, objective: Any) -> TrainingState:
+    def create(cls, model: torch.nn.Module, config: Config, objective: Objective) -> TrainingState:
         """AdamW over ``model``; weight decay from ``train.weight_decay``, or the
         objective's own (QLAE asks for 0.1) when the config leaves it at 0."""
         parameters = [p for p in model.parameters() if p.requires_grad]
-        decay = config.train.weight_decay or float(getattr(objective, "weight_decay", 0.0))
+        decay = config.train.weight_decay or objective.weight_decay
         optimizer = torch.optim.AdamW(parameters, lr=config.train.lr, weight_decay=decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, warmup_factor(config.train.warmup_steps)
         )
         return cls(parameters, optimizer, scheduler)
 
-    def payload(self, objective: Any, env) -> dict[str, Any]:
+    def payload(self, objective: Objective, env) -> dict[str, Any]:
         """Everything but the weights, as plain values and tensors (collective under DDP)."""
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "objective": objective.state_dict() if hasattr(objective, "state_dict") else {},
+            "objective": objective.state_dict(),
             "rng": gather_rng_states(env),
             "num_nonfinite": self.num_nonfinite,
             "world_size": env.world_size,
         }
 
-    def load(self, state: dict[str, Any], objective: Any, env) -> None:
+    def load(self, state: dict[str, Any], objective: Objective, env) -> None:
         """Restore what :meth:`payload` saved (weights are loaded separately)."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        if hasattr(objective, "load_state_dict") and state.get("objective"):
+        if state.get("objective"):
             objective.load_state_dict(to_device(state["objective"], env.device))
         self.num_nonfinite = int(state["num_nonfinite"])
         states = state["rng"]
