@@ -135,6 +135,7 @@ class FactorVAE(ElboObjective):
         return {
             "discriminator": self.discriminator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),  # the permutations still to come
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -148,3 +149,5 @@ class FactorVAE(ElboObjective):
         self._ensure(first.shape[1], first.device)
         self.discriminator.load_state_dict(weights)
         self.optimizer.load_state_dict(state["optimizer"])
+        if "generator" in state:  # absent in checkpoints written before it was saved
+            self.generator.set_state(state["generator"])
