@@ -31,8 +31,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.results import record
-
 ROOT = Path(__file__).resolve().parents[1]
 
 FAULT_NAME = re.compile(
@@ -170,9 +168,13 @@ def main() -> int:
         example = row["examples"][0] if row["examples"] else ""
         print(f"{row['category']:<12} {row['count']:>5} {row['functions']:>5}  {example}")
     print(f"{results['num_fault_cases']} fault cases of {results['num_collected']} collected")
+    from benchmarks.results import record
+
     print(f"wrote {record('fault_inventory', results)}")
     return 0
 
 
 if __name__ == "__main__":
+    if not __package__:  # run as a script: make ``benchmarks`` importable
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     raise SystemExit(main())

@@ -14,13 +14,14 @@ stays fair when other processes load the machine; ``wall`` (default) uses all th
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from benchmarks.results import record
 from prodvae.data import DATASETS, ProceduralDataset, get_dataset
 
 IMAGE_SIZE = 64
@@ -125,8 +126,12 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "target": 10.0,
     }
+    from benchmarks.results import record
+
     print(f"\nwrote {record('render_throughput', {'settings': settings, 'rows': rows})}")
 
 
 if __name__ == "__main__":
+    if not __package__:  # run as a script: make ``benchmarks`` importable
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     main()
