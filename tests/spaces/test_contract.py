@@ -6,7 +6,7 @@ import pytest
 import torch
 from tests.tolerances import float_tol
 
-from prodvae.spaces import FACTORS, make_factor
+from prodvae.spaces import FACTORS, GROUND_TRUTH, KINDS, Factor, make_factor, register_factor
 
 NAMES = sorted(FACTORS)
 
@@ -113,3 +113,48 @@ def test_wrong_input_shapes_are_refused(factor):
         factor.energy(wrong)
     with pytest.raises(ValueError, match="logvar"):
         factor.kl(torch.zeros(3, factor.dim), torch.zeros(4, factor.dim))
+
+
+def test_the_reading_names_a_kind_per_code_column(factor):
+    reading = factor.reading
+    z = batch(factor, dtype=torch.float64)
+    if reading.columns == "angle":
+        assert factor.dim >= 2 and reading.kinds == ("loop",)
+    elif reading.columns == "direction":
+        assert len(reading.kinds) == factor.dim
+    else:
+        assert factor.coordinate(z).reshape(7, -1).shape[1] == len(reading.kinds)
+    assert set(reading.kinds) <= set(KINDS)
+
+
+def test_annealing_returns_the_same_kind_and_k_one_changes_nothing(factor):
+    assert factor.annealed(1.0, 2.0) == factor
+    flat = factor.annealed(3.0, 2.0)
+    assert type(flat) is type(factor) and flat.reading.kinds == factor.reading.kinds
+
+
+def test_a_label_target_is_a_point_of_the_factor_or_a_clear_refusal(factor):
+    value = torch.tensor([0.0, 1.0, -0.5], dtype=torch.float64)
+    try:
+        target = factor.label_target(value)
+    except ValueError as error:
+        assert factor.name in str(error) or "dim 1" in str(error)
+        return
+    assert target.shape == (3, factor.dim) and target.dtype == value.dtype
+    assert factor.label_width > 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_ground_truth_kind_has_a_registered_model(kind):
+    factor = Factor.for_ground_truth(kind, 5)
+    assert type(factor) is FACTORS[factor.name] is GROUND_TRUTH[kind]
+    assert factor.reading.kinds == (kind,)
+    assert Factor.for_ground_truth("points", 5).num_points == 5
+
+
+def test_ground_truth_kinds_are_checked_and_modelled_once():
+    with pytest.raises(ValueError, match="unknown factor kind 'ring'"):
+        Factor.for_ground_truth("ring", 3)
+    with pytest.raises(ValueError, match="already modelled by 'loop'"):
+        register_factor("another_loop", ground_truth="loop")(type("AnotherLoop", (Factor,), {}))
+    assert "another_loop" not in FACTORS

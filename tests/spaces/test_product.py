@@ -38,6 +38,19 @@ def test_per_factor_results_are_stacked(space):
     for i, (factor, s) in enumerate(zip(space.factors, space.slices)):
         assert torch.allclose(kl[:, i], factor.kl(mu[:, s], logvar[:, s]))
     assert space.energy(mu).shape == (5, 4) and space.log_prob(mu).shape == (5, 4)
+
+
+def test_kl_takes_one_divergence_per_factor(space):
+    mu, logvar = torch.randn(5, 6), torch.zeros(5, 6)
+
+    def squared_mean(factor, mu_f, logvar_f):
+        return (mu_f * mu_f).sum(-1) * factor.dim
+
+    kl = space.kl(mu, logvar, divergences=[squared_mean] * 4)
+    expected = [(mu[:, s] ** 2).sum(-1) * f.dim for f, s in zip(space.factors, space.slices)]
+    assert torch.equal(kl, torch.stack(expected, dim=-1))
+    with pytest.raises(ValueError, match="expected 4 divergences, got 1"):
+        space.kl(mu, logvar, divergences=[squared_mean])
     assert torch.allclose(
         space.log_prob(mu).sum(-1),
         (-space.energy(mu)).sum(-1) - sum(f.log_normalizer() for f in space.factors),

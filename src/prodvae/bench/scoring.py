@@ -20,6 +20,7 @@ import sklearn
 import torch
 
 from prodvae.bench.preset import Evaluation
+from prodvae.spaces import is_circular
 
 #: Key of the derived mean recovery of the loop factors.
 LOOP_RECOVERY = "loop_recovery"
@@ -47,7 +48,7 @@ def score(encode: Any, dataset: Any, space: Any, evaluation: Evaluation) -> dict
                 )
             )
     scores["suite"] = ",".join(evaluation.suites)
-    loops = [s.name for s in dataset.spec if s.kind == "loop" and s.size > 1]
+    loops = [s.name for s in dataset.spec if is_circular(s.kind) and s.size > 1]
     found = [scores[f"topology.recovery.{n}"] for n in loops if f"topology.recovery.{n}" in scores]
     if found:
         scores[LOOP_RECOVERY] = float(np.mean(found))

@@ -8,8 +8,9 @@ in ``[0, 1]`` (0: isometric up to scale). Both are product (root-sum-square) met
 
 - true factor: a segment by its value rescaled to ``[0, 1]``; a loop by the wrapped arc on a
   circle of circumference 1; a point set by 0/1 (same value or not);
-- latent factor (with a space): a loop by ``radius * wrapped angle``, a point set by the
-  distance between its points, a segment or Euclidean block by its Euclidean distance.
+- latent factor, as its :class:`~prodvae.spaces.Reading` says: a loop (a ``ring``) by
+  ``radius * wrapped angle``, a point set (``snap``) by the distance between its points,
+  a segment or Euclidean block by its Euclidean distance.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import torch
 
 from prodvae.metrics._checks import as_codes, as_grid_indices
 from prodvae.metrics.circular import wrapped_difference
-from prodvae.metrics.groups import LatentGroup
+from prodvae.metrics.groups import LatentGroup, angle
 from prodvae.metrics.registry import MetricInputs, register_metric
+from prodvae.spaces import is_circular, is_discrete
 
 #: Random pairs used for the stress (exact and fast).
 NUM_PAIRS = 20000
@@ -33,15 +35,15 @@ def true_distances(factors: np.ndarray, spec: tuple[Any, ...], i: np.ndarray, j:
     squared = np.zeros(len(i))
     for k, factor in enumerate(spec):
         values = np.asarray(factor.values, dtype=np.float64)[factors[:, k]]
-        if factor.kind == "loop":
+        if is_circular(factor.kind):
             step = wrapped_difference(
                 2 * np.pi * values[i] / factor.period, 2 * np.pi * values[j] / factor.period
             ) / (2 * np.pi)
-        elif factor.kind == "segment":
+        elif is_discrete(factor.kind):
+            step = (factors[i, k] != factors[j, k]).astype(np.float64)
+        else:
             span = np.ptp(np.asarray(factor.values)) or 1.0
             step = (values[i] - values[j]) / span
-        else:
-            step = (factors[i, k] != factors[j, k]).astype(np.float64)
         squared += step**2
     return np.sqrt(squared)
 
@@ -51,11 +53,11 @@ def latent_distances(codes: np.ndarray, groups: tuple[LatentGroup, ...], i, j) -
     squared = np.zeros(len(i))
     for group in groups:
         block = codes[:, group.columns]
-        if group.topology == "loop":
-            radius = getattr(group.factor, "radius", 1.0)
-            angle = np.arctan2(block[:, 1], block[:, 0])
-            squared += (radius * wrapped_difference(angle[i], angle[j])) ** 2
-        elif group.topology == "points" and group.factor is not None:
+        reading = group.factor.reading
+        if reading.ring is not None:
+            theta = angle(block)
+            squared += (reading.ring * wrapped_difference(theta[i], theta[j])) ** 2
+        elif reading.snap:
             with torch.no_grad():
                 snapped = group.factor.project(torch.from_numpy(block)).double().numpy()
             squared += ((snapped[i] - snapped[j]) ** 2).sum(axis=1)

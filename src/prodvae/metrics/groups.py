@@ -1,13 +1,15 @@
-"""Group awareness: ambient codes to one intrinsic coordinate per latent factor.
+"""Group awareness: ambient codes to intrinsic coordinates, as each latent factor says.
 
 A product-space model stores a loop as two ambient numbers; every metric should see it as
 one code, its angle. :func:`latent_groups` reads the groups from a
-:class:`~prodvae.spaces.ProductSpace` (``space.factors``, ``space.slices``,
-``factor.coordinate``); plain codes are one 1-D Euclidean group per column.
+:class:`~prodvae.spaces.ProductSpace` (``space.factors``, ``space.slices``); plain codes are
+one 1-D Euclidean group per column. Each factor's :class:`~prodvae.spaces.Reading` says how
+its block becomes code columns and what kind each column is; the arithmetic is numpy's here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,24 +17,20 @@ import numpy as np
 import torch
 
 from prodvae.metrics._checks import as_codes
-
-#: The ground-truth kind each latent topology is compared with (a line counts as a segment).
-LATENT_KIND = {
-    "points": "points",
-    "segment": "segment",
-    "loop": "loop",
-    "euclidean": "segment",
-}
+from prodvae.spaces import Euclidean, Factor, Kind
+from prodvae.spaces.reading import Columns
 
 
 @dataclass(frozen=True)
 class LatentGroup:
-    """One latent factor: its topology and its ambient columns; ``factor`` (a spaces
-    ``Factor``) when known, for its intrinsic coordinate and projection."""
+    """One latent factor: its ambient columns and the spaces ``Factor`` that reads them."""
 
-    topology: str
     columns: slice
-    factor: Any = None
+    factor: Factor
+
+    @property
+    def topology(self) -> str:
+        return self.factor.topology
 
 
 @dataclass(frozen=True)
@@ -50,12 +48,12 @@ def latent_groups(space_or_dim: Any) -> tuple[LatentGroup, ...]:
     if isinstance(space_or_dim, (int, np.integer)):
         if space_or_dim < 1:
             raise ValueError(f"number of codes must be >= 1, got {space_or_dim}")
-        return tuple(LatentGroup("euclidean", slice(i, i + 1)) for i in range(space_or_dim))
+        return tuple(LatentGroup(slice(i, i + 1), Euclidean(1)) for i in range(space_or_dim))
     factors = getattr(space_or_dim, "factors", None)
     slices = getattr(space_or_dim, "slices", None)
     if factors is None or slices is None:
         raise ValueError(f"space must be a ProductSpace or an int, got {type(space_or_dim)}")
-    return tuple(LatentGroup(f.topology, s, f) for f, s in zip(factors, slices))
+    return tuple(LatentGroup(s, f) for f, s in zip(factors, slices))
 
 
 def _check_groups(groups: tuple[LatentGroup, ...], dim: int) -> None:
@@ -64,22 +62,43 @@ def _check_groups(groups: tuple[LatentGroup, ...], dim: int) -> None:
         raise ValueError(f"latent groups must cover the {dim} code columns exactly once")
 
 
-def _group_coordinates(block: np.ndarray, group: LatentGroup) -> tuple[np.ndarray, list[str]]:
+def angle(block: np.ndarray) -> np.ndarray:
+    """The angle atan2(z₂, z₁) of the first two columns of ``block [N, d]``, ``[N]``."""
+    return np.arctan2(block[:, 1], block[:, 0])
+
+
+def _angle(block: np.ndarray, factor: Factor) -> np.ndarray:
+    return angle(block)[:, None]
+
+
+def _direction(block: np.ndarray, factor: Factor) -> np.ndarray:
+    return block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+
+
+def _coordinate(block: np.ndarray, factor: Factor) -> np.ndarray:
+    with torch.no_grad():
+        coordinate = factor.coordinate(torch.from_numpy(block))
+    return coordinate.double().numpy().reshape(len(block), -1)
+
+
+#: How each :data:`~prodvae.spaces.reading.Columns` turns an ambient block into code columns.
+READERS: dict[Columns, Callable[[np.ndarray, Factor], np.ndarray]] = {
+    "angle": _angle,
+    "direction": _direction,
+    "coordinate": _coordinate,
+}
+
+
+def _group_coordinates(block: np.ndarray, group: LatentGroup) -> tuple[np.ndarray, list[Kind]]:
     """Columns ``[N, m]`` and their kinds for one group's ambient block ``[N, d]``."""
-    topology, dim = group.topology, block.shape[1]
-    if topology == "loop" or (topology == "sphere" and dim == 2):
-        return np.arctan2(block[:, 1], block[:, 0])[:, None], ["loop"]
-    if topology == "sphere":
-        direction = block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
-        kind = "points" if dim == 1 else "segment"
-        return direction, [kind] * dim
-    if topology in ("points", "segment") and group.factor is not None:
-        with torch.no_grad():
-            coordinate = group.factor.coordinate(torch.from_numpy(block))
-        return coordinate.double().numpy().reshape(len(block), -1), [topology]
-    if topology not in LATENT_KIND:
-        raise ValueError(f"unknown latent topology {topology!r}")
-    return block, [LATENT_KIND[topology]] * dim
+    reading = group.factor.reading
+    values = READERS[reading.columns](block, group.factor)
+    if values.shape[1] != len(reading.kinds):
+        raise ValueError(
+            f"{group.factor.name}: its reading names {len(reading.kinds)} code columns, "
+            f"its {reading.columns!r} gives {values.shape[1]}"
+        )
+    return values, list(reading.kinds)
 
 
 def intrinsic_codes(codes: np.ndarray, groups: tuple[LatentGroup, ...]) -> IntrinsicCodes:

@@ -12,6 +12,7 @@ import torch
 
 from prodvae.metrics.circular import circular_std, circular_variance, wrapped_difference
 from prodvae.metrics.groups import IntrinsicCodes, LatentGroup, intrinsic_codes, latent_groups
+from prodvae.spaces import is_circular
 
 #: Images per call of ``encode``.
 ENCODE_BATCH = 4096
@@ -59,7 +60,7 @@ def encode_intrinsic(
 def spread(values: np.ndarray, kinds: tuple[str, ...], axis: int) -> np.ndarray:
     """Per-column spread along ``axis``: variance (ddof 1), circular variance for loops."""
     out = np.var(values, axis=axis, ddof=1)
-    loops = np.array([k == "loop" for k in kinds])
+    loops = np.array([is_circular(k) for k in kinds])
     if loops.any():
         out[..., loops] = circular_variance(values[..., loops], axis=axis)
     return out
@@ -68,7 +69,7 @@ def spread(values: np.ndarray, kinds: tuple[str, ...], axis: int) -> np.ndarray:
 def scale(values: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
     """Per-column scale ``[M]`` of ``values [n, M]``: std, circular std for loops."""
     out = np.std(values, axis=0, ddof=1)
-    loops = np.array([k == "loop" for k in kinds])
+    loops = np.array([is_circular(k) for k in kinds])
     if loops.any():
         out[loops] = circular_std(values[:, loops], axis=0)
     return out
@@ -77,7 +78,7 @@ def scale(values: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
 def abs_difference(a: np.ndarray, b: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
     """``|a - b|`` per column, the wrapped difference for loop columns."""
     out = np.abs(a - b)
-    loops = np.array([k == "loop" for k in kinds])
+    loops = np.array([is_circular(k) for k in kinds])
     if loops.any():
         out[..., loops] = np.abs(wrapped_difference(a[..., loops], b[..., loops]))
     return out

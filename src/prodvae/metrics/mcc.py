@@ -19,6 +19,7 @@ from scipy.optimize import linear_sum_assignment
 from prodvae.metrics._checks import check_pair
 from prodvae.metrics.circular import circular_linear_r2, fisher_lee
 from prodvae.metrics.registry import MetricInputs, register_metric
+from prodvae.spaces import is_circular
 
 
 def abs_correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> np.ndarray:
@@ -55,11 +56,11 @@ def mcc(
     factor_periods: tuple[int | None, ...] = (),
 ) -> dict[str, float]:
     """``{"mcc"}``: mean matched absolute correlation of ``codes [N, L]`` and
-    ``factors [N, K]``; ``code_kinds[i] == "loop"`` marks angle codes, ``factor_periods[j]``
+    ``factors [N, K]``; ``code_kinds[i]`` "loop" marks angle codes, ``factor_periods[j]``
     the number of grid values of a loop factor (``None`` for other factors)."""
     data = check_pair(codes, factors)
     corr = abs_correlation(data.codes, data.factors, method)
-    code_loops = [kind == "loop" for kind in code_kinds] or [False] * corr.shape[0]
+    code_loops = [is_circular(kind) for kind in code_kinds] or [False] * corr.shape[0]
     periods = list(factor_periods) or [None] * corr.shape[1]
     if len(code_loops) != corr.shape[0] or len(periods) != corr.shape[1]:
         raise ValueError(
@@ -80,5 +81,5 @@ def mcc(
 
 @register_metric("mcc", suites=("standard",))
 def _mcc_metric(inputs: MetricInputs) -> dict[str, float]:
-    periods = tuple(f.size if f.kind == "loop" else None for f in inputs.spec or ())
+    periods = tuple(f.size if is_circular(f.kind) else None for f in inputs.spec or ())
     return mcc(inputs.codes_train, inputs.factors_train, "pearson", inputs.code_kinds, periods)

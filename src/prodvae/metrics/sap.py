@@ -10,7 +10,7 @@ takes about a second at the reference sizes, and subsampling is not faithful (C 
 regularises relatively more on fewer samples: 2,000 instead of 10,000 training samples moved
 SAP from 0.228 to 0.156 in ``benchmarks/metrics_speed.py``).
 
-A loop code (``code_kinds[i] == "loop"``, an angle) is given to its SVM as (cos, sin): a
+A loop code (an angle: ``code_kinds[i]`` is "loop") is given to its SVM as (cos, sin): a
 linear boundary on the raw angle would cut the circle at ±π.
 """
 
@@ -25,6 +25,7 @@ from sklearn.svm import LinearSVC
 from prodvae.metrics._checks import check_split, require_varying
 from prodvae.metrics.parallel import Job, num_binary_problems, run_jobs
 from prodvae.metrics.registry import MetricInputs, register_metric
+from prodvae.spaces import is_circular
 
 
 def _features(column: np.ndarray, is_loop: bool) -> np.ndarray:
@@ -52,7 +53,7 @@ def sap_matrix(
     train, test = check_split(codes_train, factors_train, codes_test, factors_test)
     keep = require_varying(train.factors, "sap")
     num_codes = train.codes.shape[1]
-    loops = [kind == "loop" for kind in code_kinds] or [False] * num_codes
+    loops = [is_circular(kind) for kind in code_kinds] or [False] * num_codes
     if len(loops) != num_codes:
         raise ValueError(f"code_kinds must have {num_codes} entries, got {len(loops)}")
     x_train = [_features(train.codes[:, i], loops[i]) for i in range(num_codes)]

@@ -30,6 +30,7 @@ from prodvae.metrics.circular import circular_alignment, circular_linear_r2
 from prodvae.metrics.groups import IntrinsicCodes
 from prodvae.metrics.information import binned_mutual_information, entropies
 from prodvae.metrics.registry import MetricInputs, register_metric
+from prodvae.spaces import is_circular, is_discrete
 
 
 @dataclass(frozen=True)
@@ -63,18 +64,18 @@ def matched_accuracy(groups: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _recovery(latent: np.ndarray, latent_kind: str, indices: np.ndarray, spec: Any) -> float:
-    if spec.kind == "loop":
+    if is_circular(spec.kind):
         theta = factor_angles(indices, spec)
-        if latent_kind == "loop":
+        if is_circular(latent_kind):
             return circular_alignment(latent, theta)
         return float(np.sqrt(circular_linear_r2(theta, latent)))
-    if spec.kind == "segment":
-        if latent_kind == "loop":
+    if not is_discrete(spec.kind):
+        if is_circular(latent_kind):
             return float(np.sqrt(circular_linear_r2(latent, indices.astype(np.float64))))
         rho = stats.spearmanr(latent, indices).statistic
         return float(abs(rho)) if np.isfinite(rho) else 0.0
     num_values = np.unique(indices).size
-    if latent_kind == "points":
+    if is_discrete(latent_kind):
         return matched_accuracy(latent, indices)
     ranks = stats.rankdata(latent, method="ordinal")
     return matched_accuracy(np.ceil(ranks * num_values / len(ranks)), indices)

@@ -59,6 +59,12 @@ def make_posterior(name: str) -> PosteriorFamily:
     return POSTERIORS[name]()
 
 
+def manifold_families() -> dict[str, str]:
+    """``{topology: family}`` of the families made for particular topologies: each lives on
+    its factor's manifold, against the uniform prior there (what ``on_manifold`` trains)."""
+    return {topology: cls.name for cls in POSTERIORS.values() for topology in cls.topologies}
+
+
 class PosteriorFamily:
     """A distribution family for one factor; stateless, shared freely."""
 

@@ -77,9 +77,9 @@ class LoopNorm(nn.Module):
 class VAE(nn.Module):
     """Encoder → linear head → per-factor posteriors → sample → decoder.
 
-    ``normalise_loops`` passes the posterior means of every loop factor with a Gaussian
-    posterior through a :class:`LoopNorm` (batch statistics in training, running ones in
-    evaluation mode).
+    ``normalise_loops`` passes the posterior means of every loop factor (a factor whose
+    :attr:`~prodvae.spaces.Reading.ring` is set) with a Gaussian posterior through a
+    :class:`LoopNorm` (batch statistics in training, running ones in evaluation mode).
     """
 
     def __init__(
@@ -117,10 +117,11 @@ class VAE(nn.Module):
                 family.initialise_bias(factor, bias, initial_logvar)
         if not isinstance(normalise_loops, bool):
             raise ValueError(f"normalise_loops must be a bool, got {normalise_loops!r}")
+        rings = [factor.reading.ring for factor in space.factors]
         norms = {
-            str(i): LoopNorm(factor.radius)
-            for i, (family, factor) in enumerate(zip(families, space.factors))
-            if normalise_loops and factor.topology == "loop" and family.name == "gaussian"
+            str(i): LoopNorm(ring)
+            for i, (family, ring) in enumerate(zip(families, rings))
+            if normalise_loops and ring is not None and family.name == "gaussian"
         }
         if normalise_loops and not norms:
             raise ValueError("normalise_loops: the space has no loop with a Gaussian posterior")
@@ -164,13 +165,8 @@ class VAE(nn.Module):
         ``space`` replaces the model's own (an annealed copy with the same factor types).
         """
         space = space or self.space
-        parts = zip(
-            self.posteriors,
-            space.factors,
-            space.split(posterior.mu),
-            space.split(posterior.logvar),
-        )
-        return torch.stack([f.kl(fac, m, lv) for f, fac, m, lv in parts], dim=-1)
+        divergences = [family.kl for family in self.posteriors]
+        return space.kl(posterior.mu, posterior.logvar, divergences=divergences)
 
     def decode(self, z: Tensor) -> Tensor:
         """``z [batch, dim]`` → decoder logits ``[batch, C, H, W]``."""

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from prodvae.models import VAE
+from prodvae.models.posteriors import manifold_families
 from prodvae.objectives.base import register_objective
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
 from prodvae.objectives.likelihoods import LikelihoodOptions
 from prodvae.objectives.options import check_numbers
-
-#: The posterior family each topology must use under this objective.
-ON_MANIFOLD_FAMILIES: dict[str, str] = {"loop": "power_spherical", "segment": "kumaraswamy"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,13 +40,15 @@ class OnManifoldVAE(ElboObjective):
     options: OnManifoldOptions
 
     def check_model(self, model: VAE) -> None:
+        """Every factor with an on-manifold family (by topology) must use it; others Gaussian."""
+        families = manifold_families()
         for i, (factor, family) in enumerate(zip(model.space.factors, model.posteriors)):
-            wanted = ON_MANIFOLD_FAMILIES.get(factor.topology, "gaussian")
+            wanted = families.get(factor.topology, "gaussian")
             if family.name != wanted:
                 raise ValueError(
                     f"{self.name}: factor {i} ({factor.name}) needs a {wanted!r} posterior, the "
                     f"model has {family.name!r}; build it with build_vae(..., posterior="
-                    f"{ON_MANIFOLD_FAMILIES!r})"
+                    f"{families!r})"
                 )
 
     def regularise(self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None):

@@ -6,13 +6,14 @@ Declare a space in one line::
     space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25) * points(4, 3.0, 0.5)")
 """
 
-from prodvae.spaces.base import FACTORS, Factor, make_factor, register_factor
+from prodvae.spaces.base import FACTORS, GROUND_TRUTH, Factor, make_factor, register_factor
 from prodvae.spaces.euclidean import Euclidean
-from prodvae.spaces.kinds import KINDS, check_kind
+from prodvae.spaces.kinds import KINDS, Kind, Topology, check_kind, is_circular, is_discrete
 from prodvae.spaces.loop import Loop
 from prodvae.spaces.parse import parse_factors
 from prodvae.spaces.point_set import PointSet
-from prodvae.spaces.product import ProductSpace
+from prodvae.spaces.product import Divergence, ProductSpace
+from prodvae.spaces.reading import Reading
 from prodvae.spaces.segment import Segment
 from prodvae.spaces.tilted import Tilted
 
@@ -24,15 +25,22 @@ def parse_space(text: str) -> ProductSpace:
 
 __all__ = [
     "FACTORS",
+    "GROUND_TRUTH",
     "KINDS",
+    "Divergence",
     "Euclidean",
     "Factor",
+    "Kind",
     "Loop",
     "PointSet",
     "ProductSpace",
+    "Reading",
     "Segment",
     "Tilted",
+    "Topology",
     "check_kind",
+    "is_circular",
+    "is_discrete",
     "make_factor",
     "parse_factors",
     "parse_space",

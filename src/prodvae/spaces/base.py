@@ -1,4 +1,5 @@
-"""The factor protocol and the registry that lets a config name a factor type."""
+"""The factor protocol and the registries that let a config name a factor type and let an
+``auto`` space model each ground-truth kind."""
 
 from __future__ import annotations
 
@@ -10,20 +11,32 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import Tensor
 
+from prodvae.spaces.kinds import Kind, Topology, check_kind
+from prodvae.spaces.reading import Reading
+
 F = TypeVar("F", bound="Factor")
 
 #: Registered factor types by name (``"loop"``, ``"segment"``, ...).
 FACTORS: dict[str, type[Factor]] = {}
+#: The factor type that models each ground-truth kind (``model.space=auto``).
+GROUND_TRUTH: dict[Kind, type[Factor]] = {}
 
 
-def register_factor(name: str) -> Callable[[type[F]], type[F]]:
-    """Class decorator: make a factor type constructible by ``name`` from configs."""
+def register_factor(name: str, *, ground_truth: Kind | None = None) -> Callable[[type[F]], type[F]]:
+    """Class decorator: make a factor type constructible by ``name`` from configs, and the
+    model of ground-truth factors of kind ``ground_truth`` (see :meth:`Factor.for_ground_truth`).
+    """
 
     def decorate(cls: type[F]) -> type[F]:
         if name in FACTORS:
             raise ValueError(f"factor name {name!r} is already registered")
+        if ground_truth is not None and check_kind(ground_truth) in GROUND_TRUTH:
+            owner = GROUND_TRUTH[ground_truth].name
+            raise ValueError(f"ground-truth kind {ground_truth!r} is already modelled by {owner!r}")
         cls.name = name
         FACTORS[name] = cls
+        if ground_truth is not None:
+            GROUND_TRUTH[ground_truth] = cls
         return cls
 
     return decorate
@@ -88,7 +101,21 @@ class Factor:
     name: ClassVar[str] = ""
     #: The topology of the intrinsic coordinate: "points", "segment", "loop",
     #: "euclidean" or "sphere".
-    topology: ClassVar[str] = ""
+    topology: ClassVar[Topology]
+
+    @staticmethod
+    def for_ground_truth(kind: str, size: int) -> Factor:
+        """The latent factor that models a ground-truth factor of ``kind`` with ``size``
+        values: the registered type for that kind (``register_factor(..., ground_truth=)``)."""
+        model = GROUND_TRUTH.get(check_kind(kind))
+        if model is None:
+            raise ValueError(f"no factor type models ground-truth kind {kind!r}")
+        return model.from_ground_truth(size)
+
+    @classmethod
+    def from_ground_truth(cls, size: int) -> Factor:
+        """This type for a ground-truth factor of ``size`` values: its defaults."""
+        return cls()
 
     @property
     def dim(self) -> int:
@@ -153,6 +180,26 @@ class Factor:
         """Points along the low-energy set in order, ``[steps, dim]``."""
         raise NotImplementedError
 
+    @property
+    def reading(self) -> Reading:
+        """How metrics and plots read this factor's codes."""
+        raise NotImplementedError
+
+    def annealed(self: F, k: float, min_ring_ratio: float) -> F:
+        """This factor flattened by the width multiplier ``k >= 1`` of a shape-annealing
+        schedule; a ring keeps its hole: its width stays below radius / ``min_ring_ratio``."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how it anneals")
+
+    def label_target(self, value: Tensor) -> Tensor:
+        """The point ``[n, dim]`` that a label ``value [n]`` (in this factor's intrinsic
+        coordinate) pulls a posterior mean towards, with a Gaussian of :attr:`label_width`."""
+        raise ValueError(f"cannot supervise a {self.name!r} factor")
+
+    @property
+    def label_width(self) -> float:
+        """Standard deviation of the pull toward a label's target."""
+        return 1.0
+
     def kl_monte_carlo(
         self, mu: Tensor, logvar: Tensor, num_samples: int, generator: torch.Generator | None = None
     ) -> Tensor:
@@ -176,15 +223,8 @@ class Factor:
         """Check ``mu [batch, dim]`` and ``logvar [batch, dim or 1]``; broadcast logvar."""
         owner = type(self).__name__
         check_input(owner, mu, self.dim)
-        if (
-            logvar.dim() != 2
-            or logvar.shape[0] != mu.shape[0]
-            or logvar.shape[1]
-            not in (
-                1,
-                self.dim,
-            )
-        ):
+        rows_match = logvar.dim() == 2 and logvar.shape[0] == mu.shape[0]
+        if not rows_match or logvar.shape[1] not in (1, self.dim):
             raise ValueError(
                 f"{owner}: logvar must be [batch, {self.dim}] or [batch, 1] matching mu "
                 f"{list(mu.shape)}, got {list(logvar.shape)}"

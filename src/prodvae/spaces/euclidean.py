@@ -9,6 +9,8 @@ import torch
 from torch import Tensor
 
 from prodvae.spaces.base import Factor, check_dim, check_input, register_factor, resolve_device
+from prodvae.spaces.kinds import Kind
+from prodvae.spaces.reading import Reading
 
 
 @register_factor("euclidean")
@@ -67,3 +69,19 @@ class Euclidean(Factor):
         path = torch.zeros(num_steps, self.dim, dtype=torch.float64)
         path[:, axis] = torch.linspace(-2.0, 2.0, num_steps, dtype=torch.float64)
         return path
+
+    @property
+    def reading(self) -> Reading:
+        """Every axis a position of its own (a line counts as a segment)."""
+        line: tuple[Kind, ...] = ("segment",)
+        return Reading(line * self.dim, per_axis=True)
+
+    def annealed(self, k: float, min_ring_ratio: float) -> Euclidean:
+        """Unchanged: a standard normal has no shape to flatten."""
+        return self
+
+    def label_target(self, value: Tensor) -> Tensor:
+        """The value itself, ``[n, 1]`` (a supervised block must be one-dimensional)."""
+        if self.dim != 1:
+            raise ValueError(f"a supervised Euclidean factor must have dim 1, got {self.dim}")
+        return value[:, None]

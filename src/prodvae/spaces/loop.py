@@ -21,10 +21,11 @@ from prodvae.spaces.base import (
     register_factor,
     resolve_device,
 )
+from prodvae.spaces.reading import Reading
 from prodvae.spaces.tilted import _safe_norm, radial_kl
 
 
-@register_factor("loop")
+@register_factor("loop", ground_truth="loop")
 @dataclass(frozen=True)
 class Loop(Factor):
     """Ring prior of radius ``radius`` and width ``width`` on R²; isotropic posterior."""
@@ -102,3 +103,22 @@ class Loop(Factor):
         path = self.radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)
         path[-1] = path[0]
         return path
+
+    @property
+    def reading(self) -> Reading:
+        """One angle; distances along the factor are arcs of the ring."""
+        return Reading(("loop",), "angle", ring=self.radius)
+
+    def annealed(self, k: float, min_ring_ratio: float) -> Loop:
+        """Width × k, capped at radius / ``min_ring_ratio`` (never below the target width):
+        a wide ring's centre captures the codes (see :mod:`prodvae.objectives.annealing`)."""
+        cap = max(self.width, self.radius / min_ring_ratio)
+        return self.replace(width=min(self.width * k, cap))
+
+    def label_target(self, value: Tensor) -> Tensor:
+        """The ring's point at the angle ``value [n]``, ``[n, 2]``."""
+        return self.radius * torch.stack([torch.cos(value), torch.sin(value)], dim=-1)
+
+    @property
+    def label_width(self) -> float:
+        return self.width

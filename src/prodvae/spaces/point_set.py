@@ -23,9 +23,10 @@ from prodvae.spaces.base import (
     register_factor,
     resolve_device,
 )
+from prodvae.spaces.reading import Reading
 
 
-@register_factor("points")
+@register_factor("points", ground_truth="points")
 @dataclass(frozen=True)
 class PointSet(Factor):
     """``num_points`` equally spaced wells of width ``width``, ``spacing`` apart, on R."""
@@ -40,6 +41,11 @@ class PointSet(Factor):
         check_dim(self, "num_points", minimum=2)
         check_positive(self, "spacing")
         check_positive(self, "width")
+
+    @classmethod
+    def from_ground_truth(cls, size: int) -> PointSet:
+        """A point per ground-truth value."""
+        return cls(num_points=size)
 
     @property
     def dim(self) -> int:
@@ -105,3 +111,21 @@ class PointSet(Factor):
     def traverse(self, num_steps: int | None = None) -> Tensor:
         """The points in order, ``[num_points, 1]`` (``num_steps`` is ignored)."""
         return self.points[:, None]
+
+    @property
+    def reading(self) -> Reading:
+        """The index of the nearest point; distances between the points; the points as marks."""
+        return Reading(("points",), snap=True, levels=tuple(self.points.tolist()))
+
+    def annealed(self, k: float, min_ring_ratio: float) -> PointSet:
+        """Wells width × k (they merge into one basin while apart by < 2 widths)."""
+        return self.replace(width=self.width * k)
+
+    def label_target(self, value: Tensor) -> Tensor:
+        """The point whose index is nearest to ``value [n]``, ``[n, 1]``."""
+        index = value.round().long().clamp(0, self.num_points - 1)
+        return self.points.to(value)[index][:, None]
+
+    @property
+    def label_width(self) -> float:
+        return self.width

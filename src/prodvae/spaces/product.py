@@ -14,6 +14,9 @@ from torch import Tensor
 
 from prodvae.spaces.base import Factor, check_input, make_factor
 
+#: A KL of one factor's posterior: ``(factor, mu [batch, d], logvar [batch, d]) -> [batch]``.
+Divergence = Callable[[Factor, Tensor, Tensor], Tensor]
+
 
 class ProductSpace:
     """An immutable product of :class:`~prodvae.spaces.base.Factor` objects.
@@ -124,11 +127,26 @@ class ProductSpace:
         logvar: Tensor,
         num_samples: int | None = None,
         generator: torch.Generator | None = None,
+        *,
+        divergences: Sequence[Divergence] | None = None,
     ) -> Tensor:
-        """Per-factor KL, ``[batch, num_factors]``."""
+        """Per-factor KL, ``[batch, num_factors]``.
+
+        ``divergences`` replaces each factor's KL to its own prior: one callable per factor,
+        ``(factor, mu_f, logvar_f) -> [batch]`` (a posterior family's KL to its prior).
+        """
         check_input("ProductSpace.kl (logvar)", logvar, self.dim)
-        pairs = zip(self._factors, self.split(mu), self.split(logvar))
-        return torch.stack([f.kl(m, lv, num_samples, generator) for f, m, lv in pairs], dim=-1)
+
+        def own(factor: Factor, mu_f: Tensor, logvar_f: Tensor) -> Tensor:
+            return factor.kl(mu_f, logvar_f, num_samples, generator)
+
+        divergences = [own] * self.num_factors if divergences is None else list(divergences)
+        if len(divergences) != self.num_factors:
+            raise ValueError(
+                f"ProductSpace.kl: expected {self.num_factors} divergences, got {len(divergences)}"
+            )
+        parts = zip(divergences, self._factors, self.split(mu), self.split(logvar))
+        return torch.stack([kl(f, m, lv) for kl, f, m, lv in parts], dim=-1)
 
     def energy(self, z: Tensor) -> Tensor:
         """Per-factor energy, ``[batch, num_factors]``."""

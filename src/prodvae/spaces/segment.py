@@ -22,6 +22,7 @@ from prodvae.spaces.base import (
     register_factor,
     resolve_device,
 )
+from prodvae.spaces.reading import Reading
 
 
 def _positive_part_second_moment(mean: Tensor, std: Tensor) -> Tensor:
@@ -31,7 +32,7 @@ def _positive_part_second_moment(mean: Tensor, std: Tensor) -> Tensor:
     return (mean * mean + std * std) * torch.special.ndtr(t) + mean * std * density
 
 
-@register_factor("segment")
+@register_factor("segment", ground_truth="segment")
 @dataclass(frozen=True)
 class Segment(Factor):
     """Flat-bottomed prior on [-half_length, half_length] with walls of width ``width``."""
@@ -111,3 +112,20 @@ class Segment(Factor):
         return torch.linspace(-self.half_length, self.half_length, num_steps, dtype=torch.float64)[
             :, None
         ]
+
+    @property
+    def reading(self) -> Reading:
+        """A position, with the segment's ends as reference marks."""
+        return Reading(("segment",), levels=(-self.half_length, self.half_length))
+
+    def annealed(self, k: float, min_ring_ratio: float) -> Segment:
+        """Walls width × k."""
+        return self.replace(width=self.width * k)
+
+    def label_target(self, value: Tensor) -> Tensor:
+        """The position ``value [n]`` clamped to the segment, ``[n, 1]``."""
+        return value.clamp(-self.half_length, self.half_length)[:, None]
+
+    @property
+    def label_width(self) -> float:
+        return self.width

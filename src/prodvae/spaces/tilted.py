@@ -22,6 +22,8 @@ from prodvae.spaces.base import (
     register_factor,
     resolve_device,
 )
+from prodvae.spaces.kinds import Kind
+from prodvae.spaces.reading import Reading
 
 
 def _safe_norm(z: Tensor) -> Tensor:
@@ -119,3 +121,16 @@ class Tilted(Factor):
         path[:, 1] = self.tau * torch.sin(angle)
         path[-1] = path[0]
         return path
+
+    @property
+    def reading(self) -> Reading:
+        """In 2-D the direction's angle; otherwise the direction, a sign in 1-D."""
+        if self.dim == 2:
+            return Reading(("loop",), "angle")
+        sign: tuple[Kind, ...] = ("points",)
+        line: tuple[Kind, ...] = ("segment",)
+        return Reading(sign if self.dim == 1 else line * self.dim, "direction")
+
+    def annealed(self, k: float, min_ring_ratio: float) -> Tilted:
+        """τ / k, but not below ``min_ring_ratio`` (nor above the target τ)."""
+        return self.replace(tau=max(self.tau / k, min(self.tau, min_ring_ratio)))

@@ -14,7 +14,7 @@ import torch
 from prodvae.data import GroundTruthDataset, from_file, get_dataset
 from prodvae.models import VAE, build_vae
 from prodvae.objectives import Objective, get_objective
-from prodvae.spaces import Loop, PointSet, ProductSpace, Segment
+from prodvae.spaces import Factor, ProductSpace
 from prodvae.train.config import Config, DataConfig, ModelConfig
 
 
@@ -38,17 +38,9 @@ def build_dataset(config: DataConfig) -> GroundTruthDataset:
 
 
 def auto_space(dataset: GroundTruthDataset) -> ProductSpace:
-    """One latent factor per varying ground-truth factor, of the same topology."""
-    factors = []
-    for spec in dataset.spec:
-        if spec.size == 1:
-            continue
-        if spec.kind == "points":
-            factors.append(PointSet(num_points=spec.size))
-        elif spec.kind == "segment":
-            factors.append(Segment())
-        else:
-            factors.append(Loop())
+    """One latent factor per varying ground-truth factor, of the type registered to model its
+    kind (:meth:`~prodvae.spaces.Factor.for_ground_truth`)."""
+    factors = [Factor.for_ground_truth(s.kind, s.size) for s in dataset.spec if s.size > 1]
     if not factors:
         raise ValueError("model.space=auto: the dataset has no factor that varies")
     return ProductSpace(factors)

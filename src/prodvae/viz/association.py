@@ -46,10 +46,10 @@ def latent_units(space: ProductSpace, codes: Tensor | np.ndarray) -> LatentUnits
         raise ValueError("codes contain non-finite values")
     names, columns, owners, periodic, discrete = [], [], [], [], []
     for index, (factor, block) in enumerate(zip(space.factors, space.split(codes))):
-        circular = factor.topology in ("loop", "sphere") and factor.dim == 2
-        if circular:
+        reading = factor.reading
+        if reading.is_angle:
             parts = [("angle", torch.atan2(block[:, 1], block[:, 0]))]
-        elif factor.topology == "points":
+        elif reading.is_index:
             parts = [("point", factor.coordinate(block).to(torch.float64))]
         elif factor.dim == 1:
             parts = [("value", block[:, 0])]
@@ -59,8 +59,8 @@ def latent_units(space: ProductSpace, codes: Tensor | np.ndarray) -> LatentUnits
             names.append(f"z{index} {factor.name} {part}")
             columns.append(column.numpy())
             owners.append(index)
-            periodic.append(circular)
-            discrete.append(factor.topology == "points")
+            periodic.append(reading.is_angle)
+            discrete.append(reading.is_index)
     values = np.stack(columns, axis=1) if columns else np.zeros((len(codes), 0))
     return LatentUnits(names, values, owners, periodic, discrete)
 

@@ -19,7 +19,7 @@ from matplotlib.patches import Circle
 from torch import Tensor
 
 from prodvae.data import FactorSpec
-from prodvae.spaces import Factor, ProductSpace
+from prodvae.spaces import Factor, ProductSpace, is_circular
 from prodvae.viz.association import Association
 from prodvae.viz.canvas import Box, FigureFile, add_axes_px, figure_style, new_figure, save_png
 
@@ -30,7 +30,7 @@ NUM_COLUMNS = 3
 
 def colour_scale(spec: FactorSpec, values: np.ndarray) -> tuple[str, float, float]:
     """Colour map and range for a ground-truth factor: cyclic over one period for a loop."""
-    if spec.kind == "loop" and spec.period is not None:
+    if is_circular(spec.kind) and spec.period is not None:
         return "twilight", 0.0, float(spec.period)
     low, high = float(values.min()), float(values.max())
     return "viridis", low, high if high > low else low + 1.0
@@ -54,7 +54,7 @@ def _kind(panel: Panel) -> str:
 
 def _plane_panel(axes, panel: Panel, block, truth, spec, fig, bar_box) -> None:
     """Scatter of two code columns ``block [N, 2]`` coloured by the ground truth ``truth``."""
-    values = np.mod(truth, spec.period) if spec.kind == "loop" and spec.period else truth
+    values = np.mod(truth, spec.period) if is_circular(spec.kind) and spec.period else truth
     cmap, low, high = colour_scale(spec, values)
     dots = axes.scatter(block[:, 0], block[:, 1], c=values, cmap=cmap, vmin=low, vmax=high, s=6)
     radius = _reference_radius(panel.factor)
@@ -72,16 +72,8 @@ def _plane_panel(axes, panel: Panel, block, truth, spec, fig, bar_box) -> None:
 
 def _line_panel(axes, panel: Panel, block, truth, spec) -> None:
     """A 1-D code against the ground-truth value, with the factor's low-energy set marked."""
-    factor = panel.factor
     axes.scatter(truth, block[:, 0], s=6, alpha=0.5, color="tab:blue")
-    params = factor.params()
-    if factor.topology == "points":
-        levels = factor.points.numpy().tolist()
-    elif factor.topology == "segment":
-        levels = [-params["half_length"], params["half_length"]]
-    else:
-        levels = []
-    for level in levels:
+    for level in panel.factor.reading.levels:
         axes.axhline(level, ls="--", lw=0.8, color="0.4")
     axes.set_xlabel(f"{spec.name} ({spec.kind})")
     axes.set_ylabel(f"z[{panel.columns[0]}]")
@@ -103,7 +95,7 @@ def portrait_panels(space: ProductSpace, association: Association) -> list[Panel
     panels = []
     for index, (factor, where) in enumerate(zip(space.factors, space.slices)):
         units = [u for u, owner in enumerate(owners) if owner == index]
-        if factor.topology == "euclidean" and factor.dim > 1:
+        if factor.reading.per_axis and factor.dim > 1:
             panels += [Panel(index, factor, [where.start + a], [u], a) for a, u in enumerate(units)]
         elif factor.dim >= 2:
             panels.append(Panel(index, factor, [where.start, where.start + 1], units))

@@ -59,11 +59,12 @@ def _angle_degrees(block: Tensor) -> np.ndarray:
 
 def _positions(factor: Factor, block: Tensor, axis: int) -> tuple[np.ndarray, str]:
     """Where each step of ``block [steps, d]`` lies along ``factor``, and what that measures."""
-    if factor.topology in ("loop", "sphere") and block.shape[1] >= 2:
+    reading = factor.reading
+    if reading.columns in ("angle", "direction") and block.shape[1] >= 2:
         return _angle_degrees(block), "angle (degrees)"
-    if factor.topology == "points":
+    if reading.is_index:
         return factor.coordinate(block).numpy().astype(np.float64), "point index"
-    if factor.topology == "euclidean":
+    if reading.per_axis:
         return block[:, axis].numpy(), f"axis {axis} (prior standard deviations)"
     return block[:, axis].numpy(), "latent value"
 
@@ -84,7 +85,7 @@ def traversal_paths(
         raise ValueError("base contains non-finite values")
     paths = []
     for index, (factor, where) in enumerate(zip(space.factors, space.slices)):
-        axes = range(factor.dim) if factor.topology == "euclidean" else [None]
+        axes = range(factor.dim) if factor.reading.per_axis else [None]
         for axis in axes:
             codes = space.traverse(index, num_steps, base)
             if axis is not None:  # a Euclidean axis: sweep that column, hold the rest at base
