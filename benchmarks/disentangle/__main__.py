@@ -9,6 +9,7 @@ benchmarks/README.md are made (``python -m benchmarks.tables``).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from typing import Any
@@ -51,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 def sweep_record(preset, result) -> dict[str, Any]:
     """What the docs' tables need: the preset's layout and every cell's status and metrics."""
     keep = ("cell_id", "dataset", "variant", "seed", "status", "metrics", "train_seconds")
+    commits = set()
+    for meta in result.out_dir.glob("cells/*/run/meta.json"):
+        commits.add(json.loads(meta.read_text()).get("git_commit") or "unknown")
     return {
+        "trained_at": sorted(commits),
         "preset": preset.name,
         "datasets": list(preset.datasets),
         "variants": list(preset.variants),

@@ -66,9 +66,13 @@ def provenance(payload: dict[str, Any]) -> str:
         where += f", {machine['cuda']}"
     return (
         f"<sub>Measured {payload['date']} on {where} (torch {machine.get('torch', '?')}), "
-        f"commit {str(payload['commit'])[:12]}: `{payload['command']}` "
+        f"commit {_short(str(payload['commit']))}: `{payload['command']}` "
         f"→ `benchmarks/results/{payload['benchmark']}.json`</sub>"
     )
+
+
+def _short(commit: str) -> str:
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def make_table(name: str, results_dir: Path = RESULTS_DIR) -> str:

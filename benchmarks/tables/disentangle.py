@@ -17,5 +17,12 @@ def render(payload: dict[str, Any]) -> str:
         results["headline"],
         num_seeds=len(results["seeds"]),
     )
+    finished = [c for c in results["cells"] if c.get("status") == "finished"]
+    expected = len(results["datasets"]) * len(results["variants"]) * len(results["seeds"])
+    footer = f"Cells finished: {len(finished)} of {expected}"
+    if results.get("failures"):
+        footer += f" (failed: {', '.join(sorted(results['failures']))})"
+    if results.get("trained_at"):
+        footer += f"; cells trained at commit {', '.join(c[:12] for c in results['trained_at'])}"
     # the documents put these tables under their own headings: one level deeper
-    return text.replace("### ", "#### ")
+    return text.replace("### ", "#### ") + "\n" + footer + ".\n"
