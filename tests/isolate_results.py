@@ -1,4 +1,7 @@
-"""Suite-wide fixtures."""
+"""A pytest plugin (loaded by `-p tests.isolate_results` in pyproject.toml): suite-wide fixtures.
+
+Not a top-level conftest.py: the test folders have conftest modules of their own, and pytest
+cannot import two modules named `conftest` when one is named on the command line."""
 
 from __future__ import annotations
 
