@@ -1,4 +1,4 @@
-"""``prodvae train CONFIG.yaml [--set key=value ...]`` and ``prodvae train --resume RUN_DIR``."""
+"""``prodvae train CONFIG.yaml... [--set key=value ...]`` and ``prodvae train --resume RUN_DIR``."""
 
 from __future__ import annotations
 
@@ -19,12 +19,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a model from a YAML config, or resume a run",
         description=(
-            "Train a model. CONFIG.yaml overlays the defaults; --set section.key=value changes "
-            "one field (e.g. --set train.steps=500 --set objective.options.beta=4). The run "
-            "folder is <run.dir>/<run.name> (run.name defaults to the config's file name)."
+            "Train a model. Each CONFIG.yaml overlays the defaults and the overlays before it "
+            "(e.g. a dataset and an objective: configs/data/sprites.yaml "
+            "configs/objective/beta_vae.yaml); --set section.key=value changes one field (e.g. "
+            "--set train.steps=500 --set objective.options.beta=4). The run folder is "
+            "<run.dir>/<run.name> (run.name defaults to the configs' file names joined by '-', "
+            "e.g. sprites-beta_vae)."
         ),
     )
-    parser.add_argument("config", nargs="?", help="YAML overlay (omit with --resume)")
+    parser.add_argument(
+        "configs",
+        nargs="*",
+        metavar="CONFIG.yaml",
+        help="YAML overlays, in order (not with --resume)",
+    )
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     parser.add_argument(
         "--set",
@@ -40,16 +48,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     _configure_logging()
     if args.resume:
-        if args.config:
+        if args.configs:
             raise UserError("give either CONFIG.yaml or --resume RUN_DIR, not both")
         folder = RunFolder(args.resume)
         config = load_config(base=folder.read_config_dict(), overrides=args.overrides)
         result = train(config, folder.path, resume=True)
     else:
-        if not args.config:
+        if not args.configs:
             raise UserError("give a CONFIG.yaml to train, or --resume RUN_DIR")
-        default_name = {"run": {"name": Path(args.config).stem}}
-        config = load_config(args.config, args.overrides, base=default_name)
+        default_name = {"run": {"name": "-".join(Path(path).stem for path in args.configs)}}
+        config = load_config(args.configs, args.overrides, base=default_name)
         result = train(config, RunFolder.for_config(config).path)
     return _report(result)
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from prodvae.models.backbones import make_backbone
 from prodvae.models.posteriors import POSTERIORS, PosteriorFamily, make_posterior
-from prodvae.spaces import ProductSpace
+from prodvae.spaces import FACTORS, ProductSpace
 
 
 class Posterior(NamedTuple):
@@ -197,11 +197,13 @@ def _families(
     if posterior is None or isinstance(posterior, str):
         names = [posterior or "gaussian"] * space.num_factors
     elif isinstance(posterior, Mapping):
-        known = {f.topology for f in space.factors}
+        # a topology the space lacks is allowed (one map serves every dataset); a name that
+        # is no topology at all is a typo
+        known = {cls.topology for cls in FACTORS.values()}
         unknown = sorted(set(posterior) - known)
         if unknown:
             raise ValueError(
-                f"posterior: topologies {unknown} are not in the space (it has {sorted(known)})"
+                f"posterior: {unknown} are not topologies; expected some of {sorted(known)}"
             )
         names = [posterior.get(f.topology, "gaussian") for f in space.factors]
     else:

@@ -7,6 +7,7 @@ then prepares itself on the training data (:meth:`~prodvae.objectives.Objective.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import torch
@@ -47,17 +48,31 @@ def auto_space(dataset: GroundTruthDataset) -> ProductSpace:
 
 
 def build_space(config: ModelConfig, dataset: GroundTruthDataset) -> ProductSpace:
-    """``model.space``: ``auto``, a one-line description, or a list of factor mappings."""
+    """``model.space``: ``auto``, a one-line description, or a list of factor mappings.
+
+    In a description, a repeat count may be a multiple of ``K``, the number of varying
+    ground-truth factors: ``euclidean^2K`` is twice as many Euclidean latents as factors.
+    """
     space = config.space
     if space == "auto":
         return auto_space(dataset)
     if isinstance(space, str):
-        return ProductSpace.parse(space)
+        return ProductSpace.parse(per_factor_counts(space, dataset))
     if not all(isinstance(entry, dict) for entry in space):
         raise ValueError(
             f"model.space: every factor must be a mapping with a 'kind', got {space!r}"
         )
     return ProductSpace.from_config(space)
+
+
+_PER_FACTOR = re.compile(r"\^\s*(\d*)\s*K\b")
+
+
+def per_factor_counts(space: str, dataset: GroundTruthDataset) -> str:
+    """``space`` with each repeat count ``^nK`` replaced by ``n`` times the number of varying
+    ground-truth factors (``^K`` by that number)."""
+    num_factors = sum(s.size > 1 for s in dataset.spec)
+    return _PER_FACTOR.sub(lambda m: f"^{int(m.group(1) or 1) * num_factors}", space)
 
 
 def build_model(config: ModelConfig, space: ProductSpace, image_shape: tuple[int, ...]) -> VAE:

@@ -2,13 +2,14 @@
 
 Every value is checked against the annotation of its dataclass field: an unknown section
 or key, or a value of the wrong type, raises one ``ValueError`` that names the key and
-lists what is valid. Nothing here touches the disk except reading the YAML file.
+lists what is valid. Nothing here touches the disk except reading the YAML files.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +20,26 @@ from prodvae.train.typecheck import check_value, field_hint, strip_optional
 
 
 def load_config(
-    path: str | Path | None = None,
+    path: str | Path | Sequence[str | Path] | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     *,
     base: dict[str, Any] | None = None,
 ) -> Config:
-    """Defaults, then ``base`` (a plain dict), then the YAML file at ``path``, then ``overrides``.
+    """Defaults, then ``base`` (a plain dict), then the YAML file(s) at ``path``, then
+    ``overrides``.
 
+    ``path`` may be several overlays, merged in order field by field: a run composed of a
+    dataset overlay and an objective overlay is
+    ``load_config(["configs/data/sprites.yaml", "configs/objective/beta_vae.yaml"])``.
     ``overrides`` are strings ``section.key=value`` (``value`` parsed as YAML); a key inside a
     mapping field is reached with one more dot, e.g. ``objective.options.beta=4``.
     """
     tree: dict[str, dict[str, Any]] = {}
     if base is not None:
         merge_overlay(tree, base, source="base config")
-    if path is not None:
-        merge_overlay(tree, read_yaml(path), source=str(path))
+    paths = [path] if isinstance(path, (str, Path)) else list(path or ())
+    for each in paths:
+        merge_overlay(tree, read_yaml(each), source=str(each))
     for item in overrides:
         apply_override(tree, item)
     return build_config(tree)
