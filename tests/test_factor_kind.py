@@ -29,7 +29,6 @@ from prodvae.spaces import (
     ProductSpace,
     Reading,
     Segment,
-    register_factor,
 )
 from prodvae.spaces.base import check_input, check_positive, resolve_device
 from prodvae.train import load_config, train
@@ -103,13 +102,8 @@ class Ray(Factor):
 @pytest.fixture
 def ray():
     """``Ray`` registered as "ray", the model of ground-truth segments, for one test."""
-    saved = dict(FACTORS), dict(GROUND_TRUTH)
-    del GROUND_TRUTH["segment"]
-    register_factor("ray", ground_truth="segment")(Ray)
-    yield Ray
-    for registry, before in zip((FACTORS, GROUND_TRUTH), saved):
-        registry.clear()
-        registry.update(before)
+    with FACTORS.temporarily("ray", Ray), GROUND_TRUTH.temporarily("segment", Ray, replace=True):
+        yield Ray
 
 
 def test_auto_space_models_ground_truth_segments_with_the_new_kind(ray):

@@ -1,5 +1,6 @@
 """Imports point one way: spaces ← models ← objectives ← train ← bench ← commands ← cli
-(DESIGN.md); ``errors`` sits below everything, so any layer may raise its errors."""
+(DESIGN.md); ``errors`` and ``registry`` sit below everything, so any layer may raise its
+errors and register its named entries."""
 
 import ast
 from pathlib import Path
@@ -11,10 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "prodvae"
 #: Layers below ``commands``, in the order they may import each other.
 LIBRARY = ("spaces", "data", "models", "objectives", "metrics", "viz", "train", "bench")
 
+#: Modules that every layer may import; they import nothing from the package.
+FOUNDATION = ("errors", "registry")
+
 # What each layer (a folder, or a module at the top of the package) may import from inside the
-# package besides itself and ``errors``.
+# package besides itself and the foundation.
 ALLOWED = {
     "errors": set(),
+    "registry": set(),
     "spaces": set(),
     "data": {"spaces"},
     "models": {"spaces"},
@@ -60,10 +65,15 @@ def test_every_module_of_the_package_is_in_a_layer():
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_layer_imports_point_one_way(layer):
     for path in modules(layer):
-        used = internal_imports(path) - {layer, "errors"}
+        used = internal_imports(path) - {layer, *FOUNDATION}
         assert used <= ALLOWED[layer], (
             f"{path.relative_to(PACKAGE)} imports {used - ALLOWED[layer]}"
         )
+
+
+@pytest.mark.parametrize("module", FOUNDATION)
+def test_the_foundation_imports_nothing_from_the_package(module):
+    assert internal_imports(PACKAGE / f"{module}.py") == set()
 
 
 def test_only_the_cli_imports_commands_and_nothing_imports_the_cli():

@@ -62,7 +62,7 @@ def test_build_checks_posterior_families():
     space = ProductSpace.parse("loop * points(2)")
     with pytest.raises(ValueError, match="power_spherical.*topology loop"):
         build_vae(space, "burgess", (1, 32, 32), posterior=["gaussian", "power_spherical"])
-    with pytest.raises(ValueError, match="unknown family 'vmf'"):
+    with pytest.raises(ValueError, match="unknown posterior 'vmf'; expected one of: gaussian"):
         build_vae(space, "burgess", (1, 32, 32), posterior="vmf")
     with pytest.raises(ValueError, match=r"\['lopo'\] are not topologies"):
         build_vae(space, "burgess", (1, 32, 32), posterior={"lopo": "power_spherical"})

@@ -105,7 +105,7 @@ def test_parse_the_one_line_grammar():
         ("loop(3) * ", "cannot parse"),
         ("loop(1, 2, 3)", "at most 2"),
         ("loop(foo)", "cannot read value"),
-        ("loop(colour=1)", "unknown parameter"),
+        ("loop(colour=1)", "unknown option.s. colour; valid options: "),
     ],
 )
 def test_parse_errors_name_the_problem(text, message):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from prodvae.objectives import OBJECTIVES, Objective, ObjectiveOptions, register_objective
+from prodvae.objectives import OBJECTIVES, Objective, ObjectiveOptions
 from prodvae.train import load_config
 from prodvae.train.build import build_components
 
@@ -87,9 +87,14 @@ class ProbeObjective(Objective):
         self.prepared = (dataset, space, torch.rand(3, generator=generator), num_changed)
 
 
-def test_a_new_objective_is_configured_and_prepared_with_no_other_change():
-    if "toy_probe" not in OBJECTIVES:
-        register_objective("toy_probe")(ProbeObjective)
+@pytest.fixture
+def probe():
+    """``ProbeObjective`` registered as "toy_probe" for one test."""
+    with OBJECTIVES.temporarily("toy_probe", ProbeObjective):
+        yield ProbeObjective
+
+
+def test_a_new_objective_is_configured_and_prepared_with_no_other_change(probe):
     with pytest.raises(ValueError, match="objective.options.scale must be a number"):
         load_config(None, ["objective.name=toy_probe", "objective.options.scale=big"])
     config = load_config(

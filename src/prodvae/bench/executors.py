@@ -15,20 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from prodvae.registry import Registry
+
 log = logging.getLogger(__name__)
 
 #: Registered executors by name.
-EXECUTORS: dict[str, type] = {}
+EXECUTORS: Registry[type] = Registry("executor")
 
 
 def register_executor(name: str) -> Callable[[type], type]:
-    def decorate(cls: type) -> type:
-        if name in EXECUTORS:
-            raise ValueError(f"executor name {name!r} is already registered")
-        EXECUTORS[name] = cls
-        return cls
-
-    return decorate
+    """Class decorator: make an executor ``cls(options: ExecutorOptions)`` nameable."""
+    return EXECUTORS.register(name)
 
 
 @dataclass(frozen=True)
@@ -64,9 +61,8 @@ class JobOutcome(NamedTuple):
 
 
 def get_executor(name: str, options: ExecutorOptions) -> Any:
-    if name not in EXECUTORS:
-        raise ValueError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
-    return EXECUTORS[name](options)
+    """Executor ``name`` with ``options``; an unknown name lists the registered ones."""
+    return EXECUTORS.build(name, options)
 
 
 @register_executor("inline")

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prodvae.data.base import GroundTruthDataset
+from prodvae.registry import Registry
 
 Factory = TypeVar("Factory", bound=Callable[..., GroundTruthDataset])
 
-_DATASETS: dict[str, Callable[..., GroundTruthDataset]] = {}
-
-#: Read-only view of the registered dataset factories, by name.
-DATASETS: Mapping[str, Callable[..., GroundTruthDataset]] = MappingProxyType(_DATASETS)
+#: The registered dataset classes and factory functions, by name (read-only).
+DATASETS: Registry[Callable[..., GroundTruthDataset]] = Registry("dataset")
 
 
 def register_dataset(name: str) -> Callable[[Factory], Factory]:
-    """Register a dataset class or factory function under ``name``."""
-
-    def decorate(factory: Factory) -> Factory:
-        if name in _DATASETS and _DATASETS[name] is not factory:
-            raise ValueError(f"dataset name {name!r} is already registered")
-        _DATASETS[name] = factory
-        return factory
-
-    return decorate
+    """Register a dataset class or factory function under ``name`` (once)."""
+    return DATASETS.register(name)  # type: ignore[return-value]
 
 
 def get_dataset(name: str, **options: Any) -> GroundTruthDataset:
@@ -35,15 +25,4 @@ def get_dataset(name: str, **options: Any) -> GroundTruthDataset:
     Raises:
         ValueError: unknown name, or an option the dataset does not take.
     """
-    if name not in _DATASETS:
-        known = ", ".join(sorted(_DATASETS))
-        raise ValueError(f"unknown dataset {name!r}; expected one of {known}")
-    factory = _DATASETS[name]
-    accepted = inspect.signature(factory).parameters
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"dataset {name!r} takes no option {', '.join(map(repr, unknown))}; "
-            f"options: {', '.join(accepted)}"
-        )
-    return factory(**options)
+    return DATASETS.build(name, **options)

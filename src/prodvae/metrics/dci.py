@@ -62,15 +62,12 @@ def importance_matrix(
 
     ``n_jobs`` worker processes fit the factors (joblib's convention; 1: sequentially here).
     """
-    if regressor not in REGRESSORS:
-        raise ValueError(
-            f"unknown regressor {regressor!r}; expected one of {', '.join(REGRESSORS)}"
-        )
+    fit = REGRESSORS[regressor]  # an unknown name lists the registered ones
     train, test = check_split(codes_train, factors_train, codes_test, factors_test)
     keep = require_varying(train.factors, "dci")
     jobs = [
         Job(
-            REGRESSORS[regressor],
+            fit,
             (train.codes, train.factors[:, j], test.codes, test.factors[:, j], random_state),
             cost=num_binary_problems(train.factors[:, j]),
         )

@@ -29,6 +29,8 @@ from sklearn.ensemble import (
 )
 from threadpoolctl import threadpool_limits
 
+from prodvae.registry import Registry
+
 
 class FittedFactor(NamedTuple):
     """One factor's classifier summary: ``importance [L]``, train and test accuracy."""
@@ -41,19 +43,12 @@ class FittedFactor(NamedTuple):
 Fitter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], FittedFactor]
 
 #: Registered importance fitters by name.
-REGRESSORS: dict[str, Fitter] = {}
+REGRESSORS: Registry[Fitter] = Registry("DCI regressor")
 
 
 def register_regressor(name: str) -> Callable[[Fitter], Fitter]:
     """Function decorator: make a fitter selectable as ``dci(..., regressor=name)``."""
-
-    def decorate(fn: Fitter) -> Fitter:
-        if name in REGRESSORS:
-            raise ValueError(f"DCI regressor {name!r} is already registered")
-        REGRESSORS[name] = fn
-        return fn
-
-    return decorate
+    return REGRESSORS.register(name)
 
 
 def _as_float32(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

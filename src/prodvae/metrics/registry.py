@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from prodvae.registry import Registry
+
 #: Suite names accepted by :func:`metrics_in_suite` ("all" means every registered metric).
 SUITES: tuple[str, ...] = ("standard", "topology", "all")
 
@@ -63,7 +65,7 @@ class MetricEntry:
 
 
 #: Registered metrics by name.
-METRICS: dict[str, MetricEntry] = {}
+METRICS: Registry[MetricEntry] = Registry("metric")
 
 
 def register_metric(
@@ -79,9 +81,7 @@ def register_metric(
             raise ValueError(f"metric {name!r}: unknown suite {suite!r}")
 
     def decorate(fn: MetricFn) -> MetricFn:
-        if name in METRICS:
-            raise ValueError(f"metric name {name!r} is already registered")
-        METRICS[name] = MetricEntry(name, fn, tuple(suites), needs_dataset, fits_in_workers)
+        METRICS.add(name, MetricEntry(name, fn, tuple(suites), needs_dataset, fits_in_workers))
         return fn
 
     return decorate

@@ -30,33 +30,25 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
+from prodvae.registry import Registry
 from prodvae.spaces import Factor
 
 P = TypeVar("P", bound="PosteriorFamily")
 
 #: Registered posterior families by name.
-POSTERIORS: dict[str, type[PosteriorFamily]] = {}
+POSTERIORS: Registry[type[PosteriorFamily]] = Registry("posterior", set_name=True)
 
 _EULER_GAMMA = 0.5772156649015329
 
 
 def register_posterior(name: str) -> Callable[[type[P]], type[P]]:
-    """Class decorator: make a posterior family nameable from configs."""
-
-    def decorate(cls: type[P]) -> type[P]:
-        if name in POSTERIORS:
-            raise ValueError(f"posterior name {name!r} is already registered")
-        cls.name = name
-        POSTERIORS[name] = cls
-        return cls
-
-    return decorate
+    """Class decorator: make a posterior family nameable from configs (also its ``name``)."""
+    return POSTERIORS.register(name)  # type: ignore[return-value]
 
 
 def make_posterior(name: str) -> PosteriorFamily:
-    if name not in POSTERIORS:
-        raise ValueError(f"unknown posterior {name!r}; expected one of {', '.join(POSTERIORS)}")
-    return POSTERIORS[name]()
+    """A new family ``name``; an unknown name lists the registered ones."""
+    return POSTERIORS.build(name)
 
 
 def manifold_families() -> dict[str, str]:

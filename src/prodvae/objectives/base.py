@@ -10,7 +10,6 @@ the one hook through which it looks at the training data before the first step.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -19,13 +18,14 @@ from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE
-from prodvae.objectives.options import ObjectiveOptions, OptionError
+from prodvae.objectives.options import ObjectiveOptions
+from prodvae.registry import Registry
 from prodvae.spaces import ProductSpace
 
 O = TypeVar("O", bound="Objective")
 
 #: Registered objectives by name.
-OBJECTIVES: dict[str, type[Objective]] = {}
+OBJECTIVES: Registry[type[Objective]] = Registry("objective", set_name=True)
 
 
 class ObjectiveOutput(NamedTuple):
@@ -36,57 +36,29 @@ class ObjectiveOutput(NamedTuple):
 
 
 def register_objective(name: str) -> Callable[[type[O]], type[O]]:
-    """Class decorator: make an objective constructible by ``name``."""
-
-    def decorate(cls: type[O]) -> type[O]:
-        if name in OBJECTIVES:
-            raise ValueError(f"objective name {name!r} is already registered")
-        cls.name = name
-        OBJECTIVES[name] = cls
-        return cls
-
-    return decorate
+    """Class decorator: make an objective constructible by ``name`` (also its ``name``)."""
+    return OBJECTIVES.register(name)  # type: ignore[return-value]
 
 
 def options_class(name: str) -> type[ObjectiveOptions]:
     """The options dataclass of objective ``name``; an unknown name lists the registered ones."""
-    if name not in OBJECTIVES:
-        raise ValueError(
-            f"unknown objective {name!r}; expected one of {', '.join(sorted(OBJECTIVES))}"
-        )
     return OBJECTIVES[name].Options
 
 
 def objective_options(name: str) -> dict[str, Any]:
     """The options of objective ``name`` with their defaults."""
-    fields = dataclasses.fields(options_class(name))
-    return {
-        f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
-        for f in fields
-    }
+    return OBJECTIVES.options(name)
 
 
 def make_options(name: str, options: Mapping[str, Any]) -> ObjectiveOptions:
     """Objective ``name``'s options dataclass from ``options``; unknown names and bad values
     raise ``ValueError`` (the unknown ones with the list of valid options)."""
-    cls = options_class(name)
-    valid = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"objective {name!r}: unknown option(s) {', '.join(unknown)}; "
-            f"valid options: {', '.join(sorted(valid)) or '(none)'}"
-        )
-    try:
-        return cls(**options)
-    except OptionError as error:
-        raise ValueError(f"{name}: {error}") from None
+    return OBJECTIVES.build_options(name, **options)
 
 
 def get_objective(name: str, **options: Any) -> Objective:
     """Build objective ``name`` from its options by name (see :func:`make_options`)."""
-    checked = make_options(name, options)
-    return OBJECTIVES[name](checked)
+    return OBJECTIVES.build(name, **options)
 
 
 class Objective:

@@ -18,30 +18,21 @@ from torch import Tensor
 from torch.nn import functional
 
 from prodvae.objectives.options import ObjectiveOptions, OptionError, check_choice
+from prodvae.registry import Registry
 
-#: Negative log-likelihoods by name: ``fn(logits, x, scale) -> [batch]``.
-LIKELIHOODS: dict[str, Callable[[Tensor, Tensor, float], Tensor]] = {}
-#: Default observation scale per likelihood (None: the likelihood has no scale).
-DEFAULT_SCALES: dict[str, float | None] = {}
-
-
-def register_likelihood(name: str, default_scale: float | None):
-    def decorate(fn: Callable[[Tensor, Tensor, float], Tensor]):
-        LIKELIHOODS[name] = fn
-        DEFAULT_SCALES[name] = default_scale
-        return fn
-
-    return decorate
+#: Negative log-likelihoods by name: ``fn(logits, x, scale) -> [batch]``, each registered
+#: with its ``default_scale`` (None: the likelihood has no scale).
+LIKELIHOODS: Registry[Callable[[Tensor, Tensor, float], Tensor]] = Registry("likelihood")
 
 
-@register_likelihood("bernoulli", None)
+@LIKELIHOODS.register("bernoulli", default_scale=None)
 def bernoulli_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     """Binary cross-entropy with logits; targets may be grey levels in [0, 1]."""
     nll = functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return nll.flatten(1).sum(-1)
 
 
-@register_likelihood("gaussian", 0.1)
+@LIKELIHOODS.register("gaussian", default_scale=0.1)
 def gaussian_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     """N(x; sigmoid(logits), scale²) per pixel."""
     residual = (x - torch.sigmoid(logits)) / scale
@@ -49,7 +40,7 @@ def gaussian_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     return nll.flatten(1).sum(-1)
 
 
-@register_likelihood("laplace", 0.1)
+@LIKELIHOODS.register("laplace", default_scale=0.1)
 def laplace_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     """Laplace(x; sigmoid(logits), scale) per pixel."""
     nll = (x - torch.sigmoid(logits)).abs() / scale + math.log(2 * scale)
@@ -59,7 +50,7 @@ def laplace_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
 def resolve_scale(likelihood: str, scale: float | None) -> float:
     """The scale to use: the likelihood's default when ``scale`` is None; checked."""
     check_choice("likelihood", likelihood, LIKELIHOODS)
-    default = DEFAULT_SCALES[likelihood]
+    default = LIKELIHOODS.extra(likelihood)["default_scale"]
     if default is None:
         if scale is not None:
             raise OptionError("likelihood_scale", f"does not apply to {likelihood!r}")

@@ -12,29 +12,23 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prodvae.registry import Registry
+
 #: Shapes by name: ``fn(start, end, progress in [0, 1]) -> value``.
-SHAPES: dict[str, Callable[[float, float, float], float]] = {}
+SHAPES: Registry[Callable[[float, float, float], float]] = Registry("shape")
 
 
-def register_shape(name: str):
-    def decorate(fn: Callable[[float, float, float], float]):
-        SHAPES[name] = fn
-        return fn
-
-    return decorate
-
-
-@register_shape("linear")
+@SHAPES.register("linear")
 def linear(start: float, end: float, progress: float) -> float:
     return start + (end - start) * progress
 
 
-@register_shape("cosine")
+@SHAPES.register("cosine")
 def cosine(start: float, end: float, progress: float) -> float:
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-@register_shape("geometric")
+@SHAPES.register("geometric")
 def geometric(start: float, end: float, progress: float) -> float:
     return start * (end / start) ** progress
 

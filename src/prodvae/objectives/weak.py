@@ -21,28 +21,23 @@ from torch import Tensor
 from prodvae.models import Posterior
 from prodvae.objectives.likelihoods import LikelihoodOptions
 from prodvae.objectives.options import check_choice
+from prodvae.registry import Registry
 from prodvae.spaces import ProductSpace
 
 #: Ways to merge two Gaussian posteriors: ``fn(mu1, logvar1, mu2, logvar2) -> (mu, logvar)``.
-AGGREGATIONS: dict[str, Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]] = {}
+AGGREGATIONS: Registry[Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]] = (
+    Registry("aggregation")
+)
 
 
-def register_aggregation(name: str):
-    def decorate(fn):
-        AGGREGATIONS[name] = fn
-        return fn
-
-    return decorate
-
-
-@register_aggregation("ada_gvae")
+@AGGREGATIONS.register("ada_gvae")
 def average(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tensor) -> tuple[Tensor, Tensor]:
     """Mean of the means, mean of the variances."""
     var = 0.5 * (logvar1.exp() + logvar2.exp())
     return 0.5 * (mu1 + mu2), var.log()
 
 
-@register_aggregation("ada_ml_vae")
+@AGGREGATIONS.register("ada_ml_vae")
 def product(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tensor) -> tuple[Tensor, Tensor]:
     """Normalised product of the two Gaussians: precisions add."""
     precision1, precision2 = (-logvar1).exp(), (-logvar2).exp()

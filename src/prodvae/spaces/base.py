@@ -11,15 +11,16 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import Tensor
 
+from prodvae.registry import Registry
 from prodvae.spaces.kinds import Kind, Topology, check_kind
 from prodvae.spaces.reading import Reading
 
 F = TypeVar("F", bound="Factor")
 
 #: Registered factor types by name (``"loop"``, ``"segment"``, ...).
-FACTORS: dict[str, type[Factor]] = {}
+FACTORS: Registry[type[Factor]] = Registry("factor kind", set_name=True)
 #: The factor type that models each ground-truth kind (``model.space=auto``).
-GROUND_TRUTH: dict[Kind, type[Factor]] = {}
+GROUND_TRUTH: Registry[type[Factor]] = Registry("ground-truth kind")
 
 
 def register_factor(name: str, *, ground_truth: Kind | None = None) -> Callable[[type[F]], type[F]]:
@@ -28,15 +29,12 @@ def register_factor(name: str, *, ground_truth: Kind | None = None) -> Callable[
     """
 
     def decorate(cls: type[F]) -> type[F]:
-        if name in FACTORS:
-            raise ValueError(f"factor name {name!r} is already registered")
         if ground_truth is not None and check_kind(ground_truth) in GROUND_TRUTH:
             owner = GROUND_TRUTH[ground_truth].name
             raise ValueError(f"ground-truth kind {ground_truth!r} is already modelled by {owner!r}")
-        cls.name = name
-        FACTORS[name] = cls
+        FACTORS.add(name, cls)
         if ground_truth is not None:
-            GROUND_TRUTH[ground_truth] = cls
+            GROUND_TRUTH.add(ground_truth, cls)
         return cls
 
     return decorate
@@ -44,15 +42,7 @@ def register_factor(name: str, *, ground_truth: Kind | None = None) -> Callable[
 
 def make_factor(name: str, **params: Any) -> Factor:
     """Build a registered factor from its name and parameters, checking both."""
-    if name not in FACTORS:
-        raise ValueError(f"unknown factor kind {name!r}; expected one of {', '.join(FACTORS)}")
-    cls = FACTORS[name]
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        expected = ", ".join(sorted(fields))
-        raise ValueError(f"{name}: unknown parameter(s) {', '.join(unknown)}; expected {expected}")
-    return cls(**params)
+    return FACTORS.build(name, **params)
 
 
 def check_positive(factor: Factor, param: str, *, allow_zero: bool = False) -> None:

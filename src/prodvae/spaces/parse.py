@@ -9,7 +9,6 @@ optionally repeated with ``^n``. Values are Python literals, parsed without ``ev
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 from typing import Any
 
@@ -26,7 +25,7 @@ def _literal(text: str, term: str) -> Any:
 
 
 def _parse_arguments(name: str, body: str, term: str) -> dict[str, Any]:
-    fields = [f.name for f in dataclasses.fields(FACTORS[name])]
+    fields = list(FACTORS.options(name))
     params: dict[str, Any] = {}
     seen_keyword = False
     pieces = [p for p in body.split(",") if p.strip()] if body else []
@@ -52,8 +51,6 @@ def parse_factors(text: str) -> list[Factor]:
         if not term.strip() or match is None:
             raise ValueError(f"cannot parse space term {term.strip()!r} in {text!r}")
         name, body, repeat = match.groups()
-        if name not in FACTORS:
-            raise ValueError(f"unknown factor kind {name!r}; expected one of {', '.join(FACTORS)}")
         factor = make_factor(name, **_parse_arguments(name, body or "", term.strip()))
         count = int(repeat) if repeat else 1
         if count < 1:

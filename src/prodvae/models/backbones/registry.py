@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from torch import nn
+
+from prodvae.registry import Registry
 
 
 class Backbone(NamedTuple):
@@ -25,7 +26,7 @@ class Backbone(NamedTuple):
 BackboneBuilder = Callable[..., Backbone]
 
 #: Registered backbone builders by name (``"burgess"``, ``"resnet"``, ``"nvae"``).
-BACKBONES: dict[str, BackboneBuilder] = {}
+BACKBONES: Registry[BackboneBuilder] = Registry("backbone")
 
 #: Image sizes every backbone supports (square images, 1 or more channels).
 IMAGE_SIZES: tuple[int, ...] = (32, 64, 128)
@@ -33,37 +34,19 @@ IMAGE_SIZES: tuple[int, ...] = (32, 64, 128)
 
 def register_backbone(name: str) -> Callable[[BackboneBuilder], BackboneBuilder]:
     """Decorator: make a builder ``fn(image_shape, latent_dim, *, options...)`` nameable."""
-
-    def decorate(fn: BackboneBuilder) -> BackboneBuilder:
-        if name in BACKBONES:
-            raise ValueError(f"backbone name {name!r} is already registered")
-        BACKBONES[name] = fn
-        return fn
-
-    return decorate
+    return BACKBONES.register(name)
 
 
 def backbone_options(name: str) -> dict[str, Any]:
     """The options of backbone ``name`` and their defaults."""
-    if name not in BACKBONES:
-        raise ValueError(
-            f"unknown backbone {name!r}; expected one of {', '.join(sorted(BACKBONES))}"
-        )
-    params = inspect.signature(BACKBONES[name]).parameters.values()
-    return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return BACKBONES.options(name, num_positional=2)
 
 
 def make_backbone(
     name: str, image_shape: tuple[int, int, int], latent_dim: int, **options: Any
 ) -> Backbone:
     """Build backbone ``name``, checking option names, the image shape and the latent size."""
-    valid = backbone_options(name)
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"backbone {name!r}: unknown option(s) {', '.join(unknown)}; "
-            f"valid options: {', '.join(sorted(valid))}"
-        )
+    BACKBONES.check_options(name, options, num_positional=2)
     check_image_shape(image_shape)
     if not isinstance(latent_dim, int) or latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
