@@ -2,12 +2,14 @@
 answers what the trainer asks through the base class (no attribute probing)."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
 import torch
+from tests.data.labelled_files import objects_at_angles, write_labelled_file
 
-from prodvae.data import get_dataset, sample_pair_factors
+from prodvae.data import from_file, get_dataset, sample_pair_factors
 from prodvae.objectives import OBJECTIVES, Objective, ObjectiveOptions, get_objective
 from prodvae.objectives import anchor as anchor_module
 from prodvae.objectives.anchor import Anchor, anchor_images
@@ -115,3 +117,15 @@ def test_anchor_images_are_training_images_in_the_unit_interval(dial, monkeypatc
     assert 0.0 <= images.min() and images.max() <= 1.0
     differ = (pairs[0] != pairs[1]).flatten(1).any(1).numpy()
     assert np.mean(differ) > 0.5  # one hand moved in each pair (rarely onto the same pixels)
+
+
+def test_anchor_pairs_come_from_a_file_that_is_not_a_grid(tmp_path, monkeypatch):
+    monkeypatch.setattr(anchor_module, "ANCHOR_IMAGES", 16)
+    monkeypatch.setattr(anchor_module, "ANCHOR_PAIRS", 8)
+    kinds, periods = ("points", "loop", "segment"), {1: 2 * math.pi}
+    photos = from_file(
+        write_labelled_file(tmp_path / "p.npz", objects_at_angles(), kinds, periods=periods)
+    )
+    images, pairs = anchor_images(photos, torch.Generator().manual_seed(0), True, None)
+    assert not photos.is_grid and pairs[0].shape == pairs[1].shape == (8, *photos.image_shape)
+    assert (pairs[0] != pairs[1]).flatten(1).any(1).all()  # random images: every pair differs

@@ -22,9 +22,10 @@ from prodvae.data.array_dataset import ArrayDataset
 from prodvae.data.base import GroundTruthDataset, Sample
 from prodvae.data.files import from_file, save_dataset
 from prodvae.data.grid import FactorGrid, detect_grid, ravel_indices, unravel_flat
-from prodvae.data.pairs import FactorPair, sample_pair_factors
+from prodvae.data.pairs import FactorPair, check_pairs, sample_pair_factors, sample_pairs
 from prodvae.data.procedural import ProceduralDataset
 from prodvae.data.registry import DATASETS, get_dataset, register_dataset
+from prodvae.data.row_pairs import PairRows
 from prodvae.data.spec import FactorSpec
 
 __all__ = [
@@ -34,14 +35,17 @@ __all__ = [
     "FactorPair",
     "FactorSpec",
     "GroundTruthDataset",
+    "PairRows",
     "ProceduralDataset",
     "Sample",
+    "check_pairs",
     "detect_grid",
     "from_file",
     "get_dataset",
     "ravel_indices",
     "register_dataset",
     "sample_pair_factors",
+    "sample_pairs",
     "save_dataset",
     "unravel_flat",
 ]

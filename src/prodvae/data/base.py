@@ -1,8 +1,9 @@
 """The ground-truth dataset protocol: images with labelled factors, and grid access.
 
-Interventional metrics (BetaVAE, FactorVAE scores) and weak supervision need to draw factor
-multi-indices and the images at them; :class:`GroundTruthDataset` gives that for any dataset
-whose factors form a full grid, whatever its storage.
+Interventional metrics (BetaVAE, FactorVAE scores) need to draw factor multi-indices and the
+images at them; :class:`GroundTruthDataset` gives that for any dataset whose factors form a
+full grid, whatever its storage. (Weak-supervision pairs use the grid when there is one and
+the labelled rows otherwise: :mod:`prodvae.data.pairs`.)
 """
 
 from __future__ import annotations
@@ -136,13 +137,15 @@ class GroundTruthDataset(torch.utils.data.Dataset):
         ]
         return torch.from_numpy(np.stack(columns, axis=1).reshape(-1, self.num_factors))
 
+    def rows_from_factors(self, indices: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Dataset rows ``int64 [n]`` at grid multi-indices ``[n, K]``."""
+        return self._require_grid().rows_of(as_index_array(indices, self.num_factors))
+
     def images_from_factors(
         self, indices: np.ndarray | torch.Tensor, device: torch.device | str | None = None
     ) -> torch.Tensor:
         """Images ``uint8 [n, C, H, W]`` at grid multi-indices ``[n, K]``."""
-        grid = self._require_grid()
-        rows = grid.rows_of(as_index_array(indices, self.num_factors))
-        return self.images_at(rows, device=device)
+        return self.images_at(self.rows_from_factors(indices), device=device)
 
     def __repr__(self) -> str:
         names = ", ".join(f"{f.name}:{f.kind}" for f in self._spec)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from prodvae.data import GroundTruthDataset, sample_pair_factors
+from prodvae.data import GroundTruthDataset, sample_pairs
 from prodvae.spaces import ProductSpace
 
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
@@ -181,11 +181,12 @@ def anchor_images(
 ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
     """``ANCHOR_IMAGES`` training images ``[n, C, H, W]`` in [0, 1], drawn with ``generator``,
     and, ``with_pairs``, the two images ``[m, C, H, W]`` of ``ANCHOR_PAIRS`` pairs that change
-    ``num_changed`` factors (grid datasets), drawn next with the same generator."""
+    ``num_changed`` factors (:func:`~prodvae.data.sample_pairs`: grid cells, or matched rows of
+    any labelled dataset), drawn next with the same generator."""
     rows = torch.randint(len(dataset), (ANCHOR_IMAGES,), generator=generator).numpy()
     images = dataset.images_at(rows).float() / 255
     if not with_pairs:
         return images, None
-    pair = sample_pair_factors(dataset, ANCHOR_PAIRS, num_changed, generator)
-    first, second = (dataset.images_from_factors(i) for i in (pair.indices1, pair.indices2))
+    pair = sample_pairs(dataset, ANCHOR_PAIRS, num_changed, generator)
+    first, second = (dataset.images_at(rows.numpy()) for rows in pair)
     return images, (first.float() / 255, second.float() / 255)

@@ -8,7 +8,8 @@ as an uninterrupted one and ``N`` processes together see the batch one process w
   training device.
 - :class:`HeldBatches`: a file dataset held on the device as ``uint8`` (when it fits).
 - :class:`LoaderBatches`: a file dataset read by ``DataLoader`` workers into pinned memory.
-- :class:`PairBatches`: weak-supervision pairs sharing all but ``k`` factors (grid datasets).
+- :class:`PairBatches`: weak-supervision pairs sharing all but ``k`` factors (grid cells, or
+  matched rows of any labelled file: :func:`~prodvae.data.pairs.sample_pairs`).
 
 Rendered and paired batches are made one step ahead on a background thread
 (:class:`Prefetched`) while the current step trains: the same batches, sooner.
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from prodvae.data.pairs import sample_pair_factors
+from prodvae.data.pairs import check_pairs, sample_pairs
 
 
 class Batch(NamedTuple):
@@ -218,27 +219,28 @@ class LoaderBatches:
 
 
 class PairBatches:
-    """Pairs of images sharing all but ``num_changed`` factors: ``x [B, 2, C, H, W]``."""
+    """Pairs of images sharing all but ``num_changed`` factors: ``x [B, 2, C, H, W]``.
+
+    A grid dataset pairs grid cells; any other labelled dataset pairs rows matched by their
+    factor values (:func:`~prodvae.data.pairs.sample_pairs`). Whether pairs exist is checked
+    here, before the first step.
+    """
 
     def __init__(
         self, dataset, shard: Shard, seed: int, device: torch.device, num_changed: int | None
     ) -> None:
-        if not dataset.is_grid:
-            raise ValueError(
-                f"data.name: weak-supervision pairs need a dataset whose factors form a grid; "
-                f"{type(dataset).__name__} does not"
-            )
+        check_pairs(dataset, num_changed)
         self.dataset, self.shard, self.seed, self.device = dataset, shard, seed, device
         self.num_changed = num_changed
 
     def batch(self, step: int) -> Batch:
         generator = step_generator(self.seed, step, salt=3)
-        pair = sample_pair_factors(
+        pair = sample_pairs(
             self.dataset, self.shard.global_batch, self.num_changed, generator=generator
         )
-        first = self.dataset.images_from_factors(self.shard.take(pair.indices1), device=self.device)
-        second = self.dataset.images_from_factors(
-            self.shard.take(pair.indices2), device=self.device
+        first, second = (
+            self.dataset.images_at(self.shard.take(rows).numpy(), device=self.device)
+            for rows in pair
         )
         return Batch(to_unit(torch.stack([first, second], dim=1)), None)
 

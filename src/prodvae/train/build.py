@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from prodvae.data import GroundTruthDataset, from_file, get_dataset
+from prodvae.data import GroundTruthDataset, check_pairs, from_file, get_dataset
 from prodvae.models import VAE, build_vae
 from prodvae.objectives import Objective, get_objective
 from prodvae.spaces import Factor, ProductSpace
@@ -101,6 +101,8 @@ def build_components(config: Config, *, dataset: GroundTruthDataset | None = Non
         torch.manual_seed(config.train.seed)
         model = build_model(config.model, space, dataset.image_shape)
         objective = build_objective(config, model)
+    if objective.needs_pairs:  # no pairs (or a bad data.num_changed): fail before the run
+        check_pairs(dataset, config.data.num_changed)
     generator = torch.Generator().manual_seed(config.train.seed)
     objective.prepare(dataset, space, generator, num_changed=config.data.num_changed)
     return Components(dataset, space, model, objective)
