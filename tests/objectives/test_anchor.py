@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from benchmarks.torus_loops import sample_angles, winding_number
 from tests.tolerances import chained_terms, float_tol, monte_carlo_tol
 
 from prodvae.data import get_dataset, sample_pair_factors
+from prodvae.metrics import winding_number as grid_winding_number
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
@@ -22,6 +22,19 @@ TWO_LOOPS = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5)")
 @pytest.fixture(scope="module")
 def dial():
     return get_dataset("torus", image_size=32)
+
+
+def sample_angles(dataset, n, generator, hand):
+    """``[n, 2]`` continuous angles of both hands, or of ``hand`` with the other held at 0."""
+    values = dataset.sample_values(n, generator)
+    if hand != "both":
+        values[:, 1 - ("long_hand", "short_hand").index(hand)] = 0.0
+    return values
+
+
+def winding_number(phi, theta):
+    """Turns of ``phi`` while continuous ``theta`` goes once round (in 40 bins)."""
+    return grid_winding_number(phi.numpy(), theta.numpy(), bins=40)
 
 
 def images_of(dataset, values):

@@ -33,6 +33,12 @@ from prodvae.metrics.information import (
 from prodvae.metrics.mcc import mcc
 from prodvae.metrics.mig import mig
 from prodvae.metrics.modularity import modularity, modularity_explicitness
+from prodvae.metrics.recovery import (
+    FactorRecovery,
+    factor_recovery,
+    recovery_scores,
+    winding_number,
+)
 from prodvae.metrics.registry import (
     METRICS,
     SUITES,
@@ -91,6 +97,10 @@ __all__ = [
     "register_regressor",
     "sap",
     "topology_report",
+    "factor_recovery",
+    "FactorRecovery",
+    "recovery_scores",
+    "winding_number",
     "topology_scores",
     "unsupervised_scores",
     "wrap",

@@ -123,8 +123,6 @@ class VAE(nn.Module):
             for i, (family, ring) in enumerate(zip(families, rings))
             if normalise_loops and ring is not None and family.name == "gaussian"
         }
-        if normalise_loops and not norms:
-            raise ValueError("normalise_loops: the space has no loop with a Gaussian posterior")
         self.loop_norms = nn.ModuleDict(norms)
 
     def _check_images(self, x: Tensor) -> None:
@@ -229,7 +227,8 @@ def build_vae(
     bias of Gaussian log-variances: a negative value (e.g. -4) starts with sharp posteriors,
     which helps small details (thin dial hands) get encoded before the KL collapses them.
     ``normalise_loops`` batch-normalises the means of loops with Gaussian posteriors to their
-    ring's moments (:class:`LoopNorm`).
+    ring's moments (:class:`LoopNorm`); a space without such loops has nothing to normalise
+    (so one config serves datasets with and without loops).
     """
     if not isinstance(space, ProductSpace):
         raise ValueError(f"build_vae: space must be a ProductSpace, got {type(space).__name__}")

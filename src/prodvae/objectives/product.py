@@ -51,6 +51,7 @@ from prodvae.models import VAE
 from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
 from prodvae.objectives.base import register_objective, require_gaussian
+from prodvae.objectives.coverage import loop_coverage
 from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
 from prodvae.objectives.options import (
@@ -89,6 +90,7 @@ class ProductOptions(WeakOptions):
     hsic_bandwidth: float = 1.0
     anchor_weight: float = 0.0
     anchor_steps: int = 500
+    coverage_weight: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -96,7 +98,9 @@ class ProductOptions(WeakOptions):
         normalise(self, "beta", tuple(check_number("beta", b) for b in betas))
         check_count("warmup_steps", self.warmup_steps)
         self._check_annealing()
-        check_numbers(self, "tc_weight", "free_bits", "hsic_weight", "anchor_weight")
+        check_numbers(
+            self, "tc_weight", "free_bits", "hsic_weight", "anchor_weight", "coverage_weight"
+        )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         check_count("anchor_steps", self.anchor_steps, low=1)
         check_count("dataset_size", self.dataset_size, low=3)
@@ -220,6 +224,10 @@ class ProductObjective(ElboObjective):
             dependence = factor_hsic(terms.codes, model.space.slices, o.hsic_bandwidth)
             penalty = penalty + o.hsic_weight * dependence
             logs["hsic"] = dependence.item()
+        if o.coverage_weight > 0:
+            uneven = loop_coverage(terms.codes, model.space)
+            penalty = penalty + o.coverage_weight * uneven
+            logs["coverage"] = uneven.item()
         if self.anchor_scale(step) > 0:
             if self.anchor is None:
                 raise ValueError(

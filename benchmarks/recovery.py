@@ -1,0 +1,202 @@
+"""Is each ground-truth factor learned with its own topology? Per factor, per seed, through
+the trainer.
+
+For every dataset, method and seed this trains one run with :func:`prodvae.train.train` --
+the path ``prodvae train`` takes -- from ``configs/product_weak.yaml`` with
+``data.name=<dataset>``, then reads each factor's recovery on fresh grid samples with
+:func:`prodvae.metrics.factor_recovery`: factors and latent factors paired one to one; a
+loop recovered when its block's angle follows it (circular alignment >= 0.9 at its symmetry
+harmonic) and winds once (``+-1``); a segment at ``|Spearman|`` >= 0.9; points at matched
+accuracy >= 0.9. Methods, all with the recipe's data, network, likelihood and budget:
+
+- ``product_weak``: the recipe as it is (the product prior on weak pairs);
+- ``ada_gvae``: Ada-GVAE (Locatello et al. 2020) on the same pairs with a Euclidean latent
+  of 10 dimensions; a loop is read from its best pair of dimensions;
+- ``product``: the product prior without pairs (``weak: none``, no anchor, no HSIC).
+
+    python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
+        --steps 3000 --record recovery_cpu
+
+A run folder that already holds a finished run of the same config is scored again, not
+retrained, so an interrupted sweep continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.results import record
+from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
+from prodvae.train import load_config, load_run, train
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "configs" / "product_weak.yaml"
+SAMPLES = 2000
+
+#: What each method changes in the recipe (``--set`` strings, applied in order).
+METHODS: dict[str, tuple[str, ...]] = {
+    "product_weak": (),
+    "ada_gvae": (
+        "model.space=euclidean^10",
+        "model.options={width: 16, encoder_activation: leaky_relu, initial_logvar: -4}",
+        "objective.name=ada_gvae",
+        "objective.options={likelihood: gaussian, likelihood_scale: 0.2}",
+    ),
+    "product": (
+        "objective.options={likelihood: gaussian, likelihood_scale: 0.2, warmup_steps: 200,"
+        " anneal_steps: 300}",
+    ),
+}
+
+
+def run_config(
+    dataset: str,
+    method: str,
+    seed: int,
+    steps: int,
+    image_size: int,
+    out: Path,
+    extra: tuple[str, ...] = (),
+):
+    """The config of one run, and its folder; ``extra`` ``--set`` strings come last."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    name = f"{dataset}-{method}-s{seed}"
+    overrides = [
+        f"data.name={dataset}",
+        f"data.options={{image_size: {image_size}}}",
+        *METHODS[method],
+        f"train.steps={steps}",
+        f"train.seed={seed}",
+        "train.progress=false",
+        f"run.dir={out}",
+        f"run.name={name}",
+        "run.tensorboard=false",
+        *extra,
+    ]
+    return load_config(RECIPE, overrides), out / name
+
+
+def finished(folder: Path, steps: int) -> bool:
+    """Whether ``folder`` holds a run checkpointed at ``steps`` (the trainer's last save)."""
+    return (folder / "checkpoints" / f"step_{steps:08d}").is_dir()
+
+
+def read_factors(folder: Path, seed: int, samples: int = SAMPLES) -> list[dict[str, Any]]:
+    """Each factor's recovery by the run in ``folder``, on ``samples`` fresh grid images."""
+    loaded = load_run(folder)
+    dataset = loaded.dataset
+    generator = torch.Generator().manual_seed(10_000 + seed)
+    indices = dataset.sample_factors(samples, generator=generator)
+    with torch.no_grad():
+        images = dataset.images_from_factors(indices).float() / 255
+        ambient = torch.cat([loaded.model.codes(chunk) for chunk in images.split(500)])
+    codes = intrinsic_codes(ambient.double().numpy(), latent_groups(loaded.space))
+    report = factor_recovery(codes, indices.numpy(), dataset.spec)
+    return [
+        {
+            "factor": r.name,
+            "kind": r.kind,
+            "columns": list(r.columns),
+            "score": r.score,
+            "winding": r.winding,
+            "recovered": r.recovered,
+        }
+        for r in report
+    ]
+
+
+def run_one(
+    dataset: str,
+    method: str,
+    seed: int,
+    steps: int,
+    image_size: int,
+    out: Path,
+    extra: tuple[str, ...] = (),
+):
+    """Train (unless done) and read one run; its row of the results."""
+    config, folder = run_config(dataset, method, seed, steps, image_size, out, extra)
+    timing = folder / "recovery_seconds.json"  # the training's wall time, kept for rereads
+    if not finished(folder, steps) or not timing.is_file():
+        start = time.perf_counter()
+        outcome = train(config, folder, resume=(folder / "config.yaml").is_file())
+        if outcome.status != "finished":
+            raise RuntimeError(f"{folder.name}: training ended {outcome.status}")
+        timing.write_text(json.dumps(time.perf_counter() - start))
+    seconds = json.loads(timing.read_text())
+    factors = read_factors(folder, seed)
+    return {
+        "dataset": dataset,
+        "method": method,
+        "seed": seed,
+        "steps": steps,
+        "train_seconds": seconds,
+        "factors": factors,
+    }
+
+
+def describe(row: dict[str, Any]) -> str:
+    cells = []
+    for f in row["factors"]:
+        mark = "+" if f["recovered"] else "-"
+        winding = "" if f["winding"] is None else f" w{f['winding']:+d}"
+        cells.append(f"{f['factor']} {f['score']:.2f}{winding}{mark}")
+    done = sum(f["recovered"] for f in row["factors"])
+    return (
+        f"{row['dataset']:8s} {row['method']:13s} seed {row['seed']}: "
+        f"{done}/{len(row['factors'])} recovered | " + ", ".join(cells)
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=["torus", "sprites", "orbit"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "recovery")
+    parser.add_argument(
+        "--set",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change the recipe for every run (its runs go to --out; give each variant its own)",
+    )
+    parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
+    args = parser.parse_args(argv)
+    rows = []
+    for dataset in args.datasets:
+        for method in args.methods:
+            for seed in args.seeds:
+                row = run_one(
+                    dataset, method, seed, args.steps, args.image_size, args.out, tuple(args.extra)
+                )
+                rows.append(row)
+                print(describe(row), flush=True)
+    if args.record:
+        settings = {
+            "recipe": RECIPE.read_text(),
+            "datasets": args.datasets,
+            "methods": args.methods,
+            "seeds": args.seeds,
+            "steps": args.steps,
+            "image_size": args.image_size,
+            "samples": SAMPLES,
+            "changes": args.extra,
+        }
+        print(
+            f"wrote {record(args.record, {'settings': settings, 'rows': rows}, table='recovery')}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Factor recovery: is each ground-truth factor carried by a latent factor of its own, of its
+kind -- and each loop once round?
+
+Stricter than the topology report (:mod:`prodvae.metrics.topology`), which lets several
+factors pick the same latent coordinate: here factors and latent coordinates are paired one
+to one (Hungarian assignment, maximising the summed score), and a loop must also *wind once*.
+
+Each varying ground-truth factor ``j`` is scored against each intrinsic code column of a
+compatible kind:
+
+- loop factor, loop column (an angle): circular alignment with the factor's angle at its
+  symmetry harmonic, ``symmetry * 2 pi value / period``;
+- segment factor, segment column: ``|Spearman|``;
+- points factor, points or segment column: chance-corrected matched accuracy
+  (:func:`~prodvae.metrics.topology.matched_accuracy`; a segment column is cut into
+  equal-frequency groups);
+- any other pairing scores 0: a factor carried by a coordinate of the wrong kind is not
+  recovered.
+
+A model without any loop column (a Euclidean latent) may still carry a loop in two of its
+coordinates: a loop factor is then read from its best pair of columns, as the angle of the
+two standardised columns. Those pairs are not held to be distinct from the other factors'
+columns -- a reading that favours the Euclidean model.
+
+The **winding number** of a loop factor's matched angle ``phi`` is the number of turns
+``phi`` makes while the factor's angle goes once round: the circular mean of ``phi`` at
+each value of the factor, summed wrapped increments from value to value. A map that folds
+the factor's circle onto an arc winds 0 times. A factor is *recovered* when its score is at
+least ``threshold`` (0.9) and, for a loop of at least 3 values, its winding number is
+``+-1`` (with 2 values there is no path round to follow: no winding number).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import linear_sum_assignment
+
+from prodvae.metrics._checks import as_grid_indices, require_varying
+from prodvae.metrics.circular import circular_alignment
+from prodvae.metrics.groups import IntrinsicCodes, intrinsic_codes
+from prodvae.metrics.registry import MetricInputs, register_metric
+from prodvae.metrics.topology import factor_angles, matched_accuracy
+from prodvae.spaces import is_circular, is_discrete
+
+#: A factor is recovered at this score or above (and a loop winds once).
+THRESHOLD = 0.9
+
+
+@dataclass(frozen=True)
+class FactorRecovery:
+    """One ground-truth factor: the code columns paired with it (one, or two for a loop read
+    from a Euclidean latent; empty when none was left), its score, and for a loop the
+    winding number of its angle."""
+
+    name: str
+    kind: str
+    columns: tuple[int, ...]
+    score: float
+    winding: int | None
+    recovered: bool
+
+
+def _circle_keys(theta: np.ndarray) -> np.ndarray:
+    """Angles in ``[0, 2 pi)`` rounded to 1e-9, so equal angles compare equal."""
+    return np.round(np.mod(theta, 2 * np.pi), 9) % np.round(2 * np.pi, 9)
+
+
+def _distinct_angles(theta: np.ndarray) -> int:
+    return np.unique(_circle_keys(theta)).size
+
+
+def winding_number(phi: np.ndarray, theta: np.ndarray, bins: int | None = None) -> int:
+    """Turns of ``phi`` while ``theta`` goes once round ``[0, 2 pi)``.
+
+    ``theta`` takes a few values (a grid factor's angles), or is rounded to the nearest of
+    ``bins`` equally spaced ones (continuous angles); ``phi`` is averaged on the circle at
+    each value, and the wrapped increments from each value to the next, in order round the
+    circle and back to the first, are summed.
+    """
+    phi, theta = np.asarray(phi, np.float64), np.asarray(theta, np.float64)
+    if phi.shape != theta.shape:
+        raise ValueError(f"phi and theta differ in shape: {phi.shape} and {theta.shape}")
+    if bins is not None:
+        theta = np.round(theta / (2 * np.pi) * bins) * (2 * np.pi / bins)
+    values, inverse = np.unique(_circle_keys(theta), return_inverse=True)
+    if values.size < 3:
+        raise ValueError(f"a winding number needs >= 3 distinct angles, got {values.size}")
+    means = np.zeros(values.size, dtype=np.complex128)
+    np.add.at(means, inverse.reshape(-1), np.exp(1j * phi))
+    steps = np.angle(np.roll(means, -1) / means)  # values are sorted: each to the next
+    return int(round(steps.sum() / (2 * np.pi)))
+
+
+def _score(factor: np.ndarray, spec: Any, code: np.ndarray, kind: str) -> float:
+    """Recovery of grid indices ``factor`` from one code column of ``kind`` (0: wrong kind)."""
+    if is_circular(spec.kind):
+        return circular_alignment(code, factor_angles(factor, spec)) if is_circular(kind) else 0.0
+    if is_discrete(spec.kind):
+        if is_discrete(kind):
+            return matched_accuracy(code, factor)
+        if is_circular(kind):
+            return 0.0
+        ranks = stats.rankdata(code, method="ordinal")
+        groups = np.ceil(ranks * np.unique(factor).size / len(ranks))
+        return matched_accuracy(groups, factor)
+    if is_circular(kind) or is_discrete(kind) or np.ptp(code) == 0:  # a constant code: none
+        return 0.0
+    rho = stats.spearmanr(code, factor).statistic
+    return float(abs(rho)) if np.isfinite(rho) else 0.0
+
+
+def pair_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The angle of two code columns, each centred and scaled to unit variance."""
+    a = (a - a.mean()) / max(a.std(), 1e-12)
+    b = (b - b.mean()) / max(b.std(), 1e-12)
+    return np.arctan2(b, a)
+
+
+def _best_pair(codes: IntrinsicCodes, factor: np.ndarray, spec: Any) -> tuple[tuple, float]:
+    """The two Euclidean columns whose angle best follows loop factor ``spec``."""
+    linear = [m for m, kind in enumerate(codes.kinds) if kind == "segment"]
+    theta = factor_angles(factor, spec)
+    best: tuple[tuple[int, ...], float] = ((), 0.0)
+    for a, b in itertools.combinations(linear, 2):
+        phi = pair_angle(codes.values[:, a], codes.values[:, b])
+        score = circular_alignment(phi, theta)
+        if score > best[1]:
+            best = ((a, b), score)
+    return best
+
+
+def _angle_of(codes: IntrinsicCodes, columns: tuple[int, ...]) -> np.ndarray:
+    if len(columns) == 2:
+        return pair_angle(codes.values[:, columns[0]], codes.values[:, columns[1]])
+    return codes.values[:, columns[0]]
+
+
+def factor_recovery(
+    codes: IntrinsicCodes,
+    factors: np.ndarray,
+    spec: tuple[Any, ...],
+    threshold: float = THRESHOLD,
+) -> list[FactorRecovery]:
+    """One :class:`FactorRecovery` per varying ground-truth factor, in ``spec`` order.
+
+    ``codes``: intrinsic codes ``[N, M]`` (:func:`~prodvae.metrics.groups.intrinsic_codes`);
+    ``factors [N, K]``: grid indices into ``spec[j].values``.
+    """
+    indices = as_grid_indices(factors, spec)
+    keep = require_varying(indices, "factor_recovery")
+    scores = np.array(
+        [
+            [
+                _score(indices[:, j], spec[j], codes.values[:, m], k)
+                for m, k in enumerate(codes.kinds)
+            ]
+            for j in keep
+        ]
+    )
+    rows, cols = linear_sum_assignment(scores, maximize=True)
+    paired = {keep[r]: ((int(c),), float(scores[r, c])) for r, c in zip(rows, cols)}
+    euclidean = not any(is_circular(kind) for kind in codes.kinds)
+    report = []
+    for j in keep:
+        columns, score = paired.get(j, ((), 0.0))
+        winding = None
+        if is_circular(spec[j].kind):
+            if euclidean:
+                columns, score = _best_pair(codes, indices[:, j], spec[j])
+            theta = factor_angles(indices[:, j], spec[j])
+            angular = len(columns) == 2 or (columns and is_circular(codes.kinds[columns[0]]))
+            if angular and _distinct_angles(theta) >= 3:  # fewer: no path round to follow
+                winding = winding_number(_angle_of(codes, columns), theta)
+        ok = score >= threshold and (winding is None or abs(winding) == 1)
+        report.append(FactorRecovery(spec[j].name, spec[j].kind, columns, score, winding, ok))
+    return report
+
+
+def recovery_scores(report: list[FactorRecovery]) -> dict[str, float]:
+    """``factor_recovery`` (the fraction of factors recovered), ``score.<name>`` (each
+    factor's score) and ``winding.<name>`` (each loop's winding number)."""
+    scores = {"factor_recovery": float(np.mean([r.recovered for r in report]))}
+    scores.update({f"score.{r.name}": r.score for r in report})
+    scores.update({f"winding.{r.name}": float(r.winding) for r in report if r.winding is not None})
+    return scores
+
+
+@register_metric("factor_recovery", suites=("topology",))
+def _factor_recovery_metric(inputs: MetricInputs) -> dict[str, float]:
+    if inputs.spec is None:
+        raise ValueError("factor recovery needs the dataset's factor specs")
+    codes = intrinsic_codes(inputs.ambient_train, inputs.groups)
+    return recovery_scores(factor_recovery(codes, inputs.factors_train, inputs.spec))

@@ -1,0 +1,50 @@
+"""``python -m benchmarks.recovery`` trains through ``prodvae.train``, reads every factor,
+records its rows and renders them; a finished run is read again, not retrained."""
+
+import json
+
+import pytest
+from benchmarks import recovery
+from benchmarks.results import load
+from benchmarks.tables.recovery import render
+
+TINY = [
+    "model.options.width=4",
+    "model.options.hidden_dim=16",
+    "train.batch_size=8",
+    "train.num_workers=0",
+    "objective.options.anchor_steps=2",
+]
+
+
+@pytest.mark.parametrize("method", list(recovery.METHODS))
+def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, monkeypatch):
+    monkeypatch.setattr(recovery, "SAMPLES", 200)
+    argv = ["--datasets", "torus", "--methods", method, "--seeds", "0", "--steps", "2"]
+    argv += ["--out", str(tmp_path / "runs"), "--record", "recovery_test"]
+    for item in TINY if method != "ada_gvae" else TINY[:-1]:
+        argv += ["--set", item]
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    recovery.main(argv)
+    payload = load("recovery_test", tmp_path / "results")
+    (row,) = payload["results"]["rows"]
+    assert (row["dataset"], row["method"], row["seed"], row["steps"]) == ("torus", method, 0, 2)
+    assert [f["factor"] for f in row["factors"]] == ["long_hand", "short_hand"]
+    for factor in row["factors"]:
+        assert 0.0 <= factor["score"] <= 1.0 and factor["kind"] == "loop"
+        assert factor["recovered"] == (factor["score"] >= 0.9 and abs(factor["winding"]) == 1)
+    run = tmp_path / "runs" / f"torus-{method}-s0"
+    config = json.dumps((run / "config.yaml").read_text())
+    assert "image_size: 32" in config and "steps: 2" in config
+    table = render(payload)
+    assert "#### torus" in table and "| long_hand | loop | " in table
+    # a second sweep reads the finished run again (the same rows), it does not retrain it
+    stamp = (run / "metrics.jsonl").stat().st_mtime_ns
+    recovery.main(argv)
+    assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
+    assert load("recovery_test", tmp_path / "results")["results"]["rows"] == [row]
+
+
+def test_an_unknown_method_is_named():
+    with pytest.raises(ValueError, match="unknown method 'vae'; expected one of"):
+        recovery.run_config("torus", "vae", 0, 2, 32, recovery.ROOT / "runs")
