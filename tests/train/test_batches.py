@@ -8,12 +8,11 @@ from prodvae.data.grid import FactorGrid
 from prodvae.train.batches import (
     EpochRows,
     HeldBatches,
-    LoaderBatches,
     PairBatches,
     RenderedBatches,
     Shard,
-    make_batches,
 )
+from prodvae.train.feed import LoaderBatches, make_batches
 
 CPU = torch.device("cpu")
 

@@ -10,14 +10,9 @@ from tiny_runs import SAMPLED
 
 from prodvae.data import get_dataset
 from prodvae.train import loop, read_metrics, train
-from prodvae.train.batches import (
-    Batch,
-    PairBatches,
-    Prefetched,
-    RenderedBatches,
-    Shard,
-    make_batches,
-)
+from prodvae.train.batches import Batch, PairBatches, RenderedBatches, Shard
+from prodvae.train.feed import make_batches
+from prodvae.train.prefetch import Prefetched
 
 CPU = torch.device("cpu")
 

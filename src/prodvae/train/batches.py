@@ -7,20 +7,18 @@ as an uninterrupted one and ``N`` processes together see the batch one process w
 - :class:`RenderedBatches`: procedural data, continuous factor values rendered on the
   training device.
 - :class:`HeldBatches`: a file dataset held on the device as ``uint8`` (when it fits).
-- :class:`LoaderBatches`: a file dataset read by ``DataLoader`` workers into pinned memory.
+- :class:`~prodvae.train.feed.LoaderBatches`: a file dataset read by ``DataLoader`` workers
+  into pinned memory.
 - :class:`PairBatches`: weak-supervision pairs sharing all but ``k`` factors (grid cells, or
   matched rows of any labelled file: :func:`~prodvae.data.pairs.sample_pairs`).
 
-Rendered and paired batches are made one step ahead on a background thread
-(:class:`Prefetched`) while the current step trains: the same batches, sooner.
+File batches read by ``DataLoader`` workers, and :func:`make_batches`, which picks the
+source for a run, are in :mod:`prodvae.train.feed`; rendered and paired batches are made one
+step ahead on a background thread (:class:`~prodvae.train.prefetch.Prefetched`).
 """
 
 from __future__ import annotations
 
-import signal
-import weakref
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -131,7 +129,7 @@ class HeldBatches:
         rows = self.rows.rows(step)
         # index_select: several times faster than advanced indexing on the CPU
         x = to_unit(self.images.index_select(0, rows.to(self.images.device)))
-        return Batch(x, _labels(self.factors[rows], rows, self.labelled))
+        return Batch(x, labels_of(self.factors[rows], rows, self.labelled))
 
 
 def load_all_images(dataset, device: torch.device, chunk: int = 4096) -> Tensor:
@@ -141,81 +139,6 @@ def load_all_images(dataset, device: torch.device, chunk: int = 4096) -> Tensor:
         rows = np.arange(start, min(start + chunk, len(dataset)))
         held[start : start + len(rows)] = dataset.images_at(rows).to(device)
     return held
-
-
-class _RowsReader(torch.utils.data.Dataset):
-    """Maps a whole array of rows to ``(images uint8 [B,C,H,W], factors float64 [B,K])``."""
-
-    def __init__(self, dataset) -> None:
-        self.dataset = dataset
-
-    def __getitem__(self, rows: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        array = rows.numpy()
-        return self.dataset.images_at(array), self.dataset.factors_at(array), rows
-
-
-class _StepRows(torch.utils.data.Sampler):
-    def __init__(self, rows: EpochRows, start: int, stop: int) -> None:
-        self.epoch_rows, self.start, self.stop = rows, start, stop
-
-    def __iter__(self) -> Iterator[Tensor]:
-        return (self.epoch_rows.rows(step) for step in range(self.start, self.stop))
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-
-def _ignore_interrupts(worker_id: int) -> None:
-    """In a DataLoader worker: leave SIGINT/SIGTERM to the main process, which stops the loop
-    after the step, checkpoints and shuts the workers down (a Ctrl-C reaches every process of
-    the terminal's group)."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
-
-
-class LoaderBatches:
-    """A file dataset read by ``DataLoader`` workers, one whole batch per worker task."""
-
-    def __init__(
-        self,
-        dataset,
-        shard: Shard,
-        seed: int,
-        device: torch.device,
-        label_fraction: float | None,
-        *,
-        num_workers: int,
-        num_steps: int,
-    ) -> None:
-        self.dataset, self.device, self.num_steps = dataset, device, num_steps
-        self.num_workers = num_workers
-        self.rows = EpochRows(len(dataset), shard, seed)
-        self.labelled = (
-            None if label_fraction is None else label_mask(len(dataset), label_fraction, seed)
-        )
-        self._iterator: Iterator | None = None
-        self._next_step = -1
-
-    def _start(self, step: int) -> None:
-        loader = torch.utils.data.DataLoader(
-            _RowsReader(self.dataset),
-            sampler=_StepRows(self.rows, step, self.num_steps),
-            batch_size=None,
-            num_workers=self.num_workers,
-            pin_memory=self.device.type == "cuda",
-            prefetch_factor=4 if self.num_workers > 0 else None,
-            worker_init_fn=_ignore_interrupts,
-        )
-        self._iterator = iter(loader)
-        self._next_step = step
-
-    def batch(self, step: int) -> Batch:
-        if self._iterator is None or step != self._next_step:
-            self._start(step)
-        images, factors, rows = next(self._iterator)  # type: ignore[arg-type]
-        self._next_step = step + 1
-        x = to_unit(images.to(self.device, non_blocking=True))
-        return Batch(x, _labels(factors, rows, self.labelled))
 
 
 class PairBatches:
@@ -245,120 +168,7 @@ class PairBatches:
         return Batch(to_unit(torch.stack([first, second], dim=1)), None)
 
 
-class Prefetched:
-    """``source``'s batches, each made on a background thread during the step before.
-
-    Exact: ``batch(step)`` is ``source.batch(step)``, since every source draws step ``s`` from
-    its own generator seeded with ``(seed, s)`` and never reads the global RNG (the posterior
-    noise a checkpoint saves). Prefetching changes when a batch is made, never what it holds;
-    a resumed run, or any step other than the one prefetched, is made on demand. Every call
-    to ``source`` runs on the one thread, in step order.
-
-    The thread renders with ``num_threads`` intra-op threads (default 1), so that it
-    takes up cores the step leaves idle (its Python, optimiser and single-threaded kernels)
-    rather than splitting each of the step's parallel kernels into more threads than cores.
-    """
-
-    def __init__(self, source, num_steps: int, num_threads: int | None = 1) -> None:
-        self.source, self.num_steps = source, num_steps
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prodvae-batches")
-        self._pending: tuple[int, Future] | None = None
-        # the thread ends with this object (the loop drops it when it returns) or on close()
-        self._finalizer = weakref.finalize(
-            self, self._executor.shutdown, wait=False, cancel_futures=True
-        )
-        if num_threads is not None:
-            _set_worker_threads(self._executor, num_threads)
-
-    def batch(self, step: int) -> Batch:
-        pending, self._pending = self._pending, None
-        if pending is not None and pending[0] == step:
-            future = pending[1]
-        else:
-            if pending is not None:
-                pending[1].cancel()
-            future = self._executor.submit(self.source.batch, step)
-        if step + 1 < self.num_steps:
-            self._pending = (step + 1, self._executor.submit(self.source.batch, step + 1))
-        return future.result()
-
-    def close(self) -> None:
-        """Stop the thread once the batch it is making is done; later calls raise."""
-        self._pending = None
-        self._finalizer.detach()
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _set_worker_threads(executor: ThreadPoolExecutor, num_threads: int) -> None:
-    """Give ``executor``'s one thread ``num_threads`` intra-op threads, the caller's unchanged.
-
-    ``torch.set_num_threads`` sets the calling thread's OpenMP team size and also the count
-    every thread started later begins with; the caller sets its own count again afterwards so
-    that only the worker keeps ``num_threads``.
-    """
-    own = torch.get_num_threads()
-
-    def configure() -> None:
-        torch.get_num_threads()  # first call in a thread: adopts the shared count, once
-        torch.set_num_threads(num_threads)
-
-    executor.submit(configure).result()
-    torch.set_num_threads(own)
-
-
-def _labels(factors: Tensor, rows: Tensor, labelled: Tensor | None) -> Tensor | None:
+def labels_of(factors: Tensor, rows: Tensor, labelled: Tensor | None) -> Tensor | None:
     if labelled is None:
         return None
     return torch.where(labelled[rows][:, None], factors, torch.nan)
-
-
-def fits_on_device(dataset, device: torch.device, share: float = 0.25) -> bool:
-    """Whether the ``uint8`` images take at most ``share`` of the free device memory
-    (on the CPU: at most 1 GiB, so small files are held in memory rather than re-read)."""
-    size = len(dataset) * int(np.prod(dataset.image_shape))
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return size <= share * free
-    return size <= 1 << 30
-
-
-def make_batches(
-    dataset,
-    shard: Shard,
-    device: torch.device,
-    *,
-    seed: int,
-    needs_pairs: bool,
-    needs_labels: bool,
-    num_changed: int | None,
-    label_fraction: float,
-    hold_on_device: str,
-    num_workers: int,
-    num_steps: int,
-    prefetch: bool = True,
-):
-    """The batch source for this dataset and objective (see the module docstring).
-
-    ``prefetch``: make rendered and paired batches a step ahead on a thread (CPU only: on an
-    accelerator the rendering is queued asynchronously already).
-    """
-    if shard.global_batch % shard.world_size:
-        raise ValueError(
-            f"train.batch_size={shard.global_batch} is not divisible by the "
-            f"{shard.world_size} processes"
-        )
-    fraction = label_fraction if needs_labels else None
-    source: PairBatches | RenderedBatches
-    if needs_pairs:
-        source = PairBatches(dataset, shard, seed, device, num_changed)
-    elif getattr(dataset, "is_procedural", False):
-        source = RenderedBatches(dataset, shard, seed, device, fraction)
-    elif hold_on_device == "always" or (
-        hold_on_device == "auto" and fits_on_device(dataset, device)
-    ):
-        return HeldBatches(dataset, shard, seed, device, fraction)
-    else:
-        return LoaderBatches(
-            dataset, shard, seed, device, fraction, num_workers=num_workers, num_steps=num_steps
-        )
-    return Prefetched(source, num_steps) if prefetch and device.type == "cpu" else source

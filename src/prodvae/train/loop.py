@@ -20,10 +20,11 @@ import torch
 from tqdm import tqdm
 
 from prodvae.train import distributed
-from prodvae.train.batches import Shard, make_batches
+from prodvae.train.batches import Shard
 from prodvae.train.build import Components, build_components
 from prodvae.train.checkpoint import identity_digest, load_latest, save_checkpoint, set_aside
 from prodvae.train.config import Config
+from prodvae.train.feed import make_batches
 from prodvae.train.hooks import FiguresHook, HookContext, MetricsHook, run_hooks
 from prodvae.train.run_folder import RunFolder, ScalarLog
 from prodvae.train.signals import StopRequest
