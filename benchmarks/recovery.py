@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,32 +56,35 @@ METHODS: dict[str, tuple[str, ...]] = {
 }
 
 
-def run_config(
-    dataset: str,
-    method: str,
-    seed: int,
-    steps: int,
-    image_size: int,
-    out: Path,
-    extra: tuple[str, ...] = (),
-):
-    """The config of one run, and its folder; ``extra`` ``--set`` strings come last."""
+@dataclass(frozen=True)
+class Sweep:
+    """What every run of a sweep shares: its budget, image size, folder and recipe changes
+    (``--set`` strings, applied last)."""
+
+    steps: int
+    image_size: int
+    out: Path
+    extra: tuple[str, ...] = ()
+
+
+def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
+    """The config of one run, and its folder."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     name = f"{dataset}-{method}-s{seed}"
     overrides = [
         f"data.name={dataset}",
-        f"data.options={{image_size: {image_size}}}",
+        f"data.options={{image_size: {sweep.image_size}}}",
         *METHODS[method],
-        f"train.steps={steps}",
+        f"train.steps={sweep.steps}",
         f"train.seed={seed}",
         "train.progress=false",
-        f"run.dir={out}",
+        f"run.dir={sweep.out}",
         f"run.name={name}",
         "run.tensorboard=false",
-        *extra,
+        *sweep.extra,
     ]
-    return load_config(RECIPE, overrides), out / name
+    return load_config(RECIPE, overrides), sweep.out / name
 
 
 def finished(folder: Path, steps: int) -> bool:
@@ -112,19 +116,11 @@ def read_factors(folder: Path, seed: int, samples: int = SAMPLES) -> list[dict[s
     ]
 
 
-def run_one(
-    dataset: str,
-    method: str,
-    seed: int,
-    steps: int,
-    image_size: int,
-    out: Path,
-    extra: tuple[str, ...] = (),
-):
+def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
     """Train (unless done) and read one run; its row of the results."""
-    config, folder = run_config(dataset, method, seed, steps, image_size, out, extra)
+    config, folder = run_config(dataset, method, seed, sweep)
     timing = folder / "recovery_seconds.json"  # the training's wall time, kept for rereads
-    if not finished(folder, steps) or not timing.is_file():
+    if not finished(folder, sweep.steps) or not timing.is_file():
         start = time.perf_counter()
         outcome = train(config, folder, resume=(folder / "config.yaml").is_file())
         if outcome.status != "finished":
@@ -136,8 +132,9 @@ def run_one(
         "dataset": dataset,
         "method": method,
         "seed": seed,
-        "steps": steps,
+        "steps": sweep.steps,
         "train_seconds": seconds,
+        "trained_at": json.loads((folder / "meta.json").read_text()).get("git_commit"),
         "factors": factors,
     }
 
@@ -173,13 +170,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
+    sweep = Sweep(args.steps, args.image_size, args.out, tuple(args.extra))
     rows = []
     for dataset in args.datasets:
         for method in args.methods:
             for seed in args.seeds:
-                row = run_one(
-                    dataset, method, seed, args.steps, args.image_size, args.out, tuple(args.extra)
-                )
+                row = run_one(dataset, method, seed, sweep)
                 rows.append(row)
                 print(describe(row), flush=True)
     if args.record:

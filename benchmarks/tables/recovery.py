@@ -47,7 +47,9 @@ def render(payload: dict[str, Any]) -> str:
             whole = sum(all(f["recovered"] for f in r["factors"]) for r in seeds)
             every.append(f"{method} {whole}/{len(seeds)}")
         lines += ["", "Seeds with every factor recovered: " + ", ".join(every) + ".", ""]
+    commits = sorted({str(r.get("trained_at"))[:12] for r in rows})
     lines.append(
+        f"Runs trained at commit {', '.join(commits)}; "
         f"{settings['steps']} steps at {settings['image_size']} px, seeds "
         f"{', '.join(map(str, settings['seeds']))}; a cell is seeds recovered / seeds (mean "
         "score), w: each seed's winding number (· where no loop column was left)."

@@ -47,4 +47,4 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
 
 def test_an_unknown_method_is_named():
     with pytest.raises(ValueError, match="unknown method 'vae'; expected one of"):
-        recovery.run_config("torus", "vae", 0, 2, 32, recovery.ROOT / "runs")
+        recovery.run_config("torus", "vae", 0, recovery.Sweep(2, 32, recovery.ROOT / "runs"))

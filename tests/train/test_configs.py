@@ -133,6 +133,9 @@ def test_an_anchored_product_is_fitted_before_training(weak, monkeypatch):
     if parts.objective.needs_pairs:
         x = torch.stack([x, x.flip(0)], dim=1)
     _, logs = parts.objective(parts.model, x, 0)
-    assert logs["anchor"] > 0
+    if anchor.anchored.any():
+        assert logs["anchor"] > 0
+    else:  # no plane held a ring (without pairs the dial's leading planes mix the hands)
+        assert logs["anchor"] == 0 and weak == "none"
     again = build_components(config, dataset=small).objective.anchor  # same seed, same layout
     assert torch.equal(again.weight, anchor.weight)

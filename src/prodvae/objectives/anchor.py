@@ -18,11 +18,20 @@ difference of a pair lies in the changed factor's subspace, so :func:`pair_subsp
 one subspace per latent factor by k-subspace clustering of the pairs' differences (Bradley &
 Mangasarian 2000), using the same weak supervision as Ada-GVAE. Without pairs the components
 are taken in order, which leaves factors mixed where their variances are close.
+
+A linear layout only holds a loop whose images turn like a pattern; a hue cycle of a moving
+sprite, or a camera orbit, need not put any plane of the images on a ring. A loop block whose
+fitted coordinates do not lie on one -- their radii about the centre vary as much as those of
+a uniformly filled disc, coefficient of variation ``sqrt(1/8) ~= 0.354``, or more (a ring of
+width ``w`` and radius ``R`` has about ``w / R``, a Gaussian blob of noise 0.52) -- is left
+unanchored, and the log names it (:attr:`Anchor.anchored`).
 :func:`anchor_images` draws the training images (and pairs) a layout is fitted on.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 
 import torch
@@ -31,6 +40,11 @@ from torch import Tensor
 from prodvae.data import GroundTruthDataset, sample_pairs
 from prodvae.spaces import ProductSpace
 
+log = logging.getLogger(__name__)
+
+#: A loop block's fitted radii vary less than this (coefficient of variation) when it found a
+#: ring: the value of a uniformly filled disc, sqrt(1/18) / (2/3).
+RING_SPREAD = math.sqrt(1 / 8)
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
 ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
 #: Prior samples behind each factor's mean and spread (a fixed generator: the same layout for
@@ -106,11 +120,18 @@ class Anchor:
 
     Each factor's block is an affine image of its principal coordinates, shifted to the
     prior's mean and scaled so that its mean squared spread equals the prior's (for a ring of
-    radius R: centred, root mean square radius about R). Fit with :meth:`fit`.
+    radius R: centred, root mean square radius about R). Fit with :meth:`fit`. ``anchored``
+    ``[dim]`` (bool) marks the code dimensions the layout holds (default: all); the others are
+    left to training (:meth:`gap`).
     """
 
-    def __init__(self, mean: Tensor, weight: Tensor, offset: Tensor) -> None:
+    def __init__(
+        self, mean: Tensor, weight: Tensor, offset: Tensor, anchored: Tensor | None = None
+    ) -> None:
         self.mean, self.weight, self.offset = mean, weight, offset
+        self.anchored = (
+            torch.ones(weight.shape[1], dtype=torch.bool) if anchored is None else anchored
+        )
         self._converted: dict[tuple[torch.device, torch.dtype], tuple[Tensor, ...]] = {}
 
     @classmethod
@@ -146,8 +167,9 @@ class Anchor:
             bases = pair_subspaces((first - second) @ directions, dims, generator=generator)
             blocks = [directions @ b for b in bases]
         projected = [(rows - mean) @ b for b in blocks]
-        weights, offsets = [], []
-        for factor, block, coords in zip(space.factors, blocks, projected):
+        weights, offsets, anchored = [], [], []
+        for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
+            anchored.append(torch.full((factor.dim,), _holds_layout(index, factor, coords)))
             prior = factor.sample(
                 PRIOR_SAMPLES, torch.Generator().manual_seed(0), dtype=torch.float64
             )
@@ -155,7 +177,13 @@ class Anchor:
             scale = (spread / (coords - coords.mean(0)).pow(2).sum(-1).mean()).sqrt()
             weights.append(block * scale)
             offsets.append(prior.mean(0) - coords.mean(0) * scale)
-        return cls(mean, torch.cat(weights, dim=1), torch.cat(offsets))
+        return cls(mean, torch.cat(weights, dim=1), torch.cat(offsets), torch.cat(anchored))
+
+    def gap(self, codes: Tensor, images: Tensor) -> Tensor:
+        """Mean squared distance ``[]`` of ``codes [n, dim]`` to the layout of ``images``,
+        over the anchored dimensions."""
+        mask = self.anchored.to(codes.device, codes.dtype)
+        return ((codes - self(images)).pow(2) * mask).sum(-1).mean()
 
     def __call__(self, images: Tensor) -> Tensor:
         """Targets ``[n, dim]`` for images ``[n, C, H, W]`` (in the images' dtype and device)."""
@@ -171,6 +199,26 @@ class Anchor:
             )
         mean, weight, offset = self._converted[key]
         return (rows - mean) @ weight + offset
+
+
+def _holds_layout(index: int, factor, coords: Tensor) -> bool:
+    """Whether factor ``index``'s fitted coordinates ``[n, dim]`` are a layout for it: always,
+    except a loop whose coordinates lie on no ring (their radii spread like a filled disc's)."""
+    if factor.reading.ring is None:
+        return True
+    radii = (coords - coords.mean(0)).norm(dim=-1)
+    spread = (radii.std() / radii.mean()).item()
+    if spread < RING_SPREAD:
+        return True
+    log.warning(
+        "anchor: the images hold no ring for loop factor %d (%s): the radii of its fitted "
+        "plane vary by %.2f of their mean (a ring: < %.2f); its codes are left unanchored",
+        index,
+        factor.name,
+        spread,
+        RING_SPREAD,
+    )
+    return False
 
 
 def anchor_images(

@@ -235,7 +235,7 @@ class ProductObjective(ElboObjective):
                     "objective.prepare(dataset, space, generator) or "
                     "objective.fit_anchor(space, images, pairs) before training"
                 )
-            gap = (terms.codes - self.anchor(terms.images)).pow(2).sum(-1).mean()
+            gap = self.anchor.gap(terms.codes, terms.images)
             penalty = penalty + self.anchor_scale(step) * gap
             logs["anchor"] = gap.item()
         if self.needs_labels and labels is not None:
