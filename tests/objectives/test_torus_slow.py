@@ -8,26 +8,30 @@ and datasets.
 """
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
 
 from prodvae.cli import main
 
-RECIPE = Path(__file__).resolve().parents[2] / "configs" / "product_weak.yaml"
+ROOT = Path(__file__).resolve().parents[2]
 STEPS = 1000
 
 
 @pytest.mark.slow
-def test_product_weak_puts_each_hand_once_round_its_own_loop(tmp_path):
-    settings = [
-        "data.name=torus",
-        f"train.steps={STEPS}",
-        "train.progress=false",
-        f"run.dir={tmp_path}",
-        "run.tensorboard=false",
+def test_product_weak_puts_each_hand_once_round_its_own_loop(tmp_path, monkeypatch):
+    """The README's command, shortened to 1000 steps."""
+    (command,) = [
+        line
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("prodvae train configs/product_weak.yaml")
     ]
-    assert main(["train", str(RECIPE), *[a for s in settings for a in ("--set", s)]]) == 0
+    assert "data.name=torus" in command
+    monkeypatch.chdir(ROOT)
+    settings = [f"train.steps={STEPS}", "train.progress=false", f"run.dir={tmp_path}"]
+    argv = shlex.split(command)[1:] + [a for s in settings for a in ("--set", s)]
+    assert main(argv + ["--set", "run.tensorboard=false"]) == 0
     run = tmp_path / "product_weak"
     assert main(["eval", str(run), "--suite", "topology"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())["metrics"]
