@@ -103,6 +103,16 @@ def test_the_recipe_names_no_dataset_option():
     assert config.data.num_changed == 1
 
 
+@pytest.fixture(autouse=True)
+def small_anchor(monkeypatch):
+    """The recipe's anchor fitted on 64 images and pairs, not 1024 and 2048: it checks the
+    wiring (at 64 px the full fit is a 5120 x 12288 SVD per run)."""
+    import prodvae.objectives.anchor as anchor_module
+
+    monkeypatch.setattr(anchor_module, "ANCHOR_IMAGES", 64)
+    monkeypatch.setattr(anchor_module, "ANCHOR_PAIRS", 64)
+
+
 def train(tmp_path, settings):
     runs = tmp_path / "runs"
     argv = ["train", str(RECIPE)]
