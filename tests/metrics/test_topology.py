@@ -111,3 +111,16 @@ def test_prior_distance(space):
     scores = prior_distance(pushed, space)
     assert scores["prior_distance.0"] == pytest.approx(0.5)
     assert scores["prior_distance.1"] == pytest.approx(0.0, abs=rounding)
+
+
+def test_a_constant_linear_code_scores_zero_without_a_warning():
+    import warnings
+
+    from prodvae.metrics.topology import abs_spearman
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert abs_spearman(np.zeros(50), np.arange(50)) == 0.0
+    # a float64 Pearson correlation of 50 ranks: a few eps of 1
+    tol = float_tol(np.float64, 1.0, 50)
+    assert abs_spearman(-np.arange(50.0), np.arange(50)) == pytest.approx(1.0, abs=tol)

@@ -37,14 +37,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from scipy.optimize import linear_sum_assignment
 
 from prodvae.metrics._checks import as_grid_indices, require_varying
 from prodvae.metrics.circular import circular_alignment
 from prodvae.metrics.groups import IntrinsicCodes, intrinsic_codes
 from prodvae.metrics.registry import MetricInputs, register_metric
-from prodvae.metrics.topology import factor_angles, matched_accuracy
+from prodvae.metrics.topology import (
+    abs_spearman,
+    binned_accuracy,
+    factor_angles,
+    matched_accuracy,
+)
 from prodvae.spaces import is_circular, is_discrete
 
 #: A factor is recovered at this score or above (and a loop winds once).
@@ -103,15 +107,10 @@ def _score(factor: np.ndarray, spec: Any, code: np.ndarray, kind: str) -> float:
     if is_discrete(spec.kind):
         if is_discrete(kind):
             return matched_accuracy(code, factor)
-        if is_circular(kind):
-            return 0.0
-        ranks = stats.rankdata(code, method="ordinal")
-        groups = np.ceil(ranks * np.unique(factor).size / len(ranks))
-        return matched_accuracy(groups, factor)
-    if is_circular(kind) or is_discrete(kind) or np.ptp(code) == 0:  # a constant code: none
+        return 0.0 if is_circular(kind) else binned_accuracy(code, factor)
+    if is_circular(kind) or is_discrete(kind):
         return 0.0
-    rho = stats.spearmanr(code, factor).statistic
-    return float(abs(rho)) if np.isfinite(rho) else 0.0
+    return abs_spearman(code, factor)
 
 
 def pair_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -63,6 +63,22 @@ def matched_accuracy(groups: np.ndarray, labels: np.ndarray) -> float:
     return float(max(0.0, (accuracy - chance) / (1 - chance))) if chance < 1 else 0.0
 
 
+def abs_spearman(code: np.ndarray, values: np.ndarray) -> float:
+    """``|Spearman|`` of a linear code with a factor's values; 0 for a constant code (no
+    correlation is defined, and nothing is carried)."""
+    if np.ptp(code) == 0:
+        return 0.0
+    rho = stats.spearmanr(code, values).statistic
+    return float(abs(rho)) if np.isfinite(rho) else 0.0
+
+
+def binned_accuracy(code: np.ndarray, labels: np.ndarray) -> float:
+    """:func:`matched_accuracy` of a linear code cut into as many equal-frequency groups as
+    ``labels`` has values."""
+    ranks = stats.rankdata(code, method="ordinal")
+    return matched_accuracy(np.ceil(ranks * np.unique(labels).size / len(ranks)), labels)
+
+
 def _recovery(latent: np.ndarray, latent_kind: str, indices: np.ndarray, spec: Any) -> float:
     if is_circular(spec.kind):
         theta = factor_angles(indices, spec)
@@ -72,13 +88,10 @@ def _recovery(latent: np.ndarray, latent_kind: str, indices: np.ndarray, spec: A
     if not is_discrete(spec.kind):
         if is_circular(latent_kind):
             return float(np.sqrt(circular_linear_r2(latent, indices.astype(np.float64))))
-        rho = stats.spearmanr(latent, indices).statistic
-        return float(abs(rho)) if np.isfinite(rho) else 0.0
-    num_values = np.unique(indices).size
+        return abs_spearman(latent, indices)
     if is_discrete(latent_kind):
         return matched_accuracy(latent, indices)
-    ranks = stats.rankdata(latent, method="ordinal")
-    return matched_accuracy(np.ceil(ranks * num_values / len(ranks)), indices)
+    return binned_accuracy(latent, indices)
 
 
 def topology_report(
