@@ -153,3 +153,12 @@ def test_split_refuses_the_wrong_width(space):
 def test_invalid_parameters_name_parameter_and_value(build, name, value):
     with pytest.raises(ValueError, match=rf"{name}.*{value}"):
         build()
+
+
+def test_describe_is_the_line_parse_reads_back():
+    space = ProductSpace.parse(
+        "loop(3, 0.5)^2 * segment * points(4) * euclidean(2) * loop(2, 0.1) * tilted(3)"
+    )
+    line = space.describe()
+    assert line.startswith("loop(radius=3.0, width=0.5)^2 * segment(")
+    assert ProductSpace.parse(line) == space

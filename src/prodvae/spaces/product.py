@@ -64,6 +64,19 @@ class ProductSpace:
         """The inverse of :meth:`from_config`."""
         return [{"kind": f.name, **f.params()} for f in self._factors]
 
+    def describe(self) -> str:
+        """The one line :meth:`parse` reads back into this space, e.g.
+        ``"loop(radius=3.0, width=0.5)^2 * segment(half_length=2.0, width=0.25)"``."""
+        terms: list[list] = []  # [term, count]: a run of equal factors is one term ^count
+        for factor in self._factors:
+            arguments = ", ".join(f"{key}={value!r}" for key, value in factor.params().items())
+            term = f"{factor.name}({arguments})"
+            if terms and terms[-1][0] == term:
+                terms[-1][1] += 1
+            else:
+                terms.append([term, 1])
+        return " * ".join(term if count == 1 else f"{term}^{count}" for term, count in terms)
+
     def replace_factor(self, index: int, factor: Factor) -> ProductSpace:
         factors = list(self._factors)
         factors[index] = factor

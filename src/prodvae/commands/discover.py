@@ -1,0 +1,99 @@
+"""``prodvae discover DATA``: which factors are points, segments and loops, read from the data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from prodvae.data import DATASETS, GroundTruthDataset, ProceduralDataset, from_file, get_dataset
+from prodvae.discover.paths import SAMPLES
+from prodvae.discover.report import BASES
+
+
+def load_data(data: str, image_size: int, data_dir: Path | None) -> GroundTruthDataset:
+    """A registered dataset by name (a renderer at ``image_size``), or a dataset file."""
+    if data in DATASETS:
+        factory = DATASETS[data]
+        if isinstance(factory, type) and issubclass(factory, ProceduralDataset):
+            return get_dataset(data, image_size=image_size)
+        return get_dataset(data, **({"data_dir": data_dir} if data_dir else {}))
+    path = Path(data)
+    if not path.exists():
+        raise ValueError(
+            f"{data!r} is neither a dataset name ({', '.join(sorted(DATASETS))}) nor a file"
+        )
+    try:
+        return from_file(path, lazy=path.suffix.lower() in (".h5", ".hdf5"))
+    except ValueError as error:
+        if "'factors'" not in str(error):
+            raise
+        raise ValueError(
+            f"model-free discovery reads each image's factor values: {error}"
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from prodvae.discover.plot import plot_discovery
+    from prodvae.discover.report import discover_dataset
+
+    if args.bases < 1:
+        raise ValueError(f"--bases must be >= 1, got {args.bases}")
+    if args.samples < 2:
+        raise ValueError(f"--samples must be >= 2, got {args.samples}")
+    dataset = load_data(args.data, args.image_size, args.data_dir)
+    discovery = discover_dataset(
+        dataset,
+        factors=args.factors,
+        num_bases=args.bases,
+        samples=args.samples,
+        seed=args.seed,
+        between=not args.grid_only,
+    )
+    for line in discovery.warnings():
+        print(f"warning: {line}", file=sys.stderr)
+    if args.json:
+        print(discovery.to_json())
+    else:
+        print("\n".join(discovery.table()))
+    if args.plot is not None:
+        for figure in plot_discovery(discovery, args.plot):
+            print(f"wrote {figure.path}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "discover",
+        help="read each factor's topology (points, segment, loop) from a labelled dataset",
+        description=(
+            "Vary each factor alone from several base points and read the persistent "
+            "homology of the path its images trace: points, segment or loop, and a loop's "
+            "symmetry order. Prints a table (or --json) and a proposed model.space; warns "
+            "where the data disagree with the declared kinds."
+        ),
+    )
+    parser.add_argument("data", metavar="DATA", help="a registered dataset name or a file")
+    parser.add_argument("--factors", nargs="+", metavar="NAME", help="only these factors")
+    parser.add_argument(
+        "--bases", type=int, default=BASES, help=f"base points per factor (default {BASES})"
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=SAMPLES,
+        help=f"values per path drawn from a renderer (default {SAMPLES})",
+    )
+    parser.add_argument(
+        "--grid-only",
+        action="store_true",
+        help="read a renderer on its grid values only, as a file of its images would be",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the base points")
+    parser.add_argument(
+        "--image-size", type=int, default=32, help="a renderer's image size (default 32)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: $PRODVAE_DATA")
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="write one PNG per factor")
+    parser.set_defaults(func=run)

@@ -1,0 +1,79 @@
+"""Figures of a discovery: per factor, a persistence diagram and the path in two dimensions.
+
+For the first path read of each factor: its H0 and H1 bars as (birth, death) points (fractions
+of the path's diameter, with the loop threshold drawn), and a classical multidimensional
+scaling of the distances between its embedded images, coloured by the factor's value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from prodvae.discover.reading import LOOP_PERSISTENCE, barcodes
+from prodvae.discover.report import Discovery, Finding
+from prodvae.viz.canvas import Box, FigureFile, add_axes_px, figure_style, new_figure, save_png
+
+
+def classical_scaling(distances: np.ndarray, dim: int = 2) -> np.ndarray:
+    """Coordinates ``[n, dim]`` whose Euclidean distances best match ``distances [n, n]``
+    (Torgerson's classical multidimensional scaling)."""
+    d = np.asarray(distances, dtype=np.float64)
+    n = len(d)
+    centre = np.eye(n) - np.full((n, n), 1.0 / n)
+    gram = -0.5 * centre @ (d * d) @ centre
+    values, vectors = np.linalg.eigh(gram)
+    top = np.argsort(values)[::-1][:dim]
+    coords = vectors[:, top] * np.sqrt(np.clip(values[top], 0.0, None))
+    signs = np.sign(coords[np.abs(coords).argmax(axis=0), np.arange(coords.shape[1])])
+    return coords * np.where(signs == 0, 1.0, signs)  # a fixed sign: the same figure each run
+
+
+def plot_finding(finding: Finding, path: Path | str) -> FigureFile:
+    """Write one factor's figure (persistence diagram, path) as a PNG."""
+    if finding.example is None:
+        raise ValueError(f"factor {finding.name!r}: no path was read, nothing to plot")
+    values, distances = finding.example
+    bars = barcodes(distances)
+    coords = classical_scaling(distances / bars.diameter)
+    with figure_style():
+        fig = new_figure(720, 340)
+        fig.suptitle(
+            f"{finding.name}: declared {finding.declared}, found {finding.found} "
+            f"(confidence {finding.confidence:.2f})"
+        )
+        diagram = add_axes_px(fig, Box(60, 50, 260, 240))
+        h0 = bars.h0
+        diagram.scatter(np.zeros_like(h0), h0, s=14, label="H0", color="tab:blue")
+        if len(bars.h1):
+            diagram.scatter(bars.h1[:, 0], bars.h1[:, 1], s=18, label="H1", color="tab:red")
+        diagram.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+        diagram.plot(
+            [0, 1 - LOOP_PERSISTENCE],
+            [LOOP_PERSISTENCE, 1],
+            color="tab:red",
+            linewidth=0.6,
+            linestyle="--",
+            label="loop threshold",
+        )
+        diagram.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.05), xlabel="birth", ylabel="death")
+        diagram.set_title("persistence (fraction of diameter)")
+        diagram.legend(loc="lower right")
+        scatter = add_axes_px(fig, Box(400, 50, 240, 240))
+        cmap = "twilight" if finding.found == "loop" else "viridis"
+        order = np.argsort(values, kind="stable")
+        scatter.plot(coords[order, 0], coords[order, 1], color="lightgrey", linewidth=0.8)
+        points = scatter.scatter(coords[:, 0], coords[:, 1], c=values, cmap=cmap, s=16)
+        scatter.set_aspect("equal", adjustable="datalim")
+        scatter.set_title("path (classical scaling)")
+        scatter.set_xticks([])
+        scatter.set_yticks([])
+        fig.colorbar(points, ax=scatter, label=finding.name)
+        return save_png(fig, path)
+
+
+def plot_discovery(discovery: Discovery, folder: Path | str) -> list[FigureFile]:
+    """One PNG per factor, ``folder/<factor>.png``."""
+    folder = Path(folder)
+    return [plot_finding(f, folder / f"{f.name}.png") for f in discovery.findings]

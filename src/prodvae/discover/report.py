@@ -1,0 +1,251 @@
+"""Discover every factor of a labelled dataset, model-free, and report what was found.
+
+Each varying factor is read on ``num_bases`` paths (:mod:`.paths`), each path embedded
+(:mod:`.embedding`) and read by its persistent homology (:mod:`.reading`). The factor's
+found kind is the kind most paths show; its **confidence** is the fraction of paths that show
+it (0 when the factor has only two values, for two images are both two points and the two
+ends of a segment). A loop's symmetry order is the most common among its loop paths; when it
+changes with another factor of the base point (dSprites' square, ellipse and heart), the
+finding records the order at each of that factor's values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from prodvae.data import GroundTruthDataset
+from prodvae.discover.embedding import embed_images
+from prodvae.discover.paths import SAMPLES, FactorPath, factor_paths
+from prodvae.discover.reading import (
+    PathReading,
+    evenly_spaced,
+    pairwise_distances,
+    read_distances,
+)
+from prodvae.spaces import KINDS, Factor, ProductSpace
+
+#: Base points per factor.
+BASES = 8
+#: Below this confidence a disagreement with the declared kind is reported but not warned of.
+WARN_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the data say about one factor."""
+
+    name: str
+    declared: str
+    found: str
+    symmetry: int
+    confidence: float
+    declared_symmetry: int = 1
+    #: ``(factor, orders)``: the symmetry at each value of another factor, when it varies
+    symmetry_given: tuple[str, tuple[int, ...]] | None = None
+    size: int = 0  # the factor's number of grid values
+    #: medians over the paths: loop (leading H1 bar), loop_gap, separation, spread, groups
+    evidence: dict[str, float] = field(default_factory=dict)
+    readings: tuple[PathReading, ...] = ()
+    #: the first path read: its values and the distances between its embedded images
+    example: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def agrees(self) -> bool:
+        """Whether the found kind and symmetry are the declared ones."""
+        if self.found != self.declared:
+            return False
+        if self.found != "loop":
+            return True
+        return self.symmetry == self.declared_symmetry
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "declared": self.declared,
+            "found": self.found,
+            "symmetry": self.symmetry,
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The findings for every varying factor of a dataset."""
+
+    findings: tuple[Finding, ...]
+    constant: tuple[str, ...] = ()  # factors with a single value, not read
+
+    @property
+    def space(self) -> ProductSpace:
+        """One latent factor per finding, of the type that models its found kind."""
+        return ProductSpace(Factor.for_ground_truth(f.found, f.size) for f in self.findings)
+
+    def warnings(self) -> list[str]:
+        """One line per confident disagreement with the declared spec."""
+        lines = []
+        for f in self.findings:
+            if f.agrees or f.confidence < WARN_CONFIDENCE:
+                continue
+            if f.found != f.declared:
+                lines.append(
+                    f"factor {f.name!r} is declared a {f.declared} but its images trace a "
+                    f"{f.found} (confidence {f.confidence:.2f})"
+                )
+            else:
+                lines.append(
+                    f"factor {f.name!r}: its images repeat {f.symmetry} times per period, "
+                    f"declared {f.declared_symmetry}"
+                )
+        return lines
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [f.as_json() for f in self.findings]
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_json(), indent=2)
+
+    def table(self) -> list[str]:
+        """The report as text lines: one row per factor, then the proposed space."""
+        header = (
+            f"{'factor':<16} {'declared':<9} {'found':<9} {'sym':>5} {'conf':>5}  "
+            f"{'H1 lead':>7} {'H1 gap':>6} {'groups':>6} {'H0 sep':>6} {'H0 in':>6}"
+        )
+        lines = [header, "-" * len(header)]
+        for f in self.findings:
+            e = f.evidence
+            symmetry = str(f.symmetry) if f.found == "loop" else "-"
+            if f.symmetry_given is not None:
+                symmetry = "/".join(map(str, f.symmetry_given[1]))
+            mark = "" if f.agrees else "  <- differs" if f.confidence >= WARN_CONFIDENCE else "  ?"
+            lines.append(
+                f"{f.name:<16} {f.declared:<9} {f.found:<9} {symmetry:>5} "
+                f"{f.confidence:>5.2f}  {e['loop']:>7.2f} {e['loop_gap']:>6.2f} "
+                f"{e['groups']:>6.0f} {e['separation']:>6.2f} {e['spread']:>6.2f}{mark}"
+            )
+        for f in self.findings:
+            if f.symmetry_given is not None:
+                other, orders = f.symmetry_given
+                pairs = ", ".join(f"{k}" for k in orders)
+                lines.append(f"{f.name}: symmetry by {other} value: {pairs}")
+        if self.constant:
+            lines.append(f"not read (one value): {', '.join(self.constant)}")
+        lines.append(f"proposed space: {self.space.describe()}")
+        return lines
+
+
+def _symmetry_given(
+    dataset: GroundTruthDataset, factor: int, paths: list[FactorPath], orders: list[int]
+) -> tuple[str, tuple[int, ...]] | None:
+    """The other factor whose value decides the symmetry order, when one does."""
+    if len(set(orders)) < 2:
+        return None
+    for k, spec in enumerate(dataset.spec):
+        if k == factor or spec.size < 2:
+            continue
+        at: dict[int, set[int]] = {}
+        for path, order in zip(paths, orders):
+            at.setdefault(int(path.base[k]), set()).add(order)
+        if all(len(found) == 1 for found in at.values()) and len(at) == spec.size:
+            return spec.name, tuple(at[i].pop() for i in range(spec.size))
+    return None
+
+
+def read_factor(dataset: GroundTruthDataset, factor: int, paths: list[FactorPath]) -> Finding:
+    """Aggregate the readings of one factor's paths into a finding."""
+    spec = dataset.spec[factor]
+    period = spec.period if spec.kind == "loop" else None
+    moving = [p for p in paths if _moves(p)]
+    examples = []
+    for path in moving:
+        keep = evenly_spaced(len(path.values))
+        examples.append((path.values[keep], pairwise_distances(embed_images(path.images[keep]))))
+    readings = [read_distances(d, values, period) for values, d in examples]
+    paths = moving
+    name = spec.name
+    if not readings:
+        raise ValueError(f"factor {name!r}: its images never change, so it has no topology")
+    votes = Counter(r.kind for r in readings)
+    found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
+    agreement = votes[found] / len(readings)
+    distinct = min(len(np.unique(p.values)) for p in paths)
+    confidence = 0.0 if distinct < 3 else agreement
+    loops = [(p, r.symmetry) for p, r in zip(paths, readings) if r.kind == "loop"]
+    symmetry, given = 1, None
+    if found == "loop" and loops:
+        orders = [order for _, order in loops]
+        symmetry = Counter(orders).most_common(1)[0][0]
+        given = _symmetry_given(dataset, factor, [p for p, _ in loops], orders)
+    declared_symmetry = spec.symmetry
+    if spec.symmetry_given is not None:
+        declared_symmetry = Counter(spec.symmetry_given[1]).most_common(1)[0][0]
+    evidence = {
+        key: float(np.median([getattr(r, key) for r in readings]))
+        for key in ("loop", "loop_gap", "separation", "spread", "groups")
+    }
+    return Finding(
+        name=name,
+        declared=spec.kind,
+        found=found,
+        symmetry=symmetry,
+        confidence=confidence,
+        declared_symmetry=declared_symmetry,
+        symmetry_given=given,
+        size=spec.size,
+        evidence=evidence,
+        readings=tuple(readings),
+        example=examples[0],
+    )
+
+
+def _moves(path: FactorPath) -> bool:
+    flat = path.images.flatten(1)
+    return bool((flat != flat[:1]).any())
+
+
+def discover_dataset(
+    dataset: GroundTruthDataset,
+    *,
+    factors: list[str] | None = None,
+    num_bases: int = BASES,
+    samples: int = SAMPLES,
+    seed: int = 0,
+    between: bool = True,
+) -> Discovery:
+    """Read every varying factor of ``dataset`` (or those named in ``factors``) from
+    ``num_bases`` base points; a renderer is sampled at ``samples`` values between its grid
+    values unless ``between`` is false (:func:`~prodvae.discover.paths.factor_paths`)."""
+    names = [spec.name for spec in dataset.spec]
+    if factors is not None:
+        unknown = [name for name in factors if name not in names]
+        if unknown:
+            raise ValueError(f"unknown factor {unknown[0]!r}; the dataset has {', '.join(names)}")
+        for name in factors:
+            spec = dataset.spec[names.index(name)]
+            if _num_values(dataset, names.index(name)) < 2:
+                raise ValueError(f"factor {name!r} takes a single value: nothing varies to read")
+    chosen = [names.index(name) for name in factors] if factors is not None else range(len(names))
+    generator = torch.Generator().manual_seed(int(seed))
+    findings, constant = [], []
+    for k in chosen:
+        spec = dataset.spec[k]
+        if _num_values(dataset, k) < 2:
+            constant.append(spec.name)
+            continue
+        paths = factor_paths(dataset, k, num_bases, generator, samples, between)
+        findings.append(read_factor(dataset, k, paths))
+    if not findings:
+        raise ValueError("the dataset has no factor that varies: nothing to discover")
+    return Discovery(tuple(findings), tuple(constant))
+
+
+def _num_values(dataset: GroundTruthDataset, factor: int) -> int:
+    spec = dataset.spec[factor]
+    if dataset.is_grid or spec.values:
+        return spec.size
+    return len(np.unique(dataset.factors_at(np.arange(len(dataset)))[:, factor].numpy()))

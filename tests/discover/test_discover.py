@@ -1,0 +1,161 @@
+"""Model-free discovery on the renderers, on files (grid or not), and through the CLI."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from prodvae.cli import main
+from prodvae.data import FactorSpec, get_dataset
+from prodvae.data.files import write_dataset
+from prodvae.discover.report import discover_dataset
+from prodvae.spaces import ProductSpace
+from prodvae.train.build import auto_space
+
+FAST = {"num_bases": 4, "samples": 32}
+
+
+@pytest.mark.parametrize("name", ["torus", "sprites", "orbit"])
+def test_renderers_show_their_declared_kinds(name):
+    dataset = get_dataset(name, image_size=32)
+    discovery = discover_dataset(dataset, seed=1, **FAST)
+    assert [f.found for f in discovery.findings] == [s.kind for s in dataset.spec]
+    assert all(f.symmetry == 1 and f.agrees and f.confidence == 1.0 for f in discovery.findings)
+    assert discovery.warnings() == []
+    # the proposed space is the one `model.space: auto` builds from the declared kinds
+    assert discovery.space == auto_space(dataset)
+    assert ProductSpace.parse(discovery.space.describe()) == discovery.space
+
+
+def test_a_renderer_read_on_its_grid_values_only():
+    dataset = get_dataset("torus", image_size=32, factor_sizes=(24, 24))
+    discovery = discover_dataset(dataset, between=False, **FAST)
+    assert [f.found for f in discovery.findings] == ["loop", "loop"]
+    assert all(
+        len(r.__dict__) and r.num_points == 24 for f in discovery.findings for r in f.readings
+    )
+
+
+def test_the_same_seed_gives_the_same_findings():
+    dataset = get_dataset("sprites", image_size=16)
+    first, second = (discover_dataset(dataset, seed=3, **FAST) for _ in range(2))
+    assert first.to_json() == second.to_json()
+    assert [f.evidence for f in first.findings] == [f.evidence for f in second.findings]
+
+
+def propeller(angles, blades, size=24):
+    """Images ``uint8 [n, size, size, 3]`` of a shape with ``blades``-fold symmetry at
+    ``angles``: bright where ``cos(blades * (theta - angle))`` is high, inside a disc."""
+    y, x = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
+    theta, radius = np.arctan2(y, x), np.hypot(x, y)
+    angles = np.asarray(angles)[:, None, None]
+    # an arm on one blade breaks nothing of the symmetry when blades > 1; with 1 it is a wedge
+    level = 0.5 + 0.5 * np.cos(blades * (theta - angles))
+    image = np.clip(level, 0, 1) * (radius < 0.9) * np.clip(3 * radius, 0, 1)
+    return np.repeat((255 * image)[..., None], 3, axis=-1).astype(np.uint8)
+
+
+def write_propellers(path, blades, declared_symmetry, declared_kind="loop", n=36):
+    angles = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    sizes = np.array([0.6, 1.0])
+    grid_angles, grid_sizes = (a.reshape(-1) for a in np.meshgrid(angles, sizes, indexing="ij"))
+    images = propeller(grid_angles, blades)
+    images = (images * grid_sizes[:, None, None, None]).astype(np.uint8)
+    period = 2 * math.pi if declared_kind == "loop" else None
+    spec = (
+        FactorSpec("angle", declared_kind, (0.0,), period=period, symmetry=declared_symmetry)
+        if declared_kind == "loop"
+        else FactorSpec("angle", declared_kind, (0.0,)),
+        FactorSpec("brightness", "segment", (0.0,)),
+    )
+    factors = np.c_[grid_angles, grid_sizes]
+    return write_dataset(path, spec, len(factors), (3, 24, 24), iter([(images, factors)]))
+
+
+@pytest.mark.parametrize("blades", [1, 2, 3, 4])
+def test_a_files_symmetry_order_is_found(tmp_path, blades):
+    from prodvae.data import from_file
+
+    dataset = from_file(write_propellers(tmp_path / "p.h5", blades, blades))
+    (finding,) = discover_dataset(dataset, factors=["angle"], **FAST).findings
+    assert (finding.found, finding.symmetry) == ("loop", blades)
+    assert finding.agrees
+
+
+def test_a_wrong_declaration_is_a_warning_that_names_the_factor(tmp_path):
+    from prodvae.data import from_file
+
+    dataset = from_file(write_propellers(tmp_path / "p.h5", 1, 1, declared_kind="segment"))
+    discovery = discover_dataset(dataset, factors=["angle"], **FAST)
+    (warning,) = discovery.warnings()
+    assert "'angle'" in warning and "declared a segment" in warning and "loop" in warning
+    assert discovery.space == ProductSpace.parse("loop")
+
+    dataset = from_file(write_propellers(tmp_path / "q.h5", 4, 1))
+    (warning,) = discover_dataset(dataset, factors=["angle"], **FAST).warnings()
+    assert "'angle'" in warning and "repeat 4 times" in warning and "declared 1" in warning
+
+
+def test_a_labelled_file_that_is_not_a_grid(tmp_path):
+    # the two hands at random angles: rows matched on the other hand's level
+    torus = get_dataset("torus", image_size=16)
+    values = torus.sample_values(3000, torch.Generator().manual_seed(0))
+    images = torus.render(values).permute(0, 2, 3, 1).numpy()
+    spec = tuple(FactorSpec(s.name, "loop", (0.0,), period=s.period) for s in torus.spec)
+    path = write_dataset(
+        tmp_path / "t.h5", spec, len(values), (3, 16, 16), iter([(images, values.numpy())])
+    )
+    from prodvae.data import from_file
+
+    dataset = from_file(path)
+    assert not dataset.is_grid
+    discovery = discover_dataset(dataset, **FAST)
+    assert [f.found for f in discovery.findings] == ["loop", "loop"]
+
+
+def test_bad_requests_are_one_clear_error():
+    dataset = get_dataset("torus", image_size=16, factor_sizes=(12, 1))
+    with pytest.raises(ValueError, match="'short_hand' takes a single value"):
+        discover_dataset(dataset, factors=["short_hand"])
+    with pytest.raises(ValueError, match="unknown factor 'hand'"):
+        discover_dataset(dataset, factors=["hand"])
+    discovery = discover_dataset(dataset, **FAST)  # a constant factor is left out, and said so
+    assert [f.name for f in discovery.findings] == ["long_hand"]
+    assert discovery.constant == ("short_hand",)
+    assert "not read (one value): short_hand" in discovery.table()
+    with pytest.raises(ValueError, match="num_bases must be >= 1"):
+        discover_dataset(dataset, num_bases=0)
+
+
+def test_cli_table_json_and_plots(tmp_path, capsys):
+    assert (
+        main(["discover", "torus", "--bases", "3", "--samples", "24", "--plot", str(tmp_path)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "long_hand        loop      loop" in out
+    assert "proposed space: loop(radius=3.0, width=0.5)^2" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long_hand.png", "short_hand.png"]
+    assert main(["discover", "torus", "--bases", "3", "--samples", "24", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [set(row) for row in rows] == [
+        {"name", "declared", "found", "symmetry", "confidence"}
+    ] * 2
+    assert [(r["name"], r["found"], r["symmetry"]) for r in rows] == [
+        ("long_hand", "loop", 1),
+        ("short_hand", "loop", 1),
+    ]
+
+
+def test_cli_errors(tmp_path, capsys):
+    import h5py
+
+    with h5py.File(tmp_path / "bare.h5", "w") as handle:
+        handle["images"] = np.zeros((4, 8, 8, 3), np.uint8)
+    assert main(["discover", str(tmp_path / "bare.h5")]) == 2
+    assert "reads each image's factor values" in capsys.readouterr().err
+    assert main(["discover", "nosuch"]) == 2
+    assert "neither a dataset name" in capsys.readouterr().err
+    assert main(["discover", "torus", "--bases", "0"]) == 2
+    assert "--bases must be >= 1" in capsys.readouterr().err
