@@ -9,8 +9,11 @@ from prodvae.discover.reading import (
     CLUSTER_GAP,
     GROUP_FLOOR,
     LOOP_PERSISTENCE,
+    MAX_POINTS,
     barcodes,
+    farthest_points,
     pairwise_distances,
+    read_cloud,
     read_distances,
     read_path,
     symmetry_order,
@@ -133,3 +136,39 @@ def test_points_and_values_must_agree():
         read_path(np.zeros((4, 2)), np.arange(3.0))
     with pytest.raises(ValueError, match="finite"):
         read_path(np.array([[0.0], [np.nan]]), np.arange(2.0))
+
+
+def shuffled(points, seed=0):
+    return points[np.random.default_rng(seed).permutation(len(points))]
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (lambda r: circle(2000, noise=0.08, seed=3)[0], "loop"),
+        (lambda r: np.c_[r.uniform(-1, 1, 2000), 0.05 * r.normal(size=2000)], "segment"),
+        (
+            lambda r: np.repeat(np.eye(3) * 4, 700, axis=0) + 0.1 * r.normal(size=(2100, 3)),
+            "points",
+        ),
+        (
+            lambda r: np.c_[circle(2000, noise=0.05)[0], r.uniform(0, 1.0, 2000)],
+            "loop",
+        ),
+    ],
+    ids=["ring", "segment", "three clusters", "ring x segment"],
+)
+def test_clouds_without_values_read_by_landmarks(make, kind):
+    cloud = shuffled(make(np.random.default_rng(5)))
+    reading = read_cloud(cloud)
+    assert reading.kind == kind and reading.num_points == MAX_POINTS
+    if kind == "points":
+        assert reading.groups == 3
+
+
+def test_landmarks_cover_a_small_cluster_that_a_random_draw_could_miss():
+    rng = np.random.default_rng(0)
+    cloud = np.r_[rng.normal(size=(5000, 2)) * 0.1, [[10.0, 10.0]] * 3]
+    assert (farthest_points(cloud, 16) >= 5000).any()
+    with pytest.raises(ValueError, match="n >= 2"):
+        read_cloud(np.zeros((1, 2)))

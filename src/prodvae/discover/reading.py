@@ -247,3 +247,40 @@ def read_distances(
         spread=spread,
         num_points=len(v),
     )
+
+
+def farthest_points(points: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """Indices of ``count`` landmarks of ``points [N, D]``: each the farthest from those
+    before it, from a seeded random start (all indices when ``N <= count``)."""
+    x = np.asarray(points, dtype=np.float64)
+    n = len(x)
+    if n <= count:
+        return np.arange(n)
+    chosen = [int(np.random.default_rng(seed).integers(n))]
+    nearest = np.linalg.norm(x - x[chosen[0]], axis=1)
+    for _ in range(count - 1):
+        chosen.append(int(nearest.argmax()))
+        nearest = np.minimum(nearest, np.linalg.norm(x - x[chosen[-1]], axis=1))
+    return np.sort(np.asarray(chosen))
+
+
+def read_cloud(points: np.ndarray, seed: int = 0) -> PathReading:
+    """Read a cloud of points without values (a latent block's codes over a dataset): the kind
+    its bars show, on at most :data:`MAX_POINTS` farthest-point landmarks (symmetry 1: without
+    values there is no period to repeat in)."""
+    x = np.asarray(points, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"points must have shape [n >= 2, D], got {x.shape}")
+    keep = farthest_points(x, MAX_POINTS, seed)
+    bars = barcodes(pairwise_distances(x[keep]))
+    groups, separation, spread = bars.split
+    return PathReading(
+        kind=classify(bars),
+        symmetry=1,
+        loop=bars.loop,
+        loop_gap=bars.loop_gap,
+        groups=groups,
+        separation=separation,
+        spread=spread,
+        num_points=len(keep),
+    )
