@@ -214,3 +214,28 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
     assert json.loads((run / "metrics.json").read_text())["step"] == 24
     assert len((run / "evaluations.jsonl").read_text().splitlines()) == 2
     assert "(step 24)" in second  # report.html and the figures are redrawn at the new step
+
+
+def test_readme_discover_commands_print_what_the_readme_says(tmp_path, monkeypatch, capsys):
+    lines = [c for c in readme_commands() if c.startswith("prodvae discover")]
+    assert lines == ["prodvae discover sprites", "prodvae discover orbit --json --plot figures"]
+    monkeypatch.chdir(tmp_path)
+    assert main(shlex.split(lines[0])[1:]) == 0
+    out = capsys.readouterr().out
+    for row in ("shape            points    points", "rotation         loop      loop"):
+        assert row in out
+    assert "proposed space: points(num_points=4" in out
+    assert main(shlex.split(lines[1])[1:]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["found"] for r in rows] == [r["declared"] for r in rows]
+    assert {r["name"] for r in rows} == {
+        "shape",
+        "object_hue",
+        "floor_hue",
+        "scale",
+        "azimuth",
+        "elevation",
+    }
+    assert sorted(p.stem for p in (tmp_path / "figures").iterdir()) == sorted(
+        r["name"] for r in rows
+    )

@@ -35,10 +35,13 @@ from __future__ import annotations
 import colorsys
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from prodvae.data import get_dataset
 
 # --- drawing ----------------------------------------------------------------------------
 # Images live on [-1, 1]^2 (x to the right, y down, pixel centres); shapes are signed
@@ -585,3 +588,58 @@ def write_smallnorb(folder: Path, sizes: Sequence[int] = SMALLNORB_SIZES, size: 
     path = Path(folder) / "smallnorb.npz"
     np.savez(path, images=images, labels=labels)
     return path
+
+
+# --- the cases the tests and benchmarks/discover.py read ------------------------------------
+@dataclass(frozen=True)
+class Case:
+    name: str  # the registered dataset
+    write: object  # the fixture writer
+    sizes: tuple[int, ...]  # values per factor written
+    loaded: tuple[int, ...]  # factor sizes the loader should find
+    options: dict = field(default_factory=dict)  # for the loader
+    num_bases: int = 8  # base points per factor (fewer than the command's 16, for time)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{'x'.join(map(str, self.sizes))}"
+
+
+CASES = [
+    # the three hue loops; then scale and orientation (segments) and the four shapes
+    Case("shapes3d", write_shapes3d, (12, 12, 12, 1, 1, 1), (12, 12, 12, 1, 1, 1)),
+    Case("shapes3d", write_shapes3d, (1, 1, 1, 8, 4, 15), (1, 1, 1, 8, 4, 15)),
+    # the public file's 40 stored orientations, 39 once the loader drops the repeated one.
+    # Every path from one shape is alike here, so the symmetry of each shape is read only if
+    # the bases hit all three shapes: 8 bases miss one with probability 3 * (2/3)^8 = 12%,
+    # 16 with 0.5%
+    Case("dsprites", write_dsprites, (3, 1, 40, 1, 1), (3, 1, 39, 1, 1), num_bases=16),
+    Case("dsprites", write_dsprites, (3, 6, 1, 1, 1), (3, 6, 1, 1, 1)),
+    Case("dsprites", write_dsprites, (3, 1, 1, 8, 8), (3, 1, 1, 8, 8)),
+    # the point factors; then camera height and the two arm axes (segments)
+    Case(
+        "mpi3d_toy",
+        write_mpi3d,
+        (3, 3, 2, 1, 3, 1, 1),
+        (3, 3, 2, 1, 3, 1, 1),
+        {"factor_sizes": (3, 3, 2, 1, 3, 1, 1)},
+    ),
+    Case(
+        "mpi3d_toy",
+        write_mpi3d,
+        (1, 1, 2, 5, 1, 6, 6),
+        (1, 1, 2, 5, 1, 6, 6),
+        {"factor_sizes": (1, 1, 2, 5, 1, 6, 6)},
+    ),
+    # the real 4 elevations and 24 azimuths, three cars
+    Case("cars3d", write_cars3d, (4, 24, 3), (4, 24, 3)),
+    # the real 18 azimuths, 5 of the 9 elevations, three categories; then the point factors
+    Case("smallnorb", write_smallnorb, (3, 1, 5, 18, 1), (3, 1, 5, 18, 1)),
+    Case("smallnorb", write_smallnorb, (3, 3, 1, 1, 3), (3, 3, 1, 1, 3)),
+]
+
+
+def load(case: Case, folder: Path):
+    """Write ``case``'s file into ``folder`` and open it with the dataset's loader."""
+    case.write(folder, case.sizes)
+    return get_dataset(case.name, data_dir=folder, **case.options)

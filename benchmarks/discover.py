@@ -1,0 +1,125 @@
+"""Does model-free discovery find each factor's declared kind? Per factor, over seeds.
+
+For every dataset and seed of base points this runs :func:`prodvae.discover.discover_dataset`
+-- what ``prodvae discover DATA`` runs -- and records each factor's found kind, symmetry and
+confidence, and the seconds the whole dataset took. Modes:
+
+- ``between``: a renderer sampled between its grid values too (the command's default);
+- ``grid``: a renderer read on its grid values only (``--grid-only``), as a file of its
+  images would be read.
+
+``--fixtures`` also reads the standard datasets' test fixtures (tests/discover/
+standard_fixtures.py: synthetic images in the real file schemas), through their loaders.
+
+    python -m benchmarks.discover --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
+        --fixtures --record discover_cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from prodvae.data import GroundTruthDataset, get_dataset
+from prodvae.discover.report import BASES, discover_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fixtures(folder: Path) -> list[tuple[str, GroundTruthDataset]]:
+    """The standard datasets' test fixtures (``tests/discover/standard_fixtures.py``), each
+    written into its own folder under ``folder`` and opened with its loader."""
+    sys.path.insert(0, str(ROOT))
+    from tests.discover.standard_fixtures import CASES, load
+
+    loaded = []
+    for case in CASES:
+        (folder / case.id).mkdir()
+        loaded.append((case.id, load(case, folder / case.id)))
+    return loaded
+
+
+def run_one(dataset: GroundTruthDataset, seed: int, bases: int, between: bool) -> dict[str, Any]:
+    start = time.perf_counter()
+    discovery = discover_dataset(dataset, num_bases=bases, seed=seed, between=between)
+    seconds = time.perf_counter() - start
+    given = {s.name: list(s.symmetry_given[1]) for s in dataset.spec if s.symmetry_given}
+    return {
+        "seed": seed,
+        "seconds": seconds,
+        "factors": [
+            {
+                **f.as_json(),
+                "declared_symmetry": f.declared_symmetry,
+                "declared_symmetry_given": given.get(f.name),
+                "symmetry_given": list(f.symmetry_given[1]) if f.symmetry_given else None,
+            }
+            for f in discovery.findings
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["torus", "sprites", "orbit"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--modes", nargs="+", choices=("between", "grid"), default=["between", "grid"]
+    )
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--bases", type=int, default=BASES)
+    parser.add_argument("--fixtures", action="store_true", help="also the standard fixtures")
+    parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        sources: list[tuple[str, str, GroundTruthDataset]] = []
+        for name in args.datasets:
+            dataset = get_dataset(name, image_size=args.image_size)
+            sources += [(name, mode, dataset) for mode in args.modes]
+        if args.fixtures:
+            sources += [(name, "file", ds) for name, ds in fixtures(Path(folder))]
+        for name, mode, dataset in sources:
+            for seed in args.seeds:
+                row = {
+                    "dataset": name,
+                    "mode": mode,
+                    **run_one(dataset, seed, args.bases, mode != "grid"),
+                }
+                rows.append(row)
+                found = " ".join(
+                    f"{f['name']}:{f['found']}"
+                    + (f"x{f['symmetry']}" if f["symmetry"] > 1 else "")
+                    + ("" if f["found"] == f["declared"] else "(!)")
+                    for f in row["factors"]
+                )
+                print(
+                    f"{name:<12} {mode:<8} seed {seed}  {row['seconds']:5.1f}s  {found}", flush=True
+                )
+    settings = {
+        "datasets": args.datasets,
+        "seeds": args.seeds,
+        "modes": args.modes,
+        "image_size": args.image_size,
+        "bases": args.bases,
+        "fixtures": args.fixtures,
+        "threads": torch.get_num_threads(),
+    }
+    if args.record:
+        from benchmarks.results import record
+
+        path = record(args.record, {"settings": settings, "rows": rows}, table="discover")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    if not __package__:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()

@@ -1,0 +1,63 @@
+"""Model-free discovery per dataset, mode and factor (``python -m benchmarks.discover
+--record``): the declared kind, the kinds found over the seeds, the symmetry orders, the mean
+confidence and the seconds a whole dataset took."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def _found(entries: list[dict[str, Any]]) -> str:
+    declared = entries[0]["declared"]
+    right = sum(e["found"] == declared for e in entries)
+    text = f"{right}/{len(entries)}"
+    others = Counter(e["found"] for e in entries if e["found"] != declared)
+    if others:
+        text += " (" + ", ".join(f"{kind} {n}" for kind, n in others.most_common()) + ")"
+    return text
+
+
+def _symmetry(entries: list[dict[str, Any]]) -> str:
+    loops = [e for e in entries if e["found"] == "loop"]
+    if not loops:
+        return "—"
+    given = {tuple(e["symmetry_given"]) for e in loops if e.get("symmetry_given")}
+    if given:
+        return " or ".join("/".join(map(str, g)) for g in sorted(given)) + " by value"
+    return "/".join(str(k) for k in sorted({e["symmetry"] for e in loops}))
+
+
+def render(payload: dict[str, Any]) -> str:
+    rows = payload["results"]["rows"]
+    settings = payload["results"]["settings"]
+    lines = [
+        "| dataset | mode | factor | declared | found = declared | symmetry found (declared) "
+        "| confidence | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["mode"]), []).append(row)
+    for (dataset, mode), runs in groups.items():
+        seconds = sorted(r["seconds"] for r in runs)[len(runs) // 2]
+        for i, factor in enumerate(runs[0]["factors"]):
+            entries = [next(f for f in r["factors"] if f["name"] == factor["name"]) for r in runs]
+            confidence = sum(e["confidence"] for e in entries) / len(entries)
+            declared = factor["declared_symmetry"] if factor["declared"] == "loop" else "—"
+            if factor.get("declared_symmetry_given"):
+                declared = "/".join(map(str, factor["declared_symmetry_given"])) + " by value"
+            lines.append(
+                f"| {dataset if i == 0 else ''} | {mode if i == 0 else ''} | {factor['name']} "
+                f"| {factor['declared']} | {_found(entries)} | {_symmetry(entries)} ({declared}) "
+                f"| {confidence:.2f} | {f'{seconds:.1f}' if i == 0 else ''} |"
+            )
+    every = sum(all(f["found"] == f["declared"] for f in r["factors"]) for r in rows)
+    lines += [
+        "",
+        f"Runs with every factor found as declared: {every}/{len(rows)}. Seeds "
+        f"{', '.join(map(str, settings['seeds']))} of base points, {settings['bases']} base "
+        f"points per factor, renderers at {settings['image_size']} px; seconds: the median "
+        f"time of one whole dataset on {settings['threads']} threads.",
+    ]
+    return "\n".join(lines) + "\n"
