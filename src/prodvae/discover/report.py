@@ -65,6 +65,19 @@ class Finding:
             return False
         return self.found != "loop" or self.symmetry_agreement >= 0.5
 
+    def disagreement(self) -> str:
+        """What differs from the declaration, in one line."""
+        if self.found != self.declared:
+            return (
+                f"factor {self.name!r} is declared a {self.declared} but its images trace a "
+                f"{self.found} (confidence {self.confidence:.2f})"
+            )
+        return (
+            f"factor {self.name!r}: its images repeat {self.symmetry} times per period, "
+            f"declared {self.declared_symmetry} (the declared order in "
+            f"{self.symmetry_agreement:.0%} of the paths)"
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -88,22 +101,12 @@ class Discovery:
         return ProductSpace(Factor.for_ground_truth(f.found, f.size) for f in self.findings)
 
     def warnings(self) -> list[str]:
-        """One line per confident disagreement with the declared spec."""
+        """One line per confident disagreement (:meth:`Finding.disagreement`)."""
         lines = []
         for f in self.findings:
             if f.agrees or f.confidence < WARN_CONFIDENCE:
                 continue
-            if f.found != f.declared:
-                lines.append(
-                    f"factor {f.name!r} is declared a {f.declared} but its images trace a "
-                    f"{f.found} (confidence {f.confidence:.2f})"
-                )
-            else:
-                lines.append(
-                    f"factor {f.name!r}: its images repeat {f.symmetry} times per period, "
-                    f"declared {f.declared_symmetry} (the declared order in "
-                    f"{f.symmetry_agreement:.0%} of the paths)"
-                )
+            lines.append(f.disagreement())
         return lines
 
     def as_json(self) -> list[dict[str, Any]]:
@@ -113,11 +116,24 @@ class Discovery:
         return json.dumps(self.as_json(), indent=2)
 
     def table(self) -> list[str]:
-        """The report as text lines: one row per factor, then the proposed space."""
-        header = (
-            f"{'factor':<16} {'declared':<9} {'found':<9} {'sym':>5} {'conf':>5}  "
-            f"{'H1 lead':>7} {'H1 gap':>6} {'groups':>6} {'H0 sep':>6} {'H0 in':>6}"
-        )
+        """The report as text lines: one row per factor (per latent group, for a model, with
+        the factor it follows), then the proposed space."""
+        model = any(getattr(f, "follows", "") for f in self.findings)
+        names = ("latent", "follows", "kind") if model else ("factor",)
+        widths = (10, 15, 9) if model else (16,)
+        columns = (*names, "declared", "found", "sym", "conf", "H1 lead", "H1 gap", "groups")
+        columns += ("H0 sep", "H0 in")
+        widths += (9, 9, 5, 5, 7, 6, 6, 6, 6)
+        lefts = len(names) + 2  # names, declared and found are text
+
+        def row(cells: tuple) -> str:
+            parts = [
+                f"{cell:<{w}}" if i < lefts else f"{cell:>{w}}"
+                for i, (cell, w) in enumerate(zip(cells, widths))
+            ]
+            return " ".join(parts).rstrip()
+
+        header = row(columns)
         lines = [header, "-" * len(header)]
         for f in self.findings:
             e = f.evidence
@@ -125,16 +141,15 @@ class Discovery:
             if f.symmetry_given is not None:
                 symmetry = "/".join(map(str, f.symmetry_given[1]))
             mark = "" if f.agrees else "  <- differs" if f.confidence >= WARN_CONFIDENCE else "  ?"
-            lines.append(
-                f"{f.name:<16} {f.declared:<9} {f.found:<9} {symmetry:>5} "
-                f"{f.confidence:>5.2f}  {e['loop']:>7.2f} {e['loop_gap']:>6.2f} "
-                f"{e['groups']:>6.0f} {e['separation']:>6.2f} {e['spread']:>6.2f}{mark}"
-            )
+            label = (f.name, getattr(f, "follows", ""), getattr(f, "follows_kind", ""))
+            cells = (*label[: len(names)], f.declared, f.found, symmetry, f"{f.confidence:.2f}")
+            cells += (f"{e['loop']:.2f}", f"{e['loop_gap']:.2f}", f"{e['groups']:.0f}")
+            cells += (f"{e['separation']:.2f}", f"{e['spread']:.2f}")
+            lines.append(row(cells) + mark)
         for f in self.findings:
             if f.symmetry_given is not None:
                 other, orders = f.symmetry_given
-                pairs = ", ".join(f"{k}" for k in orders)
-                lines.append(f"{f.name}: symmetry by {other} value: {pairs}")
+                lines.append(f"{f.name}: symmetry by {other} value: {', '.join(map(str, orders))}")
         if self.constant:
             lines.append(f"not read (one value): {', '.join(self.constant)}")
         lines.append(f"proposed space: {self.space.describe()}")
