@@ -19,6 +19,8 @@ def load_data(data: str, image_size: int, data_dir: Path | None) -> GroundTruthD
             return get_dataset(data, image_size=image_size)
         return get_dataset(data, **({"data_dir": data_dir} if data_dir else {}))
     path = Path(data)
+    if path.is_dir():
+        raise ValueError(f"{data!r} is a folder but not a run folder (it has no config.yaml)")
     if not path.exists():
         raise ValueError(
             f"{data!r} is neither a dataset name ({', '.join(sorted(DATASETS))}) nor a file"
@@ -33,6 +35,24 @@ def load_data(data: str, image_size: int, data_dir: Path | None) -> GroundTruthD
         ) from None
 
 
+def is_run(data: str) -> bool:
+    """Whether ``data`` names a run folder (it holds the resolved ``config.yaml``)."""
+    return (Path(data) / "config.yaml").is_file()
+
+
+def discover_run(args: argparse.Namespace):
+    """Model-based: what each latent group of the run's latest checkpoint traces."""
+    from prodvae.discover.model import discover_model
+    from prodvae.train import load_run
+
+    if args.factors or args.grid_only:
+        raise ValueError("--factors and --grid-only read a dataset, not a run folder")
+    loaded = load_run(args.data, device=args.device)
+    return discover_model(
+        loaded.model, loaded.dataset, num_bases=args.bases, samples=args.samples, seed=args.seed
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from prodvae.discover.plot import plot_discovery
     from prodvae.discover.report import discover_dataset
@@ -41,15 +61,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--bases must be >= 1, got {args.bases}")
     if args.samples < 2:
         raise ValueError(f"--samples must be >= 2, got {args.samples}")
-    dataset = load_data(args.data, args.image_size, args.data_dir)
-    discovery = discover_dataset(
-        dataset,
-        factors=args.factors,
-        num_bases=args.bases,
-        samples=args.samples,
-        seed=args.seed,
-        between=not args.grid_only,
-    )
+    if is_run(args.data):
+        discovery = discover_run(args)
+    else:
+        dataset = load_data(args.data, args.image_size, args.data_dir)
+        discovery = discover_dataset(
+            dataset,
+            factors=args.factors,
+            num_bases=args.bases,
+            samples=args.samples,
+            seed=args.seed,
+            between=not args.grid_only,
+        )
     for line in discovery.warnings():
         print(f"warning: {line}", file=sys.stderr)
     if args.json:
@@ -70,10 +93,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Vary each factor alone from several base points and read the persistent "
             "homology of the path its images trace: points, segment or loop, and a loop's "
             "symmetry order. Prints a table (or --json) and a proposed model.space; warns "
-            "where the data disagree with the declared kinds."
+            "where the data disagree with the declared kinds. Given a run folder, reads the "
+            "same paths in each latent block's codes instead (a Euclidean model's dimensions "
+            "grouped first by how they change together across weak pairs): which factor each "
+            "block follows and the kind it traces it as."
         ),
     )
-    parser.add_argument("data", metavar="DATA", help="a registered dataset name or a file")
+    parser.add_argument(
+        "data", metavar="DATA", help="a registered dataset name, a dataset file or a run folder"
+    )
     parser.add_argument("--factors", nargs="+", metavar="NAME", help="only these factors")
     parser.add_argument(
         "--bases", type=int, default=BASES, help=f"base points per factor (default {BASES})"
@@ -94,6 +122,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--image-size", type=int, default=32, help="a renderer's image size (default 32)"
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $PRODVAE_DATA")
+    parser.add_argument("--device", default="cpu", help="a run's model on this device")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="write one PNG per factor")
     parser.set_defaults(func=run)

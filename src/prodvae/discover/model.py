@@ -1,0 +1,215 @@
+"""Discover what a trained model's latent blocks learned: the topology each block traces.
+
+The reading is the model-free one (:mod:`.report`) with the images' embedding replaced by a
+latent block's codes: each ground-truth factor is varied alone from base points, the path's
+images are encoded, and each block's codes along the path are read by their persistent
+homology. A block **follows** the factor whose paths move it most (the mean diameter of the
+paths in the block, over the spread of the block's codes on the data); its found kind is what
+those paths trace in it.
+
+Blocks: each factor of a product space is a block, except Euclidean ones, whose dimensions are
+first grouped into factors by how they change together across weak pairs (pairs of images
+that differ in one factor, as Ada-GVAE trains on): two dimensions of one factor both move on
+that factor's pairs and both stay on the others', so their changes over the pairs correlate;
+dimensions of different factors take turns (:func:`co_change_groups`). A block or dimension
+whose codes vary over the data less than the posterior's own spread (signal-to-noise below
+1) carries nothing and is left out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+
+from prodvae.data import GroundTruthDataset, sample_pairs
+from prodvae.discover.paths import SAMPLES, factor_paths
+from prodvae.discover.reading import evenly_spaced, pairwise_distances, read_distances
+from prodvae.discover.report import BASES, Discovery, Finding
+from prodvae.spaces import KINDS, ProductSpace
+
+#: Images drawn to measure each dimension's spread and activity, and weak pairs to group by.
+NUM_IMAGES = 2000
+NUM_PAIRS = 2000
+#: Dimensions whose changes across the pairs correlate (Pearson, average linkage) at least
+#: this much are one factor's.
+CO_CHANGE = 0.3
+
+
+@dataclass(frozen=True)
+class LatentGroup:
+    """Latent dimensions read as one factor."""
+
+    name: str  # "z3" (the space's factor 3), "z6+z7" (Euclidean factors), "z2.0" (a dimension)
+    dims: tuple[int, ...]
+    topology: str  # the space factor's topology; "euclidean" for grouped dimensions
+
+
+@torch.no_grad()
+def encode(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256):
+    """Posterior means and variances ``float64 numpy [n, dim]`` of ``uint8`` images; the
+    variances are ``None`` when the model's posterior is not described by a variance."""
+    device = next(model.parameters()).device
+    means, variances = [], []
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size].to(device).float() / 255.0
+        posterior = model.encode(x)
+        means.append(posterior.mu.double().cpu())
+        try:
+            logvar = model.space.expand_logvar(posterior.logvar)
+        except ValueError:
+            logvar = None
+        if logvar is not None and logvar.shape == posterior.mu.shape:
+            variances.append(logvar.double().exp().cpu())
+    mu = torch.cat(means).numpy()
+    var = torch.cat(variances).numpy() if len(variances) == len(means) else None
+    return mu, var
+
+
+def _draw_images(dataset: GroundTruthDataset, n: int, generator: torch.Generator) -> torch.Tensor:
+    rows = torch.randint(len(dataset), (n,), generator=generator).numpy()
+    return dataset.images_at(rows)
+
+
+def co_change_groups(delta: np.ndarray) -> list[np.ndarray]:
+    """Groups of columns of ``delta [pairs, dims]`` (how much each dimension moved on each
+    pair) that change together: average linkage on ``1 - correlation`` (Pearson's), cut
+    where the correlation falls below :data:`CO_CHANGE`."""
+    n = delta.shape[1]
+    if n == 1:
+        return [np.arange(1)]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a column that never moves
+        rho = np.nan_to_num(np.corrcoef(delta, rowvar=False), nan=0.0)
+    distance = 1.0 - (rho + rho.T) / 2
+    np.fill_diagonal(distance, 0.0)
+    tree = linkage(squareform(np.clip(distance, 0.0, None), checks=False), "average")
+    labels = fcluster(tree, 1.0 - CO_CHANGE, "distance")
+    return [np.flatnonzero(labels == label) for label in np.unique(labels)]
+
+
+def latent_groups(
+    model: torch.nn.Module, dataset: GroundTruthDataset, generator: torch.Generator
+) -> tuple[list[LatentGroup], np.ndarray]:
+    """The latent groups of ``model`` that carry something, and the spread (standard
+    deviation over the data) of every latent dimension."""
+    space: ProductSpace = model.space
+    mu, var = encode(model, _draw_images(dataset, NUM_IMAGES, generator))
+    spread = mu.std(axis=0)
+    active = spread**2 > (var.mean(axis=0) if var is not None else 0.0)
+    groups, euclidean, names = [], [], {}
+    for k, (factor, part) in enumerate(zip(space.factors, space.slices)):
+        dims = np.arange(part.start, part.stop)
+        if factor.topology == "euclidean":
+            euclidean += [d for d in dims if active[d]]
+            for i, d in enumerate(dims):
+                names[int(d)] = f"z{k}" if len(dims) == 1 else f"z{k}.{i}"
+        elif active[dims].any():
+            groups.append(LatentGroup(f"z{k}", tuple(int(d) for d in dims), factor.topology))
+    if euclidean:
+        pairs = sample_pairs(dataset, NUM_PAIRS, 1, generator)
+        first, _ = encode(model, dataset.images_at(pairs.rows1.numpy()))
+        second, _ = encode(model, dataset.images_at(pairs.rows2.numpy()))
+        dims = np.asarray(euclidean)
+        delta = np.abs(first[:, dims] - second[:, dims]) / np.maximum(spread[dims], 1e-12)
+        for members in co_change_groups(delta):
+            chosen = tuple(int(d) for d in dims[members])
+            name = "+".join(names[d] for d in chosen)
+            groups.append(LatentGroup(name, chosen, "euclidean"))
+    groups.sort(key=lambda g: g.dims)
+    return groups, spread
+
+
+@dataclass(frozen=True)
+class ModelFinding(Finding):
+    """A latent group's finding: ``declared`` is its topology in the model's space, and it
+    follows the ground-truth factor ``follows`` (of kind ``follows_kind``)."""
+
+    follows: str = ""
+    follows_kind: str = ""
+    movement: float = 0.0  # how far the followed factor moves the group, over its spread
+
+    @property
+    def agrees(self) -> bool:
+        """Whether the group traces its factor with the factor's own kind."""
+        return self.found == self.follows_kind
+
+    def disagreement(self) -> str:
+        return (
+            f"latent {self.name} (a {self.declared} block) follows {self.follows!r}, a "
+            f"{self.follows_kind}, but traces it as a {self.found} "
+            f"(confidence {self.confidence:.2f})"
+        )
+
+    def as_json(self) -> dict:
+        return {**super().as_json(), "follows": self.follows, "follows_kind": self.follows_kind}
+
+
+def discover_model(
+    model: torch.nn.Module,
+    dataset: GroundTruthDataset,
+    *,
+    num_bases: int = BASES,
+    samples: int = SAMPLES,
+    seed: int = 0,
+) -> Discovery:
+    """Read what each latent group of a trained ``model`` traces (see the module docstring)."""
+    generator = torch.Generator().manual_seed(int(seed))
+    groups, spread = latent_groups(model, dataset, generator)
+    if not groups:
+        raise ValueError("no latent block of the model varies over the data: nothing to read")
+    varying = [k for k, spec in enumerate(dataset.spec) if spec.size > 1]
+    # per factor: its paths' values and codes
+    traced = {}
+    for k in varying:
+        paths = factor_paths(dataset, k, num_bases, generator, samples)
+        coded = []
+        for path in paths:
+            keep = evenly_spaced(len(path.values))
+            codes, _ = encode(model, path.images[keep])
+            coded.append((path.values[keep], codes))
+        traced[k] = coded
+    findings = []
+    for group in groups:
+        dims = list(group.dims)
+        scale = float(np.linalg.norm(spread[dims])) or 1.0
+        moves = {
+            k: float(np.mean([np.ptp(codes[:, dims], axis=0).max() for _, codes in coded])) / scale
+            for k, coded in traced.items()
+        }
+        follows = max(moves, key=lambda k: moves[k])
+        spec = dataset.spec[follows]
+        period = spec.period if spec.kind == "loop" else None
+        examples = [
+            (values, pairwise_distances(codes[:, dims])) for values, codes in traced[follows]
+        ]
+        examples = [(v, d) for v, d in examples if d.max() > 0]
+        if not examples:
+            continue
+        readings = [read_distances(d, v, period) for v, d in examples]
+        votes = Counter(r.kind for r in readings)
+        found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
+        loops = [r.symmetry for r in readings if r.kind == "loop"]
+        findings.append(
+            ModelFinding(
+                name=group.name,
+                declared=group.topology,
+                found=found,
+                symmetry=Counter(loops).most_common(1)[0][0] if loops else 1,
+                confidence=votes[found] / len(readings),
+                size=spec.size,
+                evidence={
+                    key: float(np.median([getattr(r, key) for r in readings]))
+                    for key in ("loop", "loop_gap", "separation", "spread", "groups")
+                },
+                readings=tuple(readings),
+                example=examples[0],
+                follows=spec.name,
+                follows_kind=spec.kind,
+                movement=moves[follows],
+            )
+        )
+    return Discovery(tuple(findings))
