@@ -11,8 +11,14 @@ confidence, and the seconds the whole dataset took. Modes:
 ``--fixtures`` also reads the standard datasets' test fixtures (tests/discover/
 standard_fixtures.py: synthetic images in the real file schemas), through their loaders.
 
+``--runs DIR ...`` also reads trained run folders model-based
+(:func:`prodvae.discover.model.discover_model`, what ``prodvae discover RUN_DIR`` runs): which
+factor each latent group follows and the kind it traces it as -- e.g. the runs that
+``python -m benchmarks.recovery`` trained through ``prodvae.train`` (folders named
+``<dataset>-<method>-s<seed>``).
+
     python -m benchmarks.discover --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
-        --fixtures --record discover_cpu
+        --fixtures --runs runs/recovery/* --record discover_cpu
 """
 
 from __future__ import annotations
@@ -65,6 +71,29 @@ def run_one(dataset: GroundTruthDataset, seed: int, bases: int, between: bool) -
     }
 
 
+def run_model(folder: Path, bases: int) -> dict[str, Any]:
+    """Model-based discovery of one run folder named ``<dataset>-<method>-s<seed>``."""
+    from prodvae.discover.model import discover_model
+    from prodvae.train import load_run
+
+    dataset, method, seed = folder.name.rsplit("-", 2)
+    loaded = load_run(folder)
+    start = time.perf_counter()
+    discovery = discover_model(loaded.model, loaded.dataset, num_bases=bases, seed=0)
+    seconds = time.perf_counter() - start
+    factors = [{"name": s.name, "kind": s.kind} for s in loaded.dataset.spec if s.size > 1]
+    return {
+        "dataset": dataset,
+        "mode": "model",
+        "method": method,
+        "seed": int(seed.lstrip("s")),
+        "step": loaded.step,
+        "seconds": seconds,
+        "factors": factors,
+        "groups": discovery.as_json(),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["torus", "sprites", "orbit"])
@@ -75,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--bases", type=int, default=BASES)
     parser.add_argument("--fixtures", action="store_true", help="also the standard fixtures")
+    parser.add_argument("--runs", nargs="+", type=Path, default=[], help="also these run folders")
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -103,6 +133,15 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"{name:<12} {mode:<8} seed {seed}  {row['seconds']:5.1f}s  {found}", flush=True
                 )
+    for folder in sorted(args.runs):
+        row = run_model(folder, args.bases)
+        rows.append(row)
+        traced = " ".join(
+            f"{g['name']}->{g['follows']}:{g['found']}"
+            + ("" if g["found"] == g["follows_kind"] else "(!)")
+            for g in row["groups"]
+        )
+        print(f"{folder.name:<28} model  {row['seconds']:5.1f}s  {traced}", flush=True)
     settings = {
         "datasets": args.datasets,
         "seeds": args.seeds,
@@ -110,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         "image_size": args.image_size,
         "bases": args.bases,
         "fixtures": args.fixtures,
+        "runs": [str(folder) for folder in sorted(args.runs)],
         "threads": torch.get_num_threads(),
     }
     if args.record:

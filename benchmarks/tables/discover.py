@@ -28,8 +28,40 @@ def _symmetry(entries: list[dict[str, Any]]) -> str:
     return "/".join(str(k) for k in sorted({e["symmetry"] for e in loops}))
 
 
+def render_models(rows: list[dict[str, Any]]) -> list[str]:
+    """Model-based rows: per dataset, method and factor, in how many runs a latent group
+    follows the factor, and in how many one traces it with the factor's own kind."""
+    lines = [
+        "| dataset | model | factor | kind | followed by a group | traced as its kind |",
+        "|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["method"]), []).append(row)
+    for (dataset, method), runs in groups.items():
+        for i, factor in enumerate(runs[0]["factors"]):
+            followers = [[g for g in r["groups"] if g["follows"] == factor["name"]] for r in runs]
+            followed = sum(bool(f) for f in followers)
+            traced = sum(any(g["found"] == factor["kind"] for g in f) for f in followers)
+            lines.append(
+                f"| {dataset if i == 0 else ''} | {method if i == 0 else ''} | {factor['name']} "
+                f"| {factor['kind']} | {followed}/{len(runs)} | {traced}/{len(runs)} |"
+            )
+    every = [g for r in rows for g in r["groups"]]
+    right = sum(g["found"] == g["follows_kind"] for g in every)
+    steps = sorted({r["step"] for r in rows})
+    lines += [
+        "",
+        f"Latent groups traced with the kind of the factor they follow: {right}/{len(every)}. "
+        f"Runs of {', '.join(map(str, steps))} steps; a group follows the factor whose paths "
+        "move it most.",
+    ]
+    return lines
+
+
 def render(payload: dict[str, Any]) -> str:
-    rows = payload["results"]["rows"]
+    rows = [r for r in payload["results"]["rows"] if r["mode"] != "model"]
+    models = [r for r in payload["results"]["rows"] if r["mode"] == "model"]
     settings = payload["results"]["settings"]
     lines = [
         "| dataset | mode | factor | declared | found = declared | symmetry found (declared) "
@@ -60,4 +92,6 @@ def render(payload: dict[str, Any]) -> str:
         f"points per factor, renderers at {settings['image_size']} px; seconds: the median "
         f"time of one whole dataset on {settings['threads']} threads.",
     ]
+    if models:
+        lines += ["", "Model-based (`prodvae discover RUN_DIR`):", "", *render_models(models)]
     return "\n".join(lines) + "\n"
