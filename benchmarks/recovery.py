@@ -12,7 +12,10 @@ accuracy >= 0.9. Methods, all with the recipe's data, network, likelihood and bu
 - ``product_weak``: the recipe as it is (the product prior on weak pairs);
 - ``ada_gvae``: Ada-GVAE (Locatello et al. 2020) on the same pairs with a Euclidean latent
   of 10 dimensions; a loop is read from its best pair of dimensions;
-- ``product``: the product prior without pairs (``weak: none``, no anchor, no HSIC).
+- ``product``: the product prior without pairs (``weak: none``, no anchor, no HSIC);
+- ``product_discover``: the recipe with ``model.space: discover``: the trainer first trains a
+  Euclidean Ada-GVAE scout for a third of the steps, reads the kind of each factor it
+  follows (:mod:`prodvae.train.discovery`), then trains the product prior on that space.
 
     python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
         --steps 3000 --record recovery_cpu
@@ -53,6 +56,7 @@ METHODS: dict[str, tuple[str, ...]] = {
         "objective.options={likelihood: gaussian, likelihood_scale: 0.2, warmup_steps: 200,"
         " anneal_steps: 300}",
     ),
+    "product_discover": ("model.space=discover",),
 }
 
 
@@ -128,6 +132,11 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
         timing.write_text(json.dumps(time.perf_counter() - start))
     seconds = json.loads(timing.read_text())
     factors = read_factors(folder, seed)
+    record = folder / "discovery.json"
+    discovered = json.loads(record.read_text()) if record.is_file() else None
+    if discovered is not None:  # the kind found for each factor (absent: none followed it)
+        for entry in factors:
+            entry["discovered"] = discovered["factors"].get(entry["factor"])
     return {
         "dataset": dataset,
         "method": method,

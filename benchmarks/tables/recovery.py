@@ -18,6 +18,27 @@ def _cell(entries: list[dict[str, Any]]) -> str:
     return text
 
 
+def _discovered(factors: dict[str, dict[str, list[dict[str, Any]]]], order: list[str]) -> list[str]:
+    """For runs with ``model.space: discover``: in how many the space found had each
+    factor's own kind (``none`` counts the runs in which no latent group followed it)."""
+    cells = []
+    for name in order:
+        for entries in factors[name].values():
+            found = [e["discovered"] for e in entries if "discovered" in e]
+            if not found:
+                continue
+            kind = entries[0]["kind"]
+            missed = sum(k is None for k in found)
+            cell = f"{name} {sum(k == kind for k in found)}/{len(found)}"
+            cells.append(cell + (f" (none {missed})" if missed else ""))
+    if not cells:
+        return []
+    return [
+        "",
+        "`model.space: discover` found each factor's own kind in: " + ", ".join(cells) + ".",
+    ]
+
+
 def render(payload: dict[str, Any]) -> str:
     results = payload["results"]
     rows, settings = results["rows"], results["settings"]
@@ -46,7 +67,9 @@ def render(payload: dict[str, Any]) -> str:
             seeds = [r for r in rows if r["dataset"] == dataset and r["method"] == method]
             whole = sum(all(f["recovered"] for f in r["factors"]) for r in seeds)
             every.append(f"{method} {whole}/{len(seeds)}")
-        lines += ["", "Seeds with every factor recovered: " + ", ".join(every) + ".", ""]
+        lines += ["", "Seeds with every factor recovered: " + ", ".join(every) + "."]
+        lines += _discovered(factors, order)
+        lines.append("")
     commits = sorted({str(r.get("trained_at"))[:12] for r in rows})
     lines.append(
         f"Runs trained at commit {', '.join(commits)}; "

@@ -48,7 +48,8 @@ def auto_space(dataset: GroundTruthDataset) -> ProductSpace:
 
 
 def build_space(config: ModelConfig, dataset: GroundTruthDataset) -> ProductSpace:
-    """``model.space``: ``auto``, a one-line description, or a list of factor mappings.
+    """``model.space``: ``auto``, a one-line description, or a list of factor mappings
+    (``discover`` is resolved by the trainer before this is called).
 
     In a description, a repeat count may be a multiple of ``K``, the number of varying
     ground-truth factors: ``euclidean^2K`` is twice as many Euclidean latents as factors.
@@ -56,6 +57,11 @@ def build_space(config: ModelConfig, dataset: GroundTruthDataset) -> ProductSpac
     space = config.space
     if space == "auto":
         return auto_space(dataset)
+    if space == "discover":
+        raise ValueError(
+            "model.space=discover is found by training (prodvae train / prodvae.train.train "
+            "trains a scout first, then writes the space it found into the run's config)"
+        )
     if isinstance(space, str):
         return ProductSpace.parse(per_factor_counts(space, dataset))
     if not all(isinstance(entry, dict) for entry in space):

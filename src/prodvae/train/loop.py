@@ -24,6 +24,7 @@ from prodvae.train.batches import Shard
 from prodvae.train.build import Components, build_components
 from prodvae.train.checkpoint import identity_digest, load_latest, save_checkpoint, set_aside
 from prodvae.train.config import Config
+from prodvae.train.discovery import DISCOVER, discover_space
 from prodvae.train.feed import make_batches
 from prodvae.train.hooks import FiguresHook, HookContext, MetricsHook, run_hooks
 from prodvae.train.run_folder import RunFolder, ScalarLog
@@ -63,8 +64,13 @@ def train(
     """Train ``config`` in ``run_dir`` (created, or resumed from its latest checkpoint).
 
     ``hooks`` replaces the default metric/figure hooks built from ``config.eval``;
-    ``dataset`` replaces the dataset that ``config.data`` names.
+    ``dataset`` replaces the dataset that ``config.data`` names. ``model.space: discover``
+    first trains a scout and reads the space from it (:mod:`prodvae.train.discovery`).
     """
+    if config.model.space == DISCOVER:
+        if not resume:
+            RunFolder(run_dir).check_new()  # before the scout, not after it
+        config = discover_space(config, Path(run_dir), dataset)
     env = distributed.setup(config.train.device)
     try:
         return _Trainer(config, RunFolder(run_dir), env, hooks, dataset).run(resume)
