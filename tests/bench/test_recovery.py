@@ -25,6 +25,16 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     for item in TINY if method != "ada_gvae" else TINY[:-1]:
         argv += ["--set", item]
     monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    if method == "product_discover":  # a 2-step scout learns nothing: read as if it found both
+        from tests.train.test_discovery import finding
+
+        from prodvae.discover.report import Discovery
+        from prodvae.train import discovery
+
+        found = Discovery(
+            (finding("z0", "long_hand", "loop", 36), finding("z1", "short_hand", "loop", 36))
+        )
+        monkeypatch.setattr(discovery, "discover_model", lambda *args, **kwargs: found)
     recovery.main(argv)
     payload = load("recovery_test", tmp_path / "results")
     (row,) = payload["results"]["rows"]
@@ -33,11 +43,15 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     for factor in row["factors"]:
         assert 0.0 <= factor["score"] <= 1.0 and factor["kind"] == "loop"
         assert factor["recovered"] == (factor["score"] >= 0.9 and abs(factor["winding"]) == 1)
+    if method == "product_discover":
+        assert [f["discovered"] for f in row["factors"]] == ["loop", "loop"]
     run = tmp_path / "runs" / f"torus-{method}-s0"
     config = json.dumps((run / "config.yaml").read_text())
     assert "image_size: 32" in config and "steps: 2" in config
     table = render(payload)
     assert "#### torus" in table and "| long_hand | loop | " in table
+    if method == "product_discover":
+        assert "found each factor's own kind in: long_hand 1/1, short_hand 1/1." in table
     # a second sweep reads the finished run again (the same rows), it does not retrain it
     stamp = (run / "metrics.jsonl").stat().st_mtime_ns
     recovery.main(argv)
