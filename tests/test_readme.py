@@ -218,7 +218,7 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
 
 def test_readme_discover_commands_print_what_the_readme_says(tmp_path, monkeypatch, capsys):
     lines = [c for c in readme_commands() if c.startswith("prodvae discover")]
-    assert lines == ["prodvae discover sprites", "prodvae discover orbit --json --plot figures"]
+    assert lines[:2] == ["prodvae discover sprites", "prodvae discover orbit --json --plot figures"]
     monkeypatch.chdir(tmp_path)
     assert main(shlex.split(lines[0])[1:]) == 0
     out = capsys.readouterr().out
@@ -239,3 +239,16 @@ def test_readme_discover_commands_print_what_the_readme_says(tmp_path, monkeypat
     assert sorted(p.stem for p in (tmp_path / "figures").iterdir()) == sorted(
         r["name"] for r in rows
     )
+
+
+def test_readme_discover_reads_a_trained_run(tmp_path, monkeypatch, capsys):
+    (line,) = [c for c in readme_commands() if c.startswith("prodvae discover runs/")]
+    assert line == "prodvae discover runs/demo"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    assert main(["train", "tiny.yaml", "--set", "run.dir=runs"]) == 0
+    capsys.readouterr()
+    assert main(shlex.split(line)[1:] + ["--bases", "2", "--samples", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("latent     follows         kind")  # one row per latent group
+    assert "proposed space:" in out

@@ -115,6 +115,12 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
     assert yaml.safe_load((run / "config.yaml").read_text())["model"]["space"] == written
     loaded = load_run(run)
     assert loaded.step == 6 and loaded.space == ProductSpace.parse(written)
+    from prodvae.viz.report import render_report
+
+    page = render_report(run)
+    assert "<h2>Discovery</h2>" in page and f"found {written}" in page
+    assert "<td>z3</td><td>short_hand</td><td>loop</td><td>segment</td>" in page
+    assert "alt='z0.png'" in page and "alt='z3.png'" in page
     # resuming reads the space from the run; a run stopped after its discovery reuses it
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert train(load_config(base=saved, overrides=["train.steps=8"]), run, resume=True).step == 8

@@ -2,6 +2,7 @@
 
 The page holds the config (``config.yaml``), the evaluation table (``metrics.json``, when
 ``prodvae eval`` has written one), the last logged training values (``metrics.jsonl``),
+what ``model.space: discover`` found (``discovery.json`` and its figures, when it ran),
 every figure of ``figures/`` inlined as a base64 data URI, and the command that reproduces
 the run. Nothing is fetched from elsewhere, and the page has no script.
 """
@@ -170,6 +171,39 @@ def _training_html(run_dir: Path) -> str:
     )
 
 
+def _discovery_html(run_dir: Path) -> str:
+    """What ``model.space: discover`` found (``discovery.json``, ``discovery/figures/``);
+    empty for a run whose space was given."""
+    path = run_dir / "discovery.json"
+    if not path.is_file():
+        return ""
+    record = _read_json(path)
+    text = (
+        f"model.space: discover trained a scout ({record.get('scout', '?')}) and found "
+        f"{record.get('space', '?')}"
+    )
+    if record.get("left_out"):
+        text += f"; no latent group followed {', '.join(record['left_out'])}"
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(_format(group.get(key)))}</td>"
+            for key in ("name", "follows", "follows_kind", "found", "confidence")
+        )
+        + "</tr>"
+        for group in record.get("groups", [])
+    )
+    header = "".join(
+        f"<th>{name}</th>" for name in ("latent group", "follows", "its kind", "traced as", "conf")
+    )
+    folder = run_dir / "discovery" / "figures"
+    figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    return (
+        f"<h2>Discovery</h2><p>{html.escape(text)}.</p>"
+        f"<table><tr>{header}</tr>{rows}</table>" + "".join(_figure_html(p) for p in figures)
+    )
+
+
 def render_report(run_dir: Path | str) -> str:
     """The HTML text of the report of ``run_dir`` (see the module docstring)."""
     run_dir = Path(run_dir)
@@ -190,6 +224,7 @@ def render_report(run_dir: Path | str) -> str:
         f"<h2>Reproduce</h2><pre>{html.escape(reproduce_command(run_dir, config, meta))}</pre>"
         f"<h2>Evaluation</h2>{_evaluation_html(run_dir)}"
         f"<h2>Training</h2>{_training_html(run_dir)}"
+        f"{_discovery_html(run_dir)}"
         f"<h2>Figures</h2>{figure_html}"
         f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>"
         f"<h2>Environment</h2>{_table(sorted(meta.items()), ('item', 'value'))}"
