@@ -31,9 +31,8 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
         from prodvae.discover.report import Discovery
         from prodvae.train import discovery
 
-        found = Discovery(
-            (finding("z0", "long_hand", "loop", 36), finding("z1", "short_hand", "loop", 36))
-        )
+        hands = (finding("z0", "long_hand", "loop", 36), finding("z1", "short_hand", "loop", 36))
+        found = Discovery(hands, by_factor=hands)
         monkeypatch.setattr(discovery, "discover_model", lambda *args, **kwargs: found)
     recovery.main(argv)
     payload = load("recovery_test", tmp_path / "results")

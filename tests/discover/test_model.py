@@ -78,6 +78,11 @@ def test_each_group_follows_its_factor_and_traces_a_loop(two_loops):
     rows = [(f.name, f.follows, f.declared, f.found, f.symmetry) for f in discovery.findings]
     assert rows == [("z0", "a", "loop", "loop", 1), ("z2+z3", "b", "euclidean", "loop", 1)]
     assert all(f.agrees and f.confidence == 1.0 for f in discovery.findings)
+    # each factor once more, on every dimension its paths move
+    assert [(f.follows, f.name, f.found) for f in discovery.by_factor] == [
+        ("a", "z0", "loop"),
+        ("b", "z2+z3", "loop"),
+    ]
     assert discovery.warnings() == []
     assert discovery.space == ProductSpace.parse("loop * loop")
     assert json.loads(discovery.to_json())[1] == {

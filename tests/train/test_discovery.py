@@ -14,7 +14,7 @@ from prodvae.spaces import ProductSpace
 from prodvae.train import discovery as discovery_module
 from prodvae.train import load_config, load_run, train
 from prodvae.train.build import build_space
-from prodvae.train.discovery import SCOUT_DIMS, scout_config, space_from
+from prodvae.train.discovery import SCOUT_SPACE, scout_config, space_from
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
@@ -53,7 +53,7 @@ def finding(name, follows, found, size, movement=1.0):
 def test_the_scout_is_a_euclidean_ada_gvae_on_a_third_of_the_steps():
     config = load_config(ROOT / "configs" / "product_weak.yaml", ["model.space=discover"])
     scout = scout_config(config)
-    assert scout.model.space == f"euclidean(1)^{SCOUT_DIMS}"
+    assert scout.model.space == SCOUT_SPACE == "euclidean(2)^5"
     assert scout.model.options == config.model.options and scout.model.backbone == "burgess"
     assert scout.objective.name == "ada_gvae"
     assert scout.objective.options == {"likelihood": "gaussian", "likelihood_scale": 0.2}
@@ -62,16 +62,16 @@ def test_the_scout_is_a_euclidean_ada_gvae_on_a_third_of_the_steps():
     assert scout.eval.at_end is False
 
 
-def test_the_space_takes_each_factors_most_moved_group():
+def test_the_space_has_one_factor_per_factor_read_in_the_datasets_order():
     from prodvae.data import get_dataset
 
     spec = get_dataset("torus", factor_sizes=(8, 1)).spec + get_dataset("sprites").spec[:1]
-    findings = [
-        finding("z0", "long_hand", "segment", 8, movement=0.5),
-        finding("z1+z2", "long_hand", "loop", 8, movement=2.0),
-    ]
+    findings = [finding("z0+z3", "shape", "points", 4), finding("z1+z2", "long_hand", "loop", 8)]
     space, kinds, missing = space_from(findings, spec)
-    assert space == ProductSpace.parse("loop")  # short_hand has one value; shape: nobody
+    assert space == ProductSpace.parse("loop * points(4)")  # short_hand has one value
+    assert kinds == {"long_hand": "loop", "shape": "points"} and missing == []
+    space, kinds, missing = space_from(findings[1:], spec)
+    assert space == ProductSpace.parse("loop")
     assert kinds == {"long_hand": "loop"} and missing == ["shape"]
     with pytest.raises(ValueError, match="follow no factor"):
         space_from([], spec)
@@ -90,15 +90,14 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
 
     def read(model, dataset, **options):
         calls.append(model.space)
-        return Discovery(
-            (finding("z0", "long_hand", "loop", 8), finding("z3", "short_hand", "segment", 8))
-        )
+        found = (finding("z0", "long_hand", "loop", 8), finding("z3", "short_hand", "segment", 8))
+        return Discovery(found, by_factor=found)
 
     monkeypatch.setattr(discovery_module, "discover_model", read)
     config = load_config(overrides=TINY + [f"run.dir={tmp_path}"])
     run = tmp_path / "found"
     assert train(config, run).status == "finished"
-    assert calls == [ProductSpace.parse(f"euclidean(1)^{SCOUT_DIMS}")]
+    assert calls == [ProductSpace.parse(SCOUT_SPACE)]
     scout = load_run(run / "discovery" / "scout")
     assert scout.step == 2 and scout.config.objective.name == "ada_gvae"
     written = "loop(radius=3.0, width=0.5) * segment(half_length=2.0, width=0.25)"

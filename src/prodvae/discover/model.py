@@ -5,7 +5,11 @@ latent block's codes: each ground-truth factor is varied alone from base points,
 images are encoded, and each block's codes along the path are read by their persistent
 homology. A block **follows** the factor whose paths move it most (the mean diameter of the
 paths in the block, over the spread of the block's codes on the data); its found kind is what
-those paths trace in it.
+those paths trace in it. Each factor is then read once more on every latent dimension its
+paths move by at least :data:`MOVES` of the dimension's spread
+(:attr:`~prodvae.discover.report.Discovery.by_factor`): a factor that a model spreads over
+several blocks or dimensions, none of which holds it alone or follows it first, may still
+close into a loop over them together. A factor that moves no dimension is not read.
 
 Blocks: each factor of a product space is a block, except Euclidean ones, whose dimensions are
 first grouped into factors by how they change together across weak pairs (pairs of images
@@ -35,6 +39,9 @@ from prodvae.spaces import KINDS, ProductSpace
 #: Images drawn to measure each dimension's spread and activity, and weak pairs to group by.
 NUM_IMAGES = 2000
 NUM_PAIRS = 2000
+#: A factor *moves* a latent dimension whose range along the factor's paths is at least this
+#: many of the dimension's standard deviations over the data.
+MOVES = 0.5
 #: Dimensions whose changes across the pairs correlate (Pearson, average linkage) at least
 #: this much are one factor's.
 CO_CHANGE = 0.3
@@ -172,7 +179,39 @@ def discover_model(
             codes, _ = encode(model, path.images[keep])
             coded.append((path.values[keep], codes))
         traced[k] = coded
-    findings = []
+
+    def read(name: str, declared: str, dims: list[int], k: int, movement: float):
+        """The finding of latent ``dims`` read on factor ``k``'s paths (None: they never
+        move there)."""
+        spec = dataset.spec[k]
+        period = spec.period if spec.kind == "loop" else None
+        examples = [(values, pairwise_distances(codes[:, dims])) for values, codes in traced[k]]
+        examples = [(v, d) for v, d in examples if d.max() > 0]
+        if not examples:
+            return None
+        readings = [read_distances(d, v, period) for v, d in examples]
+        votes = Counter(r.kind for r in readings)
+        found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
+        loops = [r.symmetry for r in readings if r.kind == "loop"]
+        return ModelFinding(
+            name=name,
+            declared=declared,
+            found=found,
+            symmetry=Counter(loops).most_common(1)[0][0] if loops else 1,
+            confidence=votes[found] / len(readings),
+            size=spec.size,
+            evidence={
+                key: float(np.median([getattr(r, key) for r in readings]))
+                for key in ("loop", "loop_gap", "separation", "spread", "groups")
+            },
+            readings=tuple(readings),
+            example=examples[0],
+            follows=spec.name,
+            follows_kind=spec.kind,
+            movement=movement,
+        )
+
+    findings, followers = [], {}
     for group in groups:
         dims = list(group.dims)
         scale = float(np.linalg.norm(spread[dims])) or 1.0
@@ -181,35 +220,25 @@ def discover_model(
             for k, coded in traced.items()
         }
         follows = max(moves, key=lambda k: moves[k])
-        spec = dataset.spec[follows]
-        period = spec.period if spec.kind == "loop" else None
-        examples = [
-            (values, pairwise_distances(codes[:, dims])) for values, codes in traced[follows]
+        finding = read(group.name, group.topology, dims, follows, moves[follows])
+        if finding is not None:
+            findings.append(finding)
+            followers.setdefault(follows, []).append(group)
+    # each factor read once more on every active dimension its paths move
+    dims_active = sorted(d for g in groups for d in g.dims)
+    by_factor = []
+    for k in varying:
+        moved = [
+            d
+            for d in dims_active
+            if np.mean([np.ptp(codes[:, d]) for _, codes in traced[k]]) / max(spread[d], 1e-12)
+            >= MOVES
         ]
-        examples = [(v, d) for v, d in examples if d.max() > 0]
-        if not examples:
+        if not moved:
             continue
-        readings = [read_distances(d, v, period) for v, d in examples]
-        votes = Counter(r.kind for r in readings)
-        found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
-        loops = [r.symmetry for r in readings if r.kind == "loop"]
-        findings.append(
-            ModelFinding(
-                name=group.name,
-                declared=group.topology,
-                found=found,
-                symmetry=Counter(loops).most_common(1)[0][0] if loops else 1,
-                confidence=votes[found] / len(readings),
-                size=spec.size,
-                evidence={
-                    key: float(np.median([getattr(r, key) for r in readings]))
-                    for key in ("loop", "loop_gap", "separation", "spread", "groups")
-                },
-                readings=tuple(readings),
-                example=examples[0],
-                follows=spec.name,
-                follows_kind=spec.kind,
-                movement=moves[follows],
-            )
-        )
-    return Discovery(tuple(findings))
+        members = [g for g in groups if set(g.dims) & set(moved)]
+        name = "+".join(f"{g.name}" for g in members)
+        finding = read(name, "+".join(sorted({g.topology for g in members})), moved, k, 0.0)
+        if finding is not None:
+            by_factor.append(finding)
+    return Discovery(tuple(findings), by_factor=tuple(by_factor))

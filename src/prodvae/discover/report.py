@@ -94,11 +94,15 @@ class Discovery:
 
     findings: tuple[Finding, ...]
     constant: tuple[str, ...] = ()  # factors with a single value, not read
+    #: model-based: each followed factor read on all the latent groups that follow it
+    by_factor: tuple[Finding, ...] = ()
 
     @property
     def space(self) -> ProductSpace:
-        """One latent factor per finding, of the type that models its found kind."""
-        return ProductSpace(Factor.for_ground_truth(f.found, f.size) for f in self.findings)
+        """One latent factor per finding (for a model, per followed factor), of the type that
+        models its found kind."""
+        findings = self.by_factor or self.findings
+        return ProductSpace(Factor.for_ground_truth(f.found, f.size) for f in findings)
 
     def warnings(self) -> list[str]:
         """One line per confident disagreement (:meth:`Finding.disagreement`)."""
@@ -150,6 +154,11 @@ class Discovery:
             if f.symmetry_given is not None:
                 other, orders = f.symmetry_given
                 lines.append(f"{f.name}: symmetry by {other} value: {', '.join(map(str, orders))}")
+        for f in self.by_factor:
+            lines.append(
+                f"{getattr(f, 'follows', f.name)} on {f.name}: traced as a {f.found} "
+                f"(confidence {f.confidence:.2f})"
+            )
         if self.constant:
             lines.append(f"not read (one value): {', '.join(self.constant)}")
         lines.append(f"proposed space: {self.space.describe()}")

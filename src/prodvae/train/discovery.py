@@ -1,14 +1,14 @@
 """``model.space: discover``: find the factors and their kinds, then train on that space.
 
 Before the run proper, a *scout* is trained through this same trainer in
-``<run>/discovery/scout``: the run's data, network and likelihood, but a Euclidean latent of
-:data:`SCOUT_DIMS` dimensions and the weakly supervised ``ada_gvae`` objective on pairs that
-change one factor, for a third of the run's steps. Its latent dimensions are grouped and read
-model-based (:func:`prodvae.discover.model.discover_model`): each group follows one factor
-and traces it as points, a segment or a loop. The space is one latent factor per factor that
-some group follows, of the kind its most moved group traces (sized like ``model.space: auto``
-sizes it), in the dataset's factor order; a factor no group follows is left out and named
-in the log. ``<run>/discovery.json`` records the groups and the space, and
+``<run>/discovery/scout``: the run's data, network and likelihood, but a Euclidean latent
+(:data:`SCOUT_SPACE`) and the weakly supervised ``ada_gvae`` objective on pairs that change
+one factor, for a third of the run's steps. It is read model-based
+(:func:`prodvae.discover.model.discover_model`): each factor's paths on the scout's latent
+dimensions they move trace points, a segment or a loop. The space is one latent factor per
+factor read, of the kind read (sized like ``model.space: auto`` sizes it), in the dataset's
+factor order; a factor that moves none of the scout's dimensions is left out and named in the
+log. ``<run>/discovery.json`` records the groups and the space, and
 ``<run>/discovery/figures/`` each group's persistence diagram and path; the run's
 ``config.yaml`` holds the space found, so the run loads and resumes as any other. A run
 interrupted during the scout resumes the scout.
@@ -33,8 +33,9 @@ from prodvae.train.run_folder import atomic_write_text
 log = logging.getLogger(__name__)
 
 DISCOVER = "discover"
-#: Latent dimensions of the scout (Locatello et al. 2019's 10).
-SCOUT_DIMS = 10
+#: The scout's latent: Locatello et al. (2019)'s ten dimensions, in 2-D blocks so that a loop
+#: can close inside one block (Ada-GVAE keeps or averages a whole block per pair).
+SCOUT_SPACE = "euclidean(2)^5"
 #: The scout trains for this fraction of the run's steps.
 SCOUT_SHARE = 1 / 3
 RECORD = "discovery.json"
@@ -49,7 +50,7 @@ def scout_config(config: Config) -> Config:
     return replace(
         config,
         data=replace(config.data, num_changed=1),
-        model=replace(config.model, space=f"euclidean(1)^{SCOUT_DIMS}"),
+        model=replace(config.model, space=SCOUT_SPACE),
         objective=ObjectiveConfig(name="ada_gvae", options=options),
         train=replace(config.train, steps=max(1, round(config.train.steps * SCOUT_SHARE))),
         eval=EvalConfig(at_end=False),
@@ -60,13 +61,10 @@ def scout_config(config: Config) -> Config:
 def space_from(
     findings: list[ModelFinding], spec: tuple
 ) -> tuple[ProductSpace, dict[str, str], list[str]]:
-    """One latent factor per followed ground-truth factor (its most moved group's kind), in
-    the dataset's order; the kind found for each; and the varying factors no group follows."""
-    strongest: dict[str, ModelFinding] = {}
-    for finding in findings:
-        held = strongest.get(finding.follows)
-        if held is None or finding.movement > held.movement:
-            strongest[finding.follows] = finding
+    """One latent factor per ground-truth factor read (``findings``:
+    :attr:`Discovery.by_factor`), of the kind it traces, in the dataset's order; the kind found
+    for each; and the varying factors that were not read."""
+    strongest = {finding.follows: finding for finding in findings}
     factors, kinds, missing = [], {}, []
     for factor in spec:
         if factor.size < 2:
@@ -102,14 +100,15 @@ def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config
     train(scout_config(config), scout_dir, resume=resume, dataset=dataset)
     scout = load_run(scout_dir, dataset=dataset)
     discovery = discover_model(scout.model, scout.dataset, seed=config.train.seed)
-    findings = [f for f in discovery.findings if isinstance(f, ModelFinding)]
+    findings = [f for f in discovery.by_factor if isinstance(f, ModelFinding)]
     space, kinds, missing = space_from(findings, scout.dataset.spec)
     if missing:
-        log.warning("model.space=discover: no latent group follows %s", ", ".join(missing))
+        log.warning("model.space=discover: the scout does not move with %s", ", ".join(missing))
     plot_discovery(discovery, run_dir / "discovery" / "figures")
     text = space.describe()
     payload = {"space": text, "factors": kinds, "left_out": missing, "scout": "discovery/scout"}
     payload["groups"] = discovery.as_json()
+    payload["by_factor"] = [f.as_json() for f in discovery.by_factor]
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(record, json.dumps(payload, indent=2) + "\n")
     log.info("model.space=discover: %s", text)
