@@ -268,15 +268,14 @@ def discover_dataset(
         if unknown:
             raise ValueError(f"unknown factor {unknown[0]!r}; the dataset has {', '.join(names)}")
         for name in factors:
-            spec = dataset.spec[names.index(name)]
-            if _num_values(dataset, names.index(name)) < 2:
+            if dataset.spec[names.index(name)].size < 2:
                 raise ValueError(f"factor {name!r} takes a single value: nothing varies to read")
     chosen = [names.index(name) for name in factors] if factors is not None else range(len(names))
     generator = torch.Generator().manual_seed(int(seed))
     findings, constant = [], []
     for k in chosen:
         spec = dataset.spec[k]
-        if _num_values(dataset, k) < 2:
+        if spec.size < 2:
             constant.append(spec.name)
             continue
         paths = factor_paths(dataset, k, num_bases, generator, samples, between)
@@ -284,10 +283,3 @@ def discover_dataset(
     if not findings:
         raise ValueError("the dataset has no factor that varies: nothing to discover")
     return Discovery(tuple(findings), tuple(constant))
-
-
-def _num_values(dataset: GroundTruthDataset, factor: int) -> int:
-    spec = dataset.spec[factor]
-    if dataset.is_grid or spec.values:
-        return spec.size
-    return len(np.unique(dataset.factors_at(np.arange(len(dataset)))[:, factor].numpy()))
