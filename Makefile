@@ -40,7 +40,7 @@ test: lint typecheck
 # next machine. Left out, for time: the checks that
 # train or fit tree ensembles (thresholds on scores, not tolerances). About 1½ minutes of CPU
 # for both runs on 2 cores.
-PORTABLE_TESTS := tests/spaces tests/metrics tests/models tests/objectives
+PORTABLE_TESTS := tests/spaces tests/metrics tests/models tests/objectives tests/discover/test_reading.py
 PORTABLE_SKIP := pairs_split or a_few_hundred or parallel or gbt or fast_agrees \
 	or keep_one_discriminator
 PORTABLE_KERNELS := \
