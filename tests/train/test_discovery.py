@@ -108,6 +108,8 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
     }
     assert [g["follows"] for g in record["groups"]] == ["long_hand", "short_hand"]
     assert sorted(p.name for p in (run / "discovery" / "figures").iterdir()) == [
+        "factor-long_hand.png",
+        "factor-short_hand.png",
         "z0.png",
         "z3.png",
     ]
@@ -119,7 +121,7 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
     page = render_report(run)
     assert "<h2>Discovery</h2>" in page and f"found {written}" in page
     assert "<td>z3</td><td>short_hand</td><td>loop</td><td>segment</td>" in page
-    assert "alt='z0.png'" in page and "alt='z3.png'" in page
+    assert "alt='z0.png'" in page and "alt='factor-short_hand.png'" in page
     # resuming reads the space from the run; a run stopped after its discovery reuses it
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert train(load_config(base=saved, overrides=["train.steps=8"]), run, resume=True).step == 8
@@ -129,6 +131,18 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
             path.unlink() if path.is_file() else path.rmdir()
     assert train(config, run).status == "finished"
     assert len(calls) == 1  # no second scout
+
+
+def test_torchrun_uses_a_recorded_discovery_and_refuses_to_scout(tmp_path, monkeypatch):
+    from prodvae.train.discovery import discover_space
+
+    config = load_config(overrides=TINY + [f"run.dir={tmp_path}"])
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="trains its scout in one process"):
+        discover_space(config, tmp_path / "found")
+    (tmp_path / "found").mkdir()
+    (tmp_path / "found" / "discovery.json").write_text(json.dumps({"space": "loop^2"}))
+    assert discover_space(config, tmp_path / "found").model.space == "loop^2"
 
 
 def test_a_scout_that_learned_nothing_is_one_clear_error(tmp_path):

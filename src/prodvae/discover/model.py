@@ -211,7 +211,7 @@ def discover_model(
             movement=movement,
         )
 
-    findings, followers = [], {}
+    findings = []
     for group in groups:
         dims = list(group.dims)
         scale = float(np.linalg.norm(spread[dims])) or 1.0
@@ -223,7 +223,6 @@ def discover_model(
         finding = read(group.name, group.topology, dims, follows, moves[follows])
         if finding is not None:
             findings.append(finding)
-            followers.setdefault(follows, []).append(group)
     # each factor read once more on every active dimension its paths move
     dims_active = sorted(d for g in groups for d in g.dims)
     by_factor = []

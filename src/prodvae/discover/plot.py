@@ -74,6 +74,10 @@ def plot_finding(finding: Finding, path: Path | str) -> FigureFile:
 
 
 def plot_discovery(discovery: Discovery, folder: Path | str) -> list[FigureFile]:
-    """One PNG per factor, ``folder/<factor>.png``."""
+    """One PNG per finding, ``folder/<name>.png``; for a model, also one per factor read on
+    every latent dimension it moves, ``folder/factor-<factor>.png``."""
     folder = Path(folder)
-    return [plot_finding(f, folder / f"{f.name}.png") for f in discovery.findings]
+    figures = [plot_finding(f, folder / f"{f.name}.png") for f in discovery.findings]
+    for f in discovery.by_factor:
+        figures.append(plot_finding(f, folder / f"factor-{getattr(f, 'follows', f.name)}.png"))
+    return figures

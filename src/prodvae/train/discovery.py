@@ -9,9 +9,11 @@ dimensions they move trace points, a segment or a loop. The space is one latent 
 factor read, of the kind read (sized like ``model.space: auto`` sizes it), in the dataset's
 factor order; a factor that moves none of the scout's dimensions is left out and named in the
 log. ``<run>/discovery.json`` records the groups and the space, and
-``<run>/discovery/figures/`` each group's persistence diagram and path; the run's
+``<run>/discovery/figures/`` the persistence diagram and path of each latent group and of
+each factor read (``factor-<name>.png``); the run's
 ``config.yaml`` holds the space found, so the run loads and resumes as any other. A run
-interrupted during the scout resumes the scout.
+interrupted during the scout resumes the scout. The scout runs in one process: under torchrun
+only a recorded discovery is used.
 """
 
 from __future__ import annotations
@@ -85,15 +87,15 @@ def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config
     from prodvae.train.load_run import load_run
     from prodvae.train.loop import train
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ValueError(
-            "model.space=discover runs its scout in one process: discover first "
-            "(python -m prodvae train ... with one process), then resume with torchrun"
-        )
     record = run_dir / RECORD
     if record.is_file():
         space = json.loads(record.read_text())["space"]
         return replace(config, model=replace(config.model, space=space))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(
+            "model.space=discover trains its scout in one process: run it without torchrun, "
+            "or give model.space the space a discovery found (RUN/discovery.json)"
+        )
     scout_dir = run_dir / "discovery" / "scout"
     resume = (scout_dir / "config.yaml").is_file()
     log.info("model.space=discover: training the scout in %s", scout_dir)
