@@ -91,6 +91,7 @@ def run_model(folder: Path, bases: int) -> dict[str, Any]:
         "seconds": seconds,
         "factors": factors,
         "groups": discovery.as_json(),
+        "by_factor": [f.as_json() for f in discovery.by_factor],
     }
 
 

@@ -30,10 +30,13 @@ def _symmetry(entries: list[dict[str, Any]]) -> str:
 
 def render_models(rows: list[dict[str, Any]]) -> list[str]:
     """Model-based rows: per dataset, method and factor, in how many runs a latent group
-    follows the factor, and in how many one traces it with the factor's own kind."""
+    follows the factor, in how many one traces it with the factor's own kind, and in how many
+    the factor read on every latent dimension it moves has its own kind (what
+    ``model.space: discover`` builds the space from)."""
     lines = [
-        "| dataset | model | factor | kind | followed by a group | traced as its kind |",
-        "|---|---|---|---|---|---|",
+        "| dataset | model | factor | kind | followed by a group | traced as its kind "
+        "| its kind on all dims it moves |",
+        "|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
@@ -43,16 +46,27 @@ def render_models(rows: list[dict[str, Any]]) -> list[str]:
             followers = [[g for g in r["groups"] if g["follows"] == factor["name"]] for r in runs]
             followed = sum(bool(f) for f in followers)
             traced = sum(any(g["found"] == factor["kind"] for g in f) for f in followers)
+            whole = sum(
+                any(
+                    g["follows"] == factor["name"] and g["found"] == factor["kind"]
+                    for g in r.get("by_factor", [])
+                )
+                for r in runs
+            )
             lines.append(
                 f"| {dataset if i == 0 else ''} | {method if i == 0 else ''} | {factor['name']} "
-                f"| {factor['kind']} | {followed}/{len(runs)} | {traced}/{len(runs)} |"
+                f"| {factor['kind']} | {followed}/{len(runs)} | {traced}/{len(runs)} "
+                f"| {whole}/{len(runs)} |"
             )
     every = [g for r in rows for g in r["groups"]]
     right = sum(g["found"] == g["follows_kind"] for g in every)
+    factors = [f for r in rows for f in r.get("by_factor", [])]
+    whole = sum(f["found"] == f["follows_kind"] for f in factors)
     steps = sorted({r["step"] for r in rows})
     lines += [
         "",
-        f"Latent groups traced with the kind of the factor they follow: {right}/{len(every)}. "
+        f"Latent groups traced with the kind of the factor they follow: {right}/{len(every)}; "
+        f"factors read with their kind on every dimension they move: {whole}/{len(factors)}. "
         f"Runs of {', '.join(map(str, steps))} steps; a group follows the factor whose paths "
         "move it most.",
     ]
