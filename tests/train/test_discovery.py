@@ -32,7 +32,7 @@ TINY = [
 ]
 
 
-def finding(name, follows, found, size, movement=1.0):
+def finding(name, follows, found, size):
     values = np.arange(6.0)
     distances = np.abs(values[:, None] - values[None, :])
     return ModelFinding(
@@ -46,7 +46,6 @@ def finding(name, follows, found, size, movement=1.0):
         example=(values, distances),
         follows=follows,
         follows_kind="loop",
-        movement=movement,
     )
 
 

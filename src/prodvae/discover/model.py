@@ -22,7 +22,6 @@ whose codes vary over the data less than the posterior's own spread (signal-to-n
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +32,8 @@ from scipy.spatial.distance import squareform
 from prodvae.data import GroundTruthDataset, sample_pairs
 from prodvae.discover.paths import SAMPLES, factor_paths
 from prodvae.discover.reading import evenly_spaced, pairwise_distances, read_distances
-from prodvae.discover.report import BASES, Discovery, Finding
-from prodvae.spaces import KINDS, ProductSpace
+from prodvae.discover.report import BASES, Discovery, Finding, tally
+from prodvae.spaces import ProductSpace
 
 #: Images drawn to measure each dimension's spread and activity, and weak pairs to group by.
 NUM_IMAGES = 2000
@@ -137,7 +136,6 @@ class ModelFinding(Finding):
 
     follows: str = ""
     follows_kind: str = ""
-    movement: float = 0.0  # how far the followed factor moves the group, over its spread
 
     @property
     def agrees(self) -> bool:
@@ -180,7 +178,7 @@ def discover_model(
             coded.append((path.values[keep], codes))
         traced[k] = coded
 
-    def read(name: str, declared: str, dims: list[int], k: int, movement: float):
+    def read(name: str, declared: str, dims: list[int], k: int):
         """The finding of latent ``dims`` read on factor ``k``'s paths (None: they never
         move there)."""
         spec = dataset.spec[k]
@@ -190,25 +188,19 @@ def discover_model(
         if not examples:
             return None
         readings = [read_distances(d, v, period) for v, d in examples]
-        votes = Counter(r.kind for r in readings)
-        found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
-        loops = [r.symmetry for r in readings if r.kind == "loop"]
+        found, agreement, symmetry, evidence = tally(readings)
         return ModelFinding(
             name=name,
             declared=declared,
             found=found,
-            symmetry=Counter(loops).most_common(1)[0][0] if loops else 1,
-            confidence=votes[found] / len(readings),
+            symmetry=symmetry,
+            confidence=agreement,
             size=spec.size,
-            evidence={
-                key: float(np.median([getattr(r, key) for r in readings]))
-                for key in ("loop", "loop_gap", "separation", "spread", "groups")
-            },
+            evidence=evidence,
             readings=tuple(readings),
             example=examples[0],
             follows=spec.name,
             follows_kind=spec.kind,
-            movement=movement,
         )
 
     findings = []
@@ -220,7 +212,7 @@ def discover_model(
             for k, coded in traced.items()
         }
         follows = max(moves, key=lambda k: moves[k])
-        finding = read(group.name, group.topology, dims, follows, moves[follows])
+        finding = read(group.name, group.topology, dims, follows)
         if finding is not None:
             findings.append(finding)
     # each factor read once more on every active dimension its paths move
@@ -237,7 +229,7 @@ def discover_model(
             continue
         members = [g for g in groups if set(g.dims) & set(moved)]
         name = "+".join(f"{g.name}" for g in members)
-        finding = read(name, "+".join(sorted({g.topology for g in members})), moved, k, 0.0)
+        finding = read(name, "+".join(sorted({g.topology for g in members})), moved, k)
         if finding is not None:
             by_factor.append(finding)
     return Discovery(tuple(findings), by_factor=tuple(by_factor))

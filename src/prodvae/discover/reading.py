@@ -155,6 +155,21 @@ class PathReading:
     spread: float  # longest H0 bar within a group
     num_points: int
 
+    @classmethod
+    def from_bars(cls, bars: Barcodes, symmetry: int = 1) -> PathReading:
+        """The reading the bars give (:func:`classify`), with a loop's ``symmetry``."""
+        groups, separation, spread = bars.split
+        return cls(
+            kind=classify(bars),
+            symmetry=symmetry,
+            loop=bars.loop,
+            loop_gap=bars.loop_gap,
+            groups=groups,
+            separation=separation,
+            spread=spread,
+            num_points=len(bars.h0) + 1,
+        )
+
 
 def classify(bars: Barcodes) -> Kind:
     """The kind the bars show (see the module docstring)."""
@@ -227,26 +242,15 @@ def read_distances(
     if len(d) != len(v):
         raise ValueError(f"distances {d.shape} and values [{len(v)}] disagree")
     bars = barcodes(d)
-    kind = classify(bars)
-    groups, separation, spread = bars.split
     symmetry = 1
-    if kind == "loop":
+    if classify(bars) == "loop":
         if period is None:
             distinct = np.unique(v)
             step = float(np.median(np.diff(distinct))) if len(distinct) > 1 else 0.0
             period = float(distinct[-1] - distinct[0]) + step
         if period > 0 and math.isfinite(period):
             symmetry = symmetry_order(d, v, period)
-    return PathReading(
-        kind=kind,
-        symmetry=symmetry,
-        loop=bars.loop,
-        loop_gap=bars.loop_gap,
-        groups=groups,
-        separation=separation,
-        spread=spread,
-        num_points=len(v),
-    )
+    return PathReading.from_bars(bars, symmetry)
 
 
 def farthest_points(points: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
@@ -272,15 +276,4 @@ def read_cloud(points: np.ndarray, seed: int = 0) -> PathReading:
     if x.ndim != 2 or len(x) < 2:
         raise ValueError(f"points must have shape [n >= 2, D], got {x.shape}")
     keep = farthest_points(x, MAX_POINTS, seed)
-    bars = barcodes(pairwise_distances(x[keep]))
-    groups, separation, spread = bars.split
-    return PathReading(
-        kind=classify(bars),
-        symmetry=1,
-        loop=bars.loop,
-        loop_gap=bars.loop_gap,
-        groups=groups,
-        separation=separation,
-        spread=spread,
-        num_points=len(keep),
-    )
+    return PathReading.from_bars(barcodes(pairwise_distances(x[keep])))

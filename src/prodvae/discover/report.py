@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -165,6 +165,28 @@ class Discovery:
         return lines
 
 
+class Tally(NamedTuple):
+    """What several readings of one factor say together."""
+
+    found: str  # the kind most readings show (ties: points, then segment, then loop)
+    agreement: float  # the fraction of readings that show it
+    symmetry: int  # the most common symmetry among the loop readings (1 if none)
+    evidence: dict[str, float]  # medians of the readings' numbers
+
+
+def tally(readings: list[PathReading]) -> Tally:
+    """The majority reading of ``readings`` (at least one)."""
+    votes = Counter(r.kind for r in readings)
+    found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
+    loops = [r.symmetry for r in readings if r.kind == "loop"]
+    evidence = {
+        key: float(np.median([getattr(r, key) for r in readings]))
+        for key in ("loop", "loop_gap", "separation", "spread", "groups")
+    }
+    symmetry = Counter(loops).most_common(1)[0][0] if loops else 1
+    return Tally(found, votes[found] / len(readings), symmetry, evidence)
+
+
 def _symmetry_given(
     dataset: GroundTruthDataset, factor: int, paths: list[FactorPath], orders: list[int]
 ) -> tuple[str, tuple[int, ...]] | None:
@@ -186,27 +208,24 @@ def read_factor(dataset: GroundTruthDataset, factor: int, paths: list[FactorPath
     """Aggregate the readings of one factor's paths into a finding."""
     spec = dataset.spec[factor]
     period = spec.period if spec.kind == "loop" else None
-    moving = [p for p in paths if _moves(p)]
+    paths = [p for p in paths if _moves(p)]  # a path whose images never change says nothing
     examples = []
-    for path in moving:
+    for path in paths:
         keep = evenly_spaced(len(path.values))
         examples.append((path.values[keep], pairwise_distances(embed_images(path.images[keep]))))
     readings = [read_distances(d, values, period) for values, d in examples]
-    paths = moving
     name = spec.name
     if not readings:
         raise ValueError(f"factor {name!r}: its images never change, so it has no topology")
-    votes = Counter(r.kind for r in readings)
-    found = max(KINDS, key=lambda kind: (votes[kind], -KINDS.index(kind)))
-    agreement = votes[found] / len(readings)
+    found, agreement, symmetry, evidence = tally(readings)
     distinct = min(len(np.unique(p.values)) for p in paths)
     confidence = 0.0 if distinct < 3 else agreement
     loops = [(p, r.symmetry) for p, r in zip(paths, readings) if r.kind == "loop"]
-    symmetry, given = 1, None
+    given = None
     if found == "loop" and loops:
-        orders = [order for _, order in loops]
-        symmetry = Counter(orders).most_common(1)[0][0]
-        given = _symmetry_given(dataset, factor, [p for p, _ in loops], orders)
+        given = _symmetry_given(dataset, factor, [p for p, _ in loops], [k for _, k in loops])
+    else:
+        symmetry = 1
     declared_symmetry = spec.symmetry
     agreement_of_symmetry = 1.0
     if loops:
@@ -215,10 +234,6 @@ def read_factor(dataset: GroundTruthDataset, factor: int, paths: list[FactorPath
             np.mean([order == want for (_, order), want in zip(loops, declared_orders)])
         )
         declared_symmetry = Counter(declared_orders).most_common(1)[0][0]
-    evidence = {
-        key: float(np.median([getattr(r, key) for r in readings]))
-        for key in ("loop", "loop_gap", "separation", "spread", "groups")
-    }
     return Finding(
         name=name,
         declared=spec.kind,
