@@ -15,7 +15,10 @@ standard_fixtures.py: synthetic images in the real file schemas), through their 
 (:func:`prodvae.discover.model.discover_model`, what ``prodvae discover RUN_DIR`` runs): which
 factor each latent group follows and the kind it traces it as -- e.g. the runs that
 ``python -m benchmarks.recovery`` trained through ``prodvae.train`` (folders named
-``<dataset>-<method>-s<seed>``).
+``<dataset>-<method>-s<seed>``) -- and without labels
+(:func:`prodvae.discover.model.discover_codes`, ``prodvae discover RUN_DIR --no-labels``): each
+latent group's codes read as a cloud, scored against the same group's labelled reading and the
+kind of the factor it follows (the labels are used to score only).
 
     python -m benchmarks.discover --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
         --fixtures --runs runs/recovery/* --record discover_cpu
@@ -73,7 +76,7 @@ def run_one(dataset: GroundTruthDataset, seed: int, bases: int, between: bool) -
 
 def run_model(folder: Path, bases: int) -> dict[str, Any]:
     """Model-based discovery of one run folder named ``<dataset>-<method>-s<seed>``."""
-    from prodvae.discover.model import discover_model
+    from prodvae.discover.model import discover_codes, discover_model
     from prodvae.train import load_run
 
     dataset, method, seed = folder.name.rsplit("-", 2)
@@ -81,6 +84,18 @@ def run_model(folder: Path, bases: int) -> dict[str, Any]:
     start = time.perf_counter()
     discovery = discover_model(loaded.model, loaded.dataset, num_bases=bases, seed=0)
     seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    unlabelled = discover_codes(loaded.model, loaded.dataset, num_readings=bases, seed=0)
+    seconds_codes = time.perf_counter() - start
+    labelled = {g.name: g for g in discovery.findings}
+    codes = []
+    for group in unlabelled.findings:
+        entry = group.as_json()
+        if group.name in labelled:  # scored against what the labels say of the same group
+            entry["labelled"] = labelled[group.name].found
+            entry["follows"] = labelled[group.name].follows
+            entry["follows_kind"] = labelled[group.name].follows_kind
+        codes.append(entry)
     factors = [{"name": s.name, "kind": s.kind} for s in loaded.dataset.spec if s.size > 1]
     return {
         "dataset": dataset,
@@ -92,6 +107,8 @@ def run_model(folder: Path, bases: int) -> dict[str, Any]:
         "factors": factors,
         "groups": discovery.as_json(),
         "by_factor": [f.as_json() for f in discovery.by_factor],
+        "codes": codes,
+        "seconds_codes": seconds_codes,
     }
 
 
@@ -143,6 +160,11 @@ def main(argv: list[str] | None = None) -> None:
             for g in row["groups"]
         )
         print(f"{folder.name:<28} model  {row['seconds']:5.1f}s  {traced}", flush=True)
+        unlabelled = " ".join(
+            f"{g['name']}:{g['found']}" + ("" if g["found"] == g.get("labelled") else "(!)")
+            for g in row["codes"]
+        )
+        print(f"{'':<28} codes  {row['seconds_codes']:5.1f}s  {unlabelled}", flush=True)
     settings = {
         "datasets": args.datasets,
         "seeds": args.seeds,

@@ -73,6 +73,38 @@ def render_models(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def render_codes(rows: list[dict[str, Any]]) -> list[str]:
+    """Label-free rows (``--no-labels``): per dataset and method, how many latent groups read
+    from their codes alone have the kind their labelled reading traces, and the kind of the
+    factor they follow."""
+    lines = [
+        "| dataset | model | groups | same kind as read with labels "
+        "| kind of the factor it follows | seconds |",
+        "|---|---|---:|---|---|---:|",
+    ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["method"]), []).append(row)
+    totals = [0, 0, 0]
+    for (dataset, method), runs in groups.items():
+        read = [g for r in runs for g in r["codes"] if "labelled" in g]
+        same = sum(g["found"] == g["labelled"] for g in read)
+        kind = sum(g["found"] == g["follows_kind"] for g in read)
+        totals = [totals[0] + len(read), totals[1] + same, totals[2] + kind]
+        seconds = sorted(r["seconds_codes"] for r in runs)[len(runs) // 2]
+        lines.append(
+            f"| {dataset} | {method} | {len(read)} | {same}/{len(read)} | {kind}/{len(read)} "
+            f"| {seconds:.1f} |"
+        )
+    lines += [
+        "",
+        f"All runs: {totals[1]}/{totals[0]} groups read as with labels, {totals[2]}/{totals[0]} "
+        "with the kind of the factor they follow (the labels score the reading; it does not "
+        "use them). Seconds: the median of a run's label-free reading.",
+    ]
+    return lines
+
+
 def render(payload: dict[str, Any]) -> str:
     rows = [r for r in payload["results"]["rows"] if r["mode"] != "model"]
     models = [r for r in payload["results"]["rows"] if r["mode"] == "model"]
@@ -108,4 +140,11 @@ def render(payload: dict[str, Any]) -> str:
     ]
     if models:
         lines += ["", "Model-based (`prodvae discover RUN_DIR`):", "", *render_models(models)]
+    if any("codes" in r for r in models):
+        lines += [
+            "",
+            "Model-based without labels (`prodvae discover RUN_DIR --no-labels`):",
+            "",
+            *render_codes([r for r in models if "codes" in r]),
+        ]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,8 @@ import torch
 from prodvae.cli import main
 from prodvae.data import FactorSpec, from_file
 from prodvae.data.files import write_dataset
-from prodvae.discover.model import co_change_groups, discover_model, latent_groups
+from prodvae.discover.model import co_change_groups, discover_codes, discover_model, latent_groups
+from prodvae.discover.plot import plot_discovery
 from prodvae.spaces import ProductSpace
 
 SIZE = 24  # values per loop
@@ -65,12 +66,15 @@ def test_co_change_groups_dimensions_that_move_on_the_same_pairs():
 
 
 def test_latent_groups_leave_out_blocks_that_do_not_move(two_loops):
-    groups, spread = latent_groups(KnownCodes(), two_loops, torch.Generator().manual_seed(0))
+    groups, spread, codes = latent_groups(
+        KnownCodes(), two_loops, torch.Generator().manual_seed(0)
+    )
     assert [(g.name, g.dims, g.topology) for g in groups] == [
         ("z0", (0, 1), "loop"),
         ("z2+z3", (3, 4), "euclidean"),
     ]
     assert spread[2] == 0 and spread[5] == 0
+    assert codes.shape == (2000, 6) and np.allclose(spread, codes.std(axis=0))
 
 
 def test_each_group_follows_its_factor_and_traces_a_loop(two_loops):
@@ -101,6 +105,67 @@ def test_a_model_whose_codes_never_move_is_one_clear_error(two_loops):
         discover_model(KnownCodes(constant=True), two_loops, num_bases=2)
 
 
+class KnownShapes(torch.nn.Module):
+    """Codes of three shapes, each a function of one stored angle: ``a`` round a loop block,
+    ``b`` along a segment block (its turn, as a coordinate in [-1, 1)), and ``a`` again as one
+    of three far-apart points on two Euclidean dimensions."""
+
+    def __init__(self):
+        super().__init__()
+        self.space = ProductSpace.parse("loop * segment * euclidean(1)^2")
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+    def encode(self, x):
+        a = x[:, 0, 0, 0] * 255 / 240  # turns
+        b = x[:, 0, 0, 1] * 255 / 240
+        third = torch.floor(3 * a) * 2 * math.pi / 3
+        mu = torch.stack(
+            [(2 * math.pi * a).cos(), (2 * math.pi * a).sin(), 2 * b - 1, third.cos(), third.sin()],
+            dim=1,
+        )
+        logvar = torch.full((len(x), self.space.logvar_dim), math.log(1e-4))
+        return type("Posterior", (), {"mu": mu, "logvar": logvar})
+
+
+def test_without_labels_each_group_is_read_from_its_codes_alone(two_loops, tmp_path):
+    discovery = discover_codes(KnownShapes(), two_loops, num_readings=4)
+    rows = [(f.name, f.declared, f.found, f.confidence) for f in discovery.findings]
+    assert rows == [
+        ("z0", "loop", "loop", 1.0),
+        ("z1", "segment", "segment", 1.0),
+        ("z2+z3", "euclidean", "points", 1.0),
+    ]
+    assert discovery.findings[2].evidence["groups"] == 3
+    assert discovery.warnings() == []
+    assert discovery.space == ProductSpace.parse("loop * segment * points(3)")
+    assert not hasattr(discovery.findings[0], "follows")  # nothing said of the factors
+    figures = plot_discovery(discovery, tmp_path)
+    assert [f.path.name for f in figures] == ["z0.png", "z1.png", "z2+z3.png"]
+    # the same codes without labels as with them: the loop block and the (cos, sin) circle
+    known = discover_codes(KnownCodes(), two_loops, num_readings=4)
+    assert [(f.name, f.found) for f in known.findings] == [("z0", "loop"), ("z2+z3", "loop")]
+
+
+def test_without_labels_a_block_that_disagrees_with_its_topology_is_a_warning(two_loops):
+    class Folded(KnownShapes):
+        def encode(self, x):
+            posterior = super().encode(x)
+            mu = posterior.mu.clone()
+            mu[:, 1] = 0.0  # the loop block's ring flattened onto a line
+            posterior.mu = mu
+            return posterior
+
+    discovery = discover_codes(Folded(), two_loops, num_readings=4)
+    assert discovery.findings[0].found == "segment"
+    assert discovery.warnings() == [
+        "latent z0 is a loop block but its codes over the data form a segment (confidence 1.00)"
+    ]
+    with pytest.raises(ValueError, match="num_readings must be >= 1"):
+        discover_codes(Folded(), two_loops, num_readings=0)
+    with pytest.raises(ValueError, match="no latent block of the model varies"):
+        discover_codes(KnownCodes(constant=True), two_loops)
+
+
 TINY = (
     "data: {name: torus, options: {image_size: 32, factor_sizes: [8, 8]}}\n"
     "model: {space: 'loop * euclidean(1)^2', backbone: burgess,"
@@ -129,3 +194,9 @@ def test_cli_reads_a_trained_run(tmp_path, capsys):
     assert "read a dataset, not a run folder" in capsys.readouterr().err
     assert main(["discover", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+    assert main(["discover", run, "--no-labels", "--bases", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows][:1] == ["z0"] and all("follows" not in r for r in rows)
+    assert all(r["found"] in ("points", "segment", "loop") for r in rows)
+    assert main(["discover", "torus", "--no-labels"]) == 2
+    assert "--no-labels reads a trained run's codes" in capsys.readouterr().err

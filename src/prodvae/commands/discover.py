@@ -42,12 +42,16 @@ def is_run(data: str) -> bool:
 
 def discover_run(args: argparse.Namespace):
     """Model-based: what each latent group of the run's latest checkpoint traces."""
-    from prodvae.discover.model import discover_model
+    from prodvae.discover.model import discover_codes, discover_model
     from prodvae.train import load_run
 
     if args.factors or args.grid_only:
         raise ValueError("--factors and --grid-only read a dataset, not a run folder")
     loaded = load_run(args.data, device=args.device)
+    if args.no_labels:
+        return discover_codes(
+            loaded.model, loaded.dataset, num_readings=args.bases, seed=args.seed
+        )
     return discover_model(
         loaded.model, loaded.dataset, num_bases=args.bases, samples=args.samples, seed=args.seed
     )
@@ -63,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--samples must be >= 2, got {args.samples}")
     if is_run(args.data):
         discovery = discover_run(args)
+    elif args.no_labels:
+        raise ValueError(
+            "--no-labels reads a trained run's codes; give a run folder (reading a dataset "
+            "itself needs its factor values)"
+        )
     else:
         dataset = load_data(args.data, args.image_size, args.data_dir)
         discovery = discover_dataset(
@@ -96,7 +105,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "where the data disagree with the declared kinds. Given a run folder, reads the "
             "same paths in each latent block's codes instead (a Euclidean model's dimensions "
             "grouped first by how they change together across weak pairs): which factor each "
-            "block follows and the kind it traces it as."
+            "block follows and the kind it traces it as. With --no-labels, each block's codes "
+            "over the data are read as a cloud instead, without the factors' values."
         ),
     )
     parser.add_argument(
@@ -116,6 +126,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--grid-only",
         action="store_true",
         help="read a renderer on its grid values only, as a file of its images would be",
+    )
+    parser.add_argument(
+        "--no-labels",
+        action="store_true",
+        help="a run folder: read each latent block's codes over the data as a cloud, "
+        "without the factors' values (--bases readings, each on a random half)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the base points")
     parser.add_argument(

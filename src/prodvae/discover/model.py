@@ -31,7 +31,14 @@ from scipy.spatial.distance import squareform
 
 from prodvae.data import GroundTruthDataset, sample_pairs
 from prodvae.discover.paths import SAMPLES, factor_paths
-from prodvae.discover.reading import evenly_spaced, pairwise_distances, read_distances
+from prodvae.discover.reading import (
+    MAX_POINTS,
+    evenly_spaced,
+    farthest_points,
+    pairwise_distances,
+    read_cloud,
+    read_distances,
+)
 from prodvae.discover.report import BASES, Discovery, Finding, tally
 from prodvae.spaces import ProductSpace
 
@@ -99,9 +106,10 @@ def co_change_groups(delta: np.ndarray) -> list[np.ndarray]:
 
 def latent_groups(
     model: torch.nn.Module, dataset: GroundTruthDataset, generator: torch.Generator
-) -> tuple[list[LatentGroup], np.ndarray]:
-    """The latent groups of ``model`` that carry something, and the spread (standard
-    deviation over the data) of every latent dimension."""
+) -> tuple[list[LatentGroup], np.ndarray, np.ndarray]:
+    """The latent groups of ``model`` that carry something, the spread (standard deviation
+    over the data) of every latent dimension, and the codes ``[NUM_IMAGES, dim]`` (posterior
+    means) it was measured on."""
     space: ProductSpace = model.space
     mu, var = encode(model, _draw_images(dataset, NUM_IMAGES, generator))
     spread = mu.std(axis=0)
@@ -126,7 +134,7 @@ def latent_groups(
             name = "+".join(names[d] for d in chosen)
             groups.append(LatentGroup(name, chosen, "euclidean"))
     groups.sort(key=lambda g: g.dims)
-    return groups, spread
+    return groups, spread, mu
 
 
 @dataclass(frozen=True)
@@ -163,9 +171,8 @@ def discover_model(
 ) -> Discovery:
     """Read what each latent group of a trained ``model`` traces (see the module docstring)."""
     generator = torch.Generator().manual_seed(int(seed))
-    groups, spread = latent_groups(model, dataset, generator)
-    if not groups:
-        raise ValueError("no latent block of the model varies over the data: nothing to read")
+    groups, spread, _ = latent_groups(model, dataset, generator)
+    _check_groups(groups)
     varying = [k for k, spec in enumerate(dataset.spec) if spec.size > 1]
     # per factor: its paths' values and codes
     traced = {}
@@ -233,3 +240,68 @@ def discover_model(
         if finding is not None:
             by_factor.append(finding)
     return Discovery(tuple(findings), by_factor=tuple(by_factor))
+
+
+def _check_groups(groups: list[LatentGroup]) -> None:
+    if not groups:
+        raise ValueError("no latent block of the model varies over the data: nothing to read")
+
+
+@dataclass(frozen=True)
+class CloudFinding(Finding):
+    """A latent group read without labels: ``declared`` is its topology in the model's space
+    ("euclidean" for grouped Euclidean dimensions, which declare no kind)."""
+
+    @property
+    def agrees(self) -> bool:
+        return self.declared not in ("loop", "segment", "points") or self.found == self.declared
+
+    def disagreement(self) -> str:
+        return (
+            f"latent {self.name} is a {self.declared} block but its codes over the data form "
+            f"a {self.found} (confidence {self.confidence:.2f})"
+        )
+
+
+def discover_codes(
+    model: torch.nn.Module, dataset: GroundTruthDataset, *, num_readings: int = BASES, seed: int = 0
+) -> Discovery:
+    """Read each latent group of a trained ``model`` from its codes alone, without the
+    factors' values: what works on data without factor labels.
+
+    The groups are :func:`latent_groups`' (a product space's blocks; a Euclidean model's
+    dimensions grouped by how they change across weak pairs: the pairs, not labels). Each
+    group's posterior means over :data:`NUM_IMAGES` images form a cloud, read by its
+    persistent homology (:func:`~prodvae.discover.reading.read_cloud`) ``num_readings``
+    times, each on a random half of the images; the found kind is the majority, the
+    confidence the fraction agreeing. A group is only as clean as the model: a ring that the
+    other factors' codes fill in reads as a segment (benchmarks/README.md has the figures).
+    """
+    if num_readings < 1:
+        raise ValueError(f"num_readings must be >= 1, got {num_readings}")
+    generator = torch.Generator().manual_seed(int(seed))
+    groups, _, mu = latent_groups(model, dataset, generator)
+    _check_groups(groups)
+    rng = np.random.default_rng(seed)
+    findings = []
+    for group in groups:
+        cloud = mu[:, list(group.dims)]
+        halves = [rng.permutation(len(cloud))[: len(cloud) // 2] for _ in range(num_readings)]
+        readings = [read_cloud(cloud[half], seed=i) for i, half in enumerate(halves)]
+        found, agreement, _, evidence = tally(readings)
+        first = cloud[halves[0]]
+        landmarks = first[farthest_points(first, MAX_POINTS, 0)]
+        findings.append(
+            CloudFinding(
+                name=group.name,
+                declared=group.topology,
+                found=found,
+                symmetry=1,
+                confidence=agreement,
+                size=max(int(round(evidence["groups"])), 2),
+                evidence=evidence,
+                readings=tuple(readings),
+                example=(None, pairwise_distances(landmarks)),
+            )
+        )
+    return Discovery(tuple(findings))

@@ -2,7 +2,8 @@
 
 For the first path read of each factor: its H0 and H1 bars as (birth, death) points (fractions
 of the path's diameter, with the loop threshold drawn), and a classical multidimensional
-scaling of the distances between its embedded images, coloured by the factor's value.
+scaling of the distances between its embedded images, coloured by the factor's value (a
+latent group read without labels: its landmark codes, uncoloured).
 """
 
 from __future__ import annotations
@@ -61,15 +62,19 @@ def plot_finding(finding: Finding, path: Path | str) -> FigureFile:
         diagram.set_title("persistence (fraction of diameter)")
         diagram.legend(loc="lower right")
         scatter = add_axes_px(fig, Box(400, 50, 240, 240))
-        cmap = "twilight" if finding.found == "loop" else "viridis"
-        order = np.argsort(values, kind="stable")
-        scatter.plot(coords[order, 0], coords[order, 1], color="lightgrey", linewidth=0.8)
-        points = scatter.scatter(coords[:, 0], coords[:, 1], c=values, cmap=cmap, s=16)
+        if values is None:  # a cloud of codes read without labels: no order to draw
+            scatter.scatter(coords[:, 0], coords[:, 1], color="tab:blue", s=16)
+            scatter.set_title("codes (classical scaling)")
+        else:
+            cmap = "twilight" if finding.found == "loop" else "viridis"
+            order = np.argsort(values, kind="stable")
+            scatter.plot(coords[order, 0], coords[order, 1], color="lightgrey", linewidth=0.8)
+            points = scatter.scatter(coords[:, 0], coords[:, 1], c=values, cmap=cmap, s=16)
+            scatter.set_title("path (classical scaling)")
+            fig.colorbar(points, ax=scatter, label=finding.name)
         scatter.set_aspect("equal", adjustable="datalim")
-        scatter.set_title("path (classical scaling)")
         scatter.set_xticks([])
         scatter.set_yticks([])
-        fig.colorbar(points, ax=scatter, label=finding.name)
         return save_png(fig, path)
 
 

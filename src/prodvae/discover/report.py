@@ -55,8 +55,9 @@ class Finding:
     #: medians over the paths: loop (leading H1 bar), loop_gap, separation, spread, groups
     evidence: dict[str, float] = field(default_factory=dict)
     readings: tuple[PathReading, ...] = ()
-    #: the first path read: its values and the distances between its embedded images
-    example: tuple[np.ndarray, np.ndarray] | None = None
+    #: the first path read: its values (None for a cloud read without labels) and the
+    #: distances between its embedded images
+    example: tuple[np.ndarray | None, np.ndarray] | None = None
 
     @property
     def agrees(self) -> bool:
