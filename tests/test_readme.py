@@ -242,8 +242,9 @@ def test_readme_discover_commands_print_what_the_readme_says(tmp_path, monkeypat
 
 
 def test_readme_discover_reads_a_trained_run(tmp_path, monkeypatch, capsys):
-    (line,) = [c for c in readme_commands() if c.startswith("prodvae discover runs/")]
+    line, codes = [c for c in readme_commands() if c.startswith("prodvae discover runs/")]
     assert line == "prodvae discover runs/demo"
+    assert codes == "prodvae discover runs/demo --no-labels"
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.yaml").write_text(TINY)
     assert main(["train", "tiny.yaml", "--set", "run.dir=runs"]) == 0
@@ -252,3 +253,8 @@ def test_readme_discover_reads_a_trained_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.startswith("latent     follows         kind")  # one row per latent group
     assert "proposed space:" in out
+    # the same groups read from their codes alone: no factor is named
+    assert main(shlex.split(codes)[1:] + ["--bases", "2"]) == 0
+    unlabelled = capsys.readouterr().out
+    assert unlabelled.startswith("latent           declared")
+    assert "follows" not in unlabelled and "proposed space:" in unlabelled

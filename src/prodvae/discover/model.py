@@ -23,6 +23,7 @@ whose codes vary over the data less than the posterior's own spread (signal-to-n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -251,6 +252,8 @@ def _check_groups(groups: list[LatentGroup]) -> None:
 class CloudFinding(Finding):
     """A latent group read without labels: ``declared`` is its topology in the model's space
     ("euclidean" for grouped Euclidean dimensions, which declare no kind)."""
+
+    subject: ClassVar[str] = "latent"
 
     @property
     def agrees(self) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ WARN_CONFIDENCE = 0.5
 @dataclass(frozen=True)
 class Finding:
     """What the data say about one factor."""
+
+    #: what a row of the table names: a dataset's factor (a model's latent group, in subclasses)
+    subject: ClassVar[str] = "factor"
 
     name: str
     declared: str
@@ -124,7 +127,8 @@ class Discovery:
         """The report as text lines: one row per factor (per latent group, for a model, with
         the factor it follows), then the proposed space."""
         model = any(getattr(f, "follows", "") for f in self.findings)
-        names = ("latent", "follows", "kind") if model else ("factor",)
+        subject = self.findings[0].subject if self.findings else "factor"
+        names = ("latent", "follows", "kind") if model else (subject,)
         widths = (10, 15, 9) if model else (16,)
         columns = (*names, "declared", "found", "sym", "conf", "H1 lead", "H1 gap", "groups")
         columns += ("H0 sep", "H0 in")
