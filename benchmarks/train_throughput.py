@@ -1,8 +1,10 @@
 """End-to-end training throughput beside the raw training step, images per second.
 
 The *raw step* is forward + backward + AdamW on one batch that already sits on the device
-as a float tensor: the upper bound for the loop. Each figure is the median of ``--repeats``
-windows of ``--steps`` steps (the raw step's windows taken before and after the loop's).
+as a float tensor: the upper bound for the loop. Raw chunks and loop windows of ``--steps``
+steps are timed in turn, ``--repeats`` loop windows per row, and each loop window is divided by
+the mean of the raw chunks on either side of it: the row's ratio is the median of these paired
+ratios (a 2-core virtual machine's speed drifts by 10-20% over minutes; pairing cancels it).
 The *loop* is ``prodvae.train.train`` on the same model, objective and batch size, with its
 data pipeline, non-finite check, clipping, logging and progress bookkeeping. Data sources:
 
@@ -116,23 +118,32 @@ def _sync(device: torch.device) -> None:
 
 
 def measure(args, backbone: str, batch: int, source: str, stored, device) -> dict[str, Any]:
-    """One row: the raw step's windows before and after the loop's, and the loop's."""
+    """One row: raw chunks and loop windows taken in turn (raw, loop, raw, loop, ..., raw),
+    each loop window divided by the mean of the raw chunks just before and after it, so that
+    a drift in the machine's speed over the minutes of a row cancels in each ratio; the row's
+    ratio is the median of these."""
     with tempfile.TemporaryDirectory() as tmp:
-        total = (1 + args.repeats) * args.steps
-        base = config_for(args, backbone, batch, "held", total, Path(tmp) / "raw")
-        # raw chunks are timed just before and after the loop's windows, and the medians
-        # compared, so a change in the machine's load shows as a spread
-        raw = raw_step_rates(base, stored, device, args.steps, args.warmup, args.repeats)
-        config = config_for(args, backbone, batch, source, total, Path(tmp) / source)
-        loop = loop_rates(config, None if source == "rendered" else stored)
-        raw += raw_step_rates(base, stored, device, args.steps, args.warmup, args.repeats)
+        base = config_for(args, backbone, batch, "held", args.steps, Path(tmp) / "raw")
+        raw = raw_step_rates(base, stored, device, args.steps, args.warmup, 1)
+        loop, ratios = [], []
+        for repeat in range(args.repeats):
+            # one warm-up log window, then one timed window
+            config = config_for(
+                args, backbone, batch, source, 2 * args.steps, Path(tmp) / f"{repeat}"
+            )
+            windows = loop_rates(config, None if source == "rendered" else stored)
+            raw += raw_step_rates(base, stored, device, args.steps, args.warmup, 1)
+            around = (raw[-2] + raw[-1]) / 2
+            loop += windows
+            ratios += [window / around for window in windows]
     return {
         "backbone": backbone,
         "batch": batch,
         "source": source,
         "raw_per_s": statistics.median(raw),
         "loop_per_s": statistics.median(loop),
-        "ratio": statistics.median(loop) / statistics.median(raw),
+        "ratio": statistics.median(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
         "raw_range": [min(raw), max(raw)],
         "loop_range": [min(loop), max(loop)],
     }
@@ -151,7 +162,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed raw steps first")
     parser.add_argument(
-        "--repeats", type=int, default=3, help="timed windows of --steps steps per figure"
+        "--repeats", type=int, default=5, help="loop windows (each between two raw chunks) per row"
     )
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--device", default="auto")
@@ -173,10 +184,12 @@ def main() -> None:
                 row = measure(args, backbone, batch, source, stored, device)
                 rows.append(row)
                 (raw_low, raw_high), (loop_low, loop_high) = row["raw_range"], row["loop_range"]
+                low, high = row["ratio_range"]
                 print(
                     f"{backbone:<9} {batch:>5} {source:<9} {row['raw_per_s']:>10.1f} "
-                    f"{row['loop_per_s']:>11.1f} {row['ratio']:>6.2f}   "
-                    f"(raw {raw_low:.1f}-{raw_high:.1f}, loop {loop_low:.1f}-{loop_high:.1f})"
+                    f"{row['loop_per_s']:>11.1f} {row['ratio']:>6.2f}   (ratios {low:.2f}-"
+                    f"{high:.2f}; raw {raw_low:.1f}-{raw_high:.1f}, loop {loop_low:.1f}-"
+                    f"{loop_high:.1f})"
                 )
     settings = {
         "device": str(device),

@@ -66,9 +66,7 @@ def test_co_change_groups_dimensions_that_move_on_the_same_pairs():
 
 
 def test_latent_groups_leave_out_blocks_that_do_not_move(two_loops):
-    groups, spread, codes = latent_groups(
-        KnownCodes(), two_loops, torch.Generator().manual_seed(0)
-    )
+    groups, spread, codes = latent_groups(KnownCodes(), two_loops, torch.Generator().manual_seed(0))
     assert [(g.name, g.dims, g.topology) for g in groups] == [
         ("z0", (0, 1), "loop"),
         ("z2+z3", (3, 4), "euclidean"),

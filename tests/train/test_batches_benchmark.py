@@ -14,6 +14,7 @@ def _row(source: str, raw: float, loop: float) -> dict:
         "raw_per_s": raw,
         "loop_per_s": loop,
         "ratio": loop / raw,
+        "ratio_range": [loop / raw - 0.05, loop / raw + 0.04],
         "raw_range": [raw - 50, raw + 50],
         "loop_range": [loop - 10, loop + 10],
     }
@@ -29,6 +30,9 @@ def test_the_table_shows_each_row_its_ratio_and_verdict(tmp_path):
         directory=tmp_path,
     )
     text = tables.make_table("train_throughput", tmp_path)
-    assert "| burgess | 64 | held | 1,000 | 1,060 | 1.06 | ok | 950–1,050 | 1,050–1,070 |" in text
-    assert "| burgess | 64 | rendered | 1,031 | 872 | 0.85 | below 0.95 |" in text
+    assert (
+        "| burgess | 64 | held | 1,000 | 1,060 | 1.06 | ok | 1.01–1.10 | 950–1,050 | 1,050–1,070 |"
+        in text
+    )
+    assert "| burgess | 64 | rendered | 1,031 | 872 | 0.85 | below 0.95 | 0.80–0.89 |" in text
     assert "python -m benchmarks.train_throughput --batches 64" in text

@@ -49,9 +49,7 @@ def discover_run(args: argparse.Namespace):
         raise ValueError("--factors and --grid-only read a dataset, not a run folder")
     loaded = load_run(args.data, device=args.device)
     if args.no_labels:
-        return discover_codes(
-            loaded.model, loaded.dataset, num_readings=args.bases, seed=args.seed
-        )
+        return discover_codes(loaded.model, loaded.dataset, num_readings=args.bases, seed=args.seed)
     return discover_model(
         loaded.model, loaded.dataset, num_bases=args.bases, samples=args.samples, seed=args.seed
     )
