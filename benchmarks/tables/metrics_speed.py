@@ -79,6 +79,7 @@ def render(payload: dict[str, Any]) -> str:
         lines += [
             "",
             f"1-minute load average during the runs: {min(loads):.1f} to {max(loads):.1f} "
-            f"on {payload['machine'].get('cores', '?')} cores (other jobs share the cores).",
+            f"on {payload['machine'].get('cores', '?')} cores (sampled before and after each "
+            "metric; it counts the benchmark's own worker processes).",
         ]
     return "\n".join(lines)
