@@ -55,10 +55,11 @@ test-portable: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow -s
 
-# The main job: train the product objective on the built-in sprites on the CPU, evaluate it,
-# draw its pictures. Run again, it resumes the run instead of starting over. For a short
-# check, DEMO_RUN moves the run folder, DEMO_SET adds `--set` overrides to both branches
-# (space-separated key=value) and DEMO_EVAL replaces the evaluation's options, e.g.
+# The main job: train the weakly supervised product recipe on the built-in dial (torus) on
+# the CPU, evaluate it (each hand once round its own loop block), draw its pictures. Run
+# again, it resumes the run instead of starting over. For a short check, DEMO_RUN moves the
+# run folder, DEMO_SET adds `--set` overrides to both branches (space-separated key=value)
+# and DEMO_EVAL replaces the evaluation's options, e.g.
 #   make demo DEMO_RUN=/tmp/demo DEMO_SET="train.steps=20" DEMO_EVAL="--suite topology"
 DEMO_RUN ?= runs/demo
 DEMO_SET ?=
@@ -66,7 +67,8 @@ DEMO_EVAL ?= --suite all --fast --num-train 4000 --num-test 2000
 DEMO_OVERRIDES = $(addprefix --set ,$(DEMO_SET))
 demo: $(STAMP)
 	@if [ -f $(DEMO_RUN)/config.yaml ]; then $(PY) -m prodvae train --resume $(DEMO_RUN) $(DEMO_OVERRIDES); \
-	else $(PY) -m prodvae train configs/demo.yaml --set run.dir=$(patsubst %/,%,$(dir $(DEMO_RUN))) \
+	else $(PY) -m prodvae train configs/product_weak.yaml configs/demo.yaml \
+	--set run.dir=$(patsubst %/,%,$(dir $(DEMO_RUN))) \
 	--set run.name=$(notdir $(DEMO_RUN)) $(DEMO_OVERRIDES); fi
 	$(PY) -m prodvae eval $(DEMO_RUN) $(DEMO_EVAL)
 	$(PY) -m prodvae viz $(DEMO_RUN)

@@ -188,9 +188,10 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
         return result.stdout + result.stderr
 
     first = demo(16)
-    # "train the product prior on the built-in sprites (CPU), evaluate, draw; prints where"
+    # "train the product prior on the built-in dial (CPU), evaluate, draw; prints where"
     config = (run / "config.yaml").read_text()
-    assert "name: product" in config and "name: sprites" in config and "image_size: 32" in config
+    assert "name: product" in config and "name: torus" in config and "image_size: 32" in config
+    assert "weak: ada_gvae" in config  # the recipe, configs/product_weak.yaml
     assert f"run folder: {run}" in first and f"Results in {run}: metrics.json" in first
     for name in ("metrics.json", "report.html", "metrics.jsonl", "config.yaml", "meta.json"):
         assert (run / name).is_file(), name
@@ -214,6 +215,32 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
     assert json.loads((run / "metrics.json").read_text())["step"] == 24
     assert len((run / "evaluations.jsonl").read_text().splitlines()) == 2
     assert "(step 24)" in second  # report.html and the figures are redrawn at the new step
+
+
+@pytest.mark.slow  # the whole `make demo`, as a user runs it (about 2 minutes on 2 cores)
+def test_make_demo_recovers_each_hand_once_round_its_own_loop(tmp_path):
+    """README: "report.html opens with each hand's recovery: a loop block of its own, score
+    >= 0.9, winding once round (+1 or -1)"."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    run = tmp_path / "runs" / "demo"
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed"]
+    command += [f"PY={sys.executable}", "VENV=.venv", "demo", f"DEMO_RUN={run}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())["metrics"]
+    assert metrics["factor_recovery"] == 1.0
+    for hand in ("long_hand", "short_hand"):
+        assert metrics[f"factor_recovery.score.{hand}"] >= 0.9, hand
+        assert abs(metrics[f"factor_recovery.winding.{hand}"]) == 1, hand
+    report = (run / "report.html").read_text()
+    assert "Factors recovered: 2 of 2." in report
+    for hand in ("long_hand", "short_hand"):
+        assert re.search(
+            rf"<td>{hand}</td><td class='num'>0\.9\d+</td>"
+            rf"<td class='num'>[+-]1</td><td class='num'>yes</td>",
+            report,
+        ), hand
 
 
 def test_readme_discover_commands_print_what_the_readme_says(tmp_path, monkeypatch, capsys):

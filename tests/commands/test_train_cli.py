@@ -90,7 +90,8 @@ def test_a_second_train_into_the_same_folder_is_refused(config_file, tmp_path, c
 
 
 def test_make_demo_in_reduced_form(tmp_path, capsys):
-    """The `make demo` sequence (train configs/demo.yaml, eval, viz) on a few tiny steps."""
+    """The `make demo` sequence (train configs/product_weak.yaml with configs/demo.yaml, eval,
+    viz) on a few tiny steps."""
     runs = tmp_path / "runs"
     shrink = [
         f"run.dir={runs}",
@@ -98,12 +99,13 @@ def test_make_demo_in_reduced_form(tmp_path, capsys):
         "train.batch_size=8",
         "train.progress=false",
         "run.tensorboard=false",
-        "data.options={image_size: 32, factor_sizes: [2, 2, 4, 2, 2, 2]}",
+        "data.options={image_size: 32, factor_sizes: [4, 4]}",
         "model.options={width: 4, hidden_dim: 16}",
     ]
     sets = [arg for item in shrink for arg in ("--set", item)]
-    demo = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
-    assert main(["train", str(demo), *sets]) == 0
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    recipe, demo = configs / "product_weak.yaml", configs / "demo.yaml"
+    assert main(["train", str(recipe), str(demo), *sets]) == 0
     run = runs / "demo"
     quick = ["--fast", "--suite", "topology", "--num-train", "100", "--num-test", "50"]
     assert main(["eval", str(run), *quick]) == 0

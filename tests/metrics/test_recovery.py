@@ -68,6 +68,8 @@ def test_a_factor_shared_by_two_columns_leaves_the_other_unrecovered(grid):
     # independent angles: alignment ~ sqrt(pi / 4N) = 0.014; 5 sigma of the Rayleigh spread
     assert hue.score < 5 * math.sqrt(1 / N) and not hue.recovered
     assert report[0].recovered and recovery_scores(report)["factor_recovery"] == 0.75
+    assert recovery_scores(report)["recovered.hue"] == 0.0
+    assert recovery_scores(report)["recovered.angle"] == 1.0
 
 
 def test_a_folded_or_doubly_wound_loop_is_not_recovered(grid):
@@ -137,6 +139,8 @@ def test_the_registered_metric_reads_a_product_space(grid):
     scores = METRICS["factor_recovery"].fn(inputs)
     assert scores["factor_recovery"] == 1.0
     assert scores["winding.angle"] == 1.0 and scores["winding.hue"] == 1.0
+    recovered = {k: v for k, v in scores.items() if k.startswith("recovered.")}
+    assert recovered == {f"recovered.{s.name}": 1.0 for s in spec}
 
 
 def test_winding_needs_three_angles():

@@ -81,6 +81,28 @@ def test_report_has_command_config_and_metrics(run_dir):
     assert "kl/z0" in text and "Last logged step: 5" in text
 
 
+def test_report_shows_each_factors_recovery_when_it_was_scored(run_dir):
+    assert "Each factor with its own topology" not in write_report(run_dir).read_text()
+    scores = {
+        "factor_recovery": 0.5,
+        "factor_recovery.score.angle": 0.97,
+        "factor_recovery.score.hue": 0.95,
+        "factor_recovery.score.size": 0.4,
+        "factor_recovery.winding.angle": -1.0,
+        "factor_recovery.winding.hue": 2.0,  # a good alignment, but twice round: not recovered
+        "factor_recovery.recovered.angle": 1.0,
+        "factor_recovery.recovered.hue": 0.0,
+        "factor_recovery.recovered.size": 0.0,
+    }
+    (run_dir / "metrics.json").write_text(json.dumps({"step": 5, "metrics": scores}))
+    text = write_report(run_dir).read_text(encoding="utf-8")
+    assert "Factors recovered: 1 of 3." in text
+    cells = "<td>{}</td><td class='num'>{}</td><td class='num'>{}</td><td class='num'>{}</td>"
+    assert cells.format("angle", "0.97", "-1", "yes") in text
+    assert cells.format("hue", "0.95", "+2", "no") in text
+    assert cells.format("size", "0.4", "—", "no") in text  # not a loop: no winding
+
+
 def test_report_without_evaluation_or_figures_says_so(tmp_path):
     (tmp_path / "config.yaml").write_text("data: {name: toy}\n")
     text = write_report(tmp_path).read_text(encoding="utf-8")

@@ -182,9 +182,11 @@ def factor_recovery(
 
 def recovery_scores(report: list[FactorRecovery]) -> dict[str, float]:
     """``factor_recovery`` (the fraction of factors recovered), ``score.<name>`` (each
-    factor's score) and ``winding.<name>`` (each loop's winding number)."""
+    factor's score), ``winding.<name>`` (each loop's winding number) and ``recovered.<name>``
+    (1 or 0)."""
     scores = {"factor_recovery": float(np.mean([r.recovered for r in report]))}
     scores.update({f"score.{r.name}": r.score for r in report})
+    scores.update({f"recovered.{r.name}": float(r.recovered) for r in report})
     scores.update({f"winding.{r.name}": float(r.winding) for r in report if r.winding is not None})
     return scores
 

@@ -73,15 +73,16 @@ def _format(value: Any) -> str:
     return "n/a" if value is None else str(value)
 
 
-def _table(rows: list[tuple[str, Any]], header: tuple[str, str]) -> str:
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
+    """An HTML table: the first column names the row, the others are values."""
     cells = "".join(
-        f"<tr><td>{html.escape(name)}</td><td class='num'>{html.escape(_format(value))}</td></tr>"
-        for name, value in rows
+        f"<tr><td>{html.escape(str(row[0]))}</td>"
+        + "".join(f"<td class='num'>{html.escape(_format(value))}</td>" for value in row[1:])
+        + "</tr>"
+        for row in rows
     )
-    return (
-        f"<table><tr><th>{html.escape(header[0])}</th><th>{html.escape(header[1])}</th></tr>"
-        f"{cells}</table>"
-    )
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+    return f"<table><tr>{head}</tr>{cells}</table>"
 
 
 def reproduce_command(run_dir: Path, config: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -151,7 +152,40 @@ def _evaluation_html(run_dir: Path) -> str:
         scores = {k: v for k, v in info.items() if isinstance(v, (int, float))}
         info = {k: v for k, v in info.items() if k not in scores}
     details = ", ".join(f"{k}: {_format(v)}" for k, v in info.items())
-    return f"<p>{html.escape(details)}</p>" + _table(sorted(scores.items()), ("metric", "value"))
+    return (
+        f"<p>{html.escape(details)}</p>"
+        + _recovery_html(scores)
+        + _table(sorted(scores.items()), ("metric", "value"))
+    )
+
+
+def _recovery_html(scores: dict[str, Any]) -> str:
+    """One row per ground-truth factor from the ``factor_recovery`` metric's scores: its
+    score, a loop's winding number round its latent block, and whether it is recovered (a
+    factor of its own at score >= 0.9, a loop once round); empty when it was not computed."""
+    prefix = "factor_recovery.recovered."
+    names = [key[len(prefix) :] for key in scores if key.startswith(prefix)]
+    if not names:
+        return ""
+    rows = []
+    for name in names:
+        winding = scores.get(f"factor_recovery.winding.{name}")
+        recovered = scores[prefix + name]
+        rows.append(
+            (
+                name,
+                scores.get(f"factor_recovery.score.{name}"),
+                "—" if winding is None else f"{winding:+.0f}",
+                "yes" if recovered == 1 else "no",
+            )
+        )
+    count = sum(scores[prefix + name] == 1 for name in names)
+    summary = f"<p>Factors recovered: {count} of {len(names)}.</p>"
+    return (
+        "<h3>Each factor with its own topology</h3>"
+        + summary
+        + _table(rows, ("factor", "score", "winding", "recovered"))
+    )
 
 
 def _training_html(run_dir: Path) -> str:
