@@ -18,6 +18,11 @@ that factor's pairs and both stay on the others', so their changes over the pair
 dimensions of different factors take turns (:func:`co_change_groups`). A block or dimension
 whose codes vary over the data less than the posterior's own spread (signal-to-noise below
 1) carries nothing and is left out.
+
+Without labels (:func:`discover_codes`, ``prodvae discover RUN_DIR --no-labels``) no factor
+is varied: each group's codes over the data are read as one cloud (the same persistent
+homology, on farthest-point landmarks), which tells what a clean block holds but reads a ring
+that the other factors' codes fill in as a segment.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from prodvae.discover.reading import (
     read_distances,
 )
 from prodvae.discover.report import BASES, Discovery, Finding, tally
-from prodvae.spaces import ProductSpace
+from prodvae.spaces import KINDS, ProductSpace
 
 #: Images drawn to measure each dimension's spread and activity, and weak pairs to group by.
 NUM_IMAGES = 2000
@@ -257,7 +262,7 @@ class CloudFinding(Finding):
 
     @property
     def agrees(self) -> bool:
-        return self.declared not in ("loop", "segment", "points") or self.found == self.declared
+        return self.declared not in KINDS or self.found == self.declared
 
     def disagreement(self) -> str:
         return (
