@@ -96,11 +96,17 @@ def render_codes(rows: list[dict[str, Any]]) -> list[str]:
             f"| {dataset} | {method} | {len(read)} | {same}/{len(read)} | {kind}/{len(read)} "
             f"| {seconds:.1f} |"
         )
+    unscored = sum(len(r["codes"]) for r in rows) - totals[0]
     lines += [
         "",
         f"All runs: {totals[1]}/{totals[0]} groups read as with labels, {totals[2]}/{totals[0]} "
         "with the kind of the factor they follow (the labels score the reading; it does not "
-        "use them). Seconds: the median of a run's label-free reading.",
+        "use them). Seconds: the median of a run's label-free reading."
+        + (
+            f" {unscored} groups that the labelled reading did not read are not scored."
+            if unscored
+            else ""
+        ),
     ]
     return lines
 
