@@ -82,3 +82,24 @@ def test_missing_or_malformed_results_fail_clearly(tmp_path):
 def test_results_written_by_tests_never_land_in_the_committed_folder(tmp_path):
     path = record("test_only", {"x": 1})
     assert tables.RESULTS_DIR not in path.parents
+
+
+def test_the_label_free_discovery_rows_count_every_group():
+    from benchmarks.tables.discover import render_codes
+
+    def group(found, labelled=None, kind="loop"):
+        entry = {"name": "z0", "found": found}
+        if labelled is not None:
+            entry.update(labelled=labelled, follows="a", follows_kind=kind)
+        return entry
+
+    rows = [
+        {"dataset": "torus", "method": "product", "seconds_codes": 2.0,
+         "codes": [group("loop", "loop"), group("segment", "loop")]},
+        {"dataset": "torus", "method": "product", "seconds_codes": 4.0,
+         "codes": [group("segment", "segment", kind="segment"), group("loop")]},
+    ]  # fmt: skip
+    lines = render_codes(rows)
+    assert "| torus | product | 3 | 2/3 | 2/3 | 4.0 |" in lines
+    assert lines[-1].startswith("All runs: 2/3 groups read as with labels, 2/3 with the kind")
+    assert lines[-1].endswith("1 groups that the labelled reading did not read are not scored.")
