@@ -219,8 +219,8 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
 
 @pytest.mark.slow  # the whole `make demo`, as a user runs it (about 2 minutes on 2 cores)
 def test_make_demo_recovers_each_hand_once_round_its_own_loop(tmp_path):
-    """README: "report.html opens with each hand's recovery: a loop block of its own, score
-    >= 0.9, winding once round (+1 or -1)"."""
+    """README: "the evaluation in report.html opens with each hand's recovery: a loop block
+    of its own, score >= 0.9, winding once round (+1 or -1)"."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     run = tmp_path / "runs" / "demo"
@@ -235,6 +235,8 @@ def test_make_demo_recovers_each_hand_once_round_its_own_loop(tmp_path):
         assert abs(metrics[f"factor_recovery.winding.{hand}"]) == 1, hand
     report = (run / "report.html").read_text()
     assert "Factors recovered: 2 of 2." in report
+    evaluation = report.index("<h2>Evaluation</h2>")
+    assert evaluation < report.index("Factors recovered") < report.index("<th>metric</th>")
     for hand in ("long_hand", "short_hand"):
         assert re.search(
             rf"<td>{hand}</td><td class='num'>(0\.9\d*|1)</td>"

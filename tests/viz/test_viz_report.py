@@ -97,6 +97,9 @@ def test_report_shows_each_factors_recovery_when_it_was_scored(run_dir):
     (run_dir / "metrics.json").write_text(json.dumps({"step": 5, "metrics": scores}))
     text = write_report(run_dir).read_text(encoding="utf-8")
     assert "Factors recovered: 1 of 3." in text
+    # the evaluation opens with it, before the table of every score
+    evaluation = text.index("<h2>Evaluation</h2>")
+    assert evaluation < text.index("Factors recovered") < text.index("<th>metric</th>")
     cells = "<td>{}</td><td class='num'>{}</td><td class='num'>{}</td><td class='num'>{}</td>"
     assert cells.format("angle", "0.97", "-1", "yes") in text
     assert cells.format("hue", "0.95", "+2", "no") in text

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "discover",
-        help="read each factor's topology (points, segment, loop) from a labelled dataset",
+        help="read each factor's topology (points, segment, loop) from a dataset or a run",
         description=(
             "Vary each factor alone from several base points and read the persistent "
             "homology of the path its images trace: points, segment or loop, and a loop's "
