@@ -16,7 +16,7 @@ from prodvae.data import GroundTruthDataset, check_pairs, from_file, get_dataset
 from prodvae.models import VAE, build_vae
 from prodvae.objectives import Objective, get_objective
 from prodvae.spaces import Factor, ProductSpace
-from prodvae.train.config import Config, DataConfig, ModelConfig
+from prodvae.train.config import DISCOVER_SPACE, Config, DataConfig, ModelConfig
 
 
 class Components(NamedTuple):
@@ -57,7 +57,7 @@ def build_space(config: ModelConfig, dataset: GroundTruthDataset) -> ProductSpac
     space = config.space
     if space == "auto":
         return auto_space(dataset)
-    if space == "discover":
+    if space == DISCOVER_SPACE:
         raise ValueError(
             "model.space=discover is found by training (prodvae train / prodvae.train.train "
             "trains a scout first, then writes the space it found into the run's config)"

@@ -67,6 +67,10 @@ class DataConfig:
         object.__setattr__(self, "options", copy.deepcopy(dict(self.options)))
 
 
+#: ``model.space`` that the trainer finds by training a scout (:mod:`prodvae.train.discovery`).
+DISCOVER_SPACE = "discover"
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The VAE: a registered backbone and the latent product space.

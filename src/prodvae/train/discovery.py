@@ -34,7 +34,6 @@ from prodvae.train.run_folder import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-DISCOVER = "discover"
 #: The scout's latent: Locatello et al. (2019)'s ten dimensions, in 2-D blocks so that a loop
 #: can close inside one block (Ada-GVAE keeps or averages a whole block per pair).
 SCOUT_SPACE = "euclidean(2)^5"

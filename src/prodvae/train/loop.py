@@ -23,8 +23,8 @@ from prodvae.train import distributed
 from prodvae.train.batches import Shard
 from prodvae.train.build import Components, build_components
 from prodvae.train.checkpoint import identity_digest, load_latest, save_checkpoint, set_aside
-from prodvae.train.config import Config
-from prodvae.train.discovery import DISCOVER, discover_space
+from prodvae.train.config import DISCOVER_SPACE, Config
+from prodvae.train.discovery import discover_space
 from prodvae.train.feed import make_batches
 from prodvae.train.hooks import FiguresHook, HookContext, MetricsHook, run_hooks
 from prodvae.train.run_folder import RunFolder, ScalarLog
@@ -67,7 +67,7 @@ def train(
     ``dataset`` replaces the dataset that ``config.data`` names. ``model.space: discover``
     first trains a scout and reads the space from it (:mod:`prodvae.train.discovery`).
     """
-    if config.model.space == DISCOVER:
+    if config.model.space == DISCOVER_SPACE:
         if not resume:
             RunFolder(run_dir).check_new()  # before the scout, not after it
         config = discover_space(config, Path(run_dir), dataset)
