@@ -7,12 +7,16 @@ the path ``prodvae train`` takes -- from ``configs/product_weak.yaml`` with
 :func:`prodvae.metrics.factor_recovery`: factors and latent factors paired one to one; a
 loop recovered when its block's angle follows it (circular alignment >= 0.9 at its symmetry
 harmonic) and winds once (``+-1``); a segment at ``|Spearman|`` >= 0.9; points at matched
-accuracy >= 0.9. Methods, all with the recipe's data, network, likelihood and budget:
+accuracy >= 0.9. Methods, all with the recipe's data, network and budget:
 
-- ``product_weak``: the recipe as it is (the product prior on weak pairs);
+- ``product_weak``: the recipe as it is (the product prior on weak pairs that say which
+  factor they change);
 - ``ada_gvae``: Ada-GVAE (Locatello et al. 2020) on the same pairs with a Euclidean latent
-  of 10 dimensions; a loop is read from its best pair of dimensions;
-- ``product``: the product prior without pairs (``weak: none``, no anchor, no HSIC);
+  of 10 dimensions, which detects what a pair changed (it is not told), with the Gaussian
+  likelihood (scale 0.2) it recovers most with; a loop is read from its best pair of
+  dimensions;
+- ``product``: the product prior without pairs (``weak: none``, no anchor, no HSIC; the
+  recipe's likelihood and start);
 - ``product_discover``: the recipe with ``model.space: discover``: the trainer first trains a
   Euclidean Ada-GVAE scout for a third of the steps, reads the kind of each factor it
   follows (:mod:`prodvae.train.discovery`), then trains the product prior on that space.
@@ -53,8 +57,8 @@ METHODS: dict[str, tuple[str, ...]] = {
         "objective.options={likelihood: gaussian, likelihood_scale: 0.2}",
     ),
     "product": (
-        "objective.options={likelihood: gaussian, likelihood_scale: 0.2, warmup_steps: 200,"
-        " anneal_steps: 300}",
+        "objective.options={likelihood: bernoulli, warmup_steps: 200, anneal_steps: 300,"
+        " normalise_steps: 500}",
     ),
     "product_discover": ("model.space=discover",),
 }

@@ -100,7 +100,7 @@ def test_make_demo_in_reduced_form(tmp_path, capsys):
         "train.progress=false",
         "run.tensorboard=false",
         "data.options={image_size: 32, factor_sizes: [4, 4]}",
-        "model.options={width: 4, hidden_dim: 16}",
+        "model.options={width: 4, hidden_dim: 16, normalise_codes: true}",
     ]
     sets = [arg for item in shrink for arg in ("--set", item)]
     configs = Path(__file__).resolve().parents[2] / "configs"

@@ -33,7 +33,7 @@ def distance(a, b, period=None):
 
 def factor_distances(dataset, pair):
     """``[n, K]`` distances between the two items' factor values (circular for loops)."""
-    a, b = (dataset.factors_at(rows.numpy()).numpy() for rows in pair)
+    a, b = (dataset.factors_at(rows.numpy()).numpy() for rows in (pair.rows1, pair.rows2))
     return np.stack([distance(a[:, k], b[:, k], s.period) for k, s in enumerate(dataset.spec)], 1)
 
 
@@ -50,8 +50,9 @@ def test_pairs_share_the_unchanged_factors_and_differ_in_the_changed(photos, num
     assert (gaps[~changed] <= np.broadcast_to(tolerance, gaps.shape)[~changed] + 1e-12).all()
     assert (gaps[changed] > 0).all()
     codes = np.stack([level.codes for level in index.levels], axis=1)
-    first, second = (codes[rows.numpy()] for rows in pair)
+    first, second = (codes[rows.numpy()] for rows in (pair.rows1, pair.rows2))
     assert np.array_equal(first != second, changed)  # another level, not just another value
+    assert np.array_equal(pair.changed.numpy(), changed)  # the pair says what it changes
 
 
 def test_sample_pairs_draws_from_the_rows_of_a_file(photos):
@@ -60,6 +61,9 @@ def test_sample_pairs_draws_from_the_rows_of_a_file(photos):
     beyond = gaps > np.array(row_pairs(photos).tolerance) + 1e-12
     assert (beyond.sum(axis=1) <= 1).all() and (gaps.max(axis=1) > 0).all()
     assert pair.rows1.dtype == torch.long and pair.rows1.shape == (300,)
+    # each pair names the one factor it changes; the others are kept within tolerance
+    assert pair.changed.dtype == torch.bool and (pair.changed.sum(1) == 1).all()
+    assert not beyond[~pair.changed.numpy()].any() and (gaps[pair.changed.numpy()] > 0).all()
 
 
 def test_pairs_are_a_function_of_the_generator(photos):
@@ -100,7 +104,7 @@ def test_a_periodic_factor_is_matched_across_the_wrap(tmp_path):
     )
     dataset = from_file(path)
     pair = sample_pairs(dataset, 400, 1, torch.Generator().manual_seed(0))
-    a, b = (dataset.factors_at(r.numpy()).numpy() for r in pair)
+    a, b = (dataset.factors_at(r.numpy()).numpy() for r in (pair.rows1, pair.rows2))
     new_object = a[:, 0] != b[:, 0]
     assert new_object.sum() > 100
     tolerance = row_pairs(dataset).tolerance[1]
@@ -151,6 +155,8 @@ def test_a_grid_keeps_its_own_pairs():
     cells = sample_pair_factors(torus, 50, None, torch.Generator().manual_seed(3))
     assert torch.equal(pair.rows1, torch.from_numpy(torus.rows_from_factors(cells.indices1)))
     assert torch.equal(pair.rows2, torch.from_numpy(torus.rows_from_factors(cells.indices2)))
+    assert torch.equal(pair.changed, cells.indices1 != cells.indices2)
+    assert (pair.changed.sum(1) == 1).all()  # num_changed None draws 1..K-1 factors, K = 2
 
 
 @pytest.mark.parametrize("num_changed", [0, 4])

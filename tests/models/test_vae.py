@@ -171,14 +171,58 @@ def test_normalise_loops_evaluates_with_running_statistics():
     squares = codes.pow(2).sum(-1)
     relative = monte_carlo_tol(0.5 * squares.std().item() / squares.mean().item(), 1 / share)
     assert squares.mean().sqrt().item() == pytest.approx(3.0 * math.sqrt(64 / 63), rel=relative)
-    buffers = dict(model.named_buffers())
-    assert set(buffers) == {f"loop_norms.0.{b}" for b in ("running_mean", "running_rms", "batches")}
+    saved = set(model.state_dict()) - {name for name, _ in model.named_parameters()}
+    assert saved == {f"loop_norms.0.{b}" for b in ("running_mean", "running_rms", "batches")}
+
+
+def test_normalise_codes_puts_every_factors_means_at_its_priors_moments_under_a_blend():
+    space = ProductSpace.parse("points(4) * segment(2, 0.25) * loop(3, 0.5)")
+    torch.manual_seed(0)
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16, normalise_codes=True)
+    assert len(model.loop_norms) == 0 and set(model.code_norms) == {"0", "1", "2"}
+    # the prior's moments, against the closed forms: points(4) spaced 3 apart with wells of
+    # width 0.5: mean 0, E z^2 = 3^2 (4^2 - 1) / 12 + 0.5^2; the segment: flat on [-2, 2]
+    # with Gaussian walls of width w = 0.25 (Z = 4 + sqrt(2 pi) w)
+    w = 0.25
+    z = 4 + math.sqrt(2 * math.pi) * w
+    tails = 2 * (4 * w * math.sqrt(math.pi / 2) + 4 * w * w + w**3 * math.sqrt(math.pi / 2))
+    expected = {"0": math.sqrt(9 * 15 / 12 + 0.25), "1": math.sqrt((16 / 3 + tails) / z)}
+    for key, spread in expected.items():
+        norm = model.code_norms[key]
+        # 65536 prior draws: the mean within 5 standard errors, the spread within 5 of its own
+        assert abs(norm.centre.item()) < monte_carlo_tol(spread, 65_536)
+        assert norm.spread == pytest.approx(spread, rel=monte_carlo_tol(1.0, 65_536))
+    assert model.code_norms["2"].spread == 3.0 and torch.equal(
+        model.code_norms["2"].centre, torch.zeros(2)
+    )
+    x = torch.rand(32, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    blocks = space.split(model.encode(x).mu)
+    for key, block in zip("012", blocks):
+        norm = model.code_norms[key]
+        rms = (block - block.mean(0)).pow(2).sum(-1).mean().sqrt().item()
+        # a float32 RMS of 32 codes, and a mean moved onto the prior's, each off by a few
+        # dozen eps of the codes' size
+        size = norm.spread + norm.centre.abs().max().item()
+        assert rms == pytest.approx(norm.spread, rel=float_tol(torch.float32, 1.0, block.numel()))
+        assert torch.allclose(
+            block.mean(0), norm.centre, rtol=0, atol=float_tol(torch.float32, size, 64)
+        )
+    # blend 0: the raw means, as a model without the normalisation gives them
+    plain = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16)
+    plain.load_state_dict(model.state_dict(), strict=False)
+    model.code_blend.fill_(0.0)
+    assert torch.equal(model.encode(x).mu, plain.encode(x).mu)
+    assert "code_blend" in model.state_dict() and "code_blend" not in plain.state_dict()
+    with pytest.raises(ValueError, match="normalise_loops and normalise_codes: choose one"):
+        build_vae(space, "burgess", (1, 32, 32), normalise_loops=True, normalise_codes=True)
+    with pytest.raises(ValueError, match="normalise_codes must be a bool"):
+        build_vae(space, "burgess", (1, 32, 32), normalise_codes=1)
 
 
 def test_normalise_loops_fails_clearly():
     space = ProductSpace.parse("loop(3, 0.5)")
     model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16, normalise_loops=True)
-    with pytest.raises(ValueError, match="normalise_loops: training needs batches of at least 2"):
+    with pytest.raises(ValueError, match="normalise_codes: training needs batches of at least 2"):
         model.encode(torch.rand(1, 1, 32, 32))
     no_loop = build_vae(ProductSpace.parse("segment"), "burgess", (1, 32, 32), normalise_loops=True)
     assert len(no_loop.loop_norms) == 0  # nothing to normalise: one config serves any data

@@ -149,3 +149,26 @@ def test_free_bits_must_be_a_non_negative_number():
     for bad in (-1.0, float("nan"), "4"):
         with pytest.raises(ValueError, match="free_bits"):
             get_objective("product", free_bits=bad)
+
+
+def test_normalise_steps_holds_the_code_normalisation_then_fades_it_out():
+    space = ProductSpace.parse("loop * segment")
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, normalise_codes=True)
+    objective = get_objective("product", normalise_steps=100)
+    objective.check_model(model)
+    blends = [objective.code_blend(step) for step in (0, 99, 100, 150, 200, 1000)]
+    assert blends == [1.0, 1.0, 1.0, 0.5, 0.0, 0.0]
+    assert objective.schedule(150)["code_blend"] == 0.5
+    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    objective(model, x, 150)
+    assert model.code_blend.item() == 0.5  # the model encodes with the blend of the step
+    objective(model, x, 250)
+    assert model.code_blend.item() == 0.0
+    assert "code_blend" not in get_objective("product").schedule(0)  # 0: nothing faded
+    plain = build_vae(space, "burgess", (1, 32, 32), width=4)
+    with pytest.raises(
+        ValueError, match=r"normalise_steps > 0 .* \(model.options.normalise_codes: true\)"
+    ):
+        objective.check_model(plain)
+    with pytest.raises(ValueError, match="normalise_steps"):
+        get_objective("product", normalise_steps=-1)

@@ -82,3 +82,39 @@ def test_weak_objectives_train_on_pairs(name):
 def test_weak_supervision_is_an_option_of_the_product_objective():
     objective = get_objective("product", weak="ada_gvae")
     assert objective.needs_pairs
+
+
+def test_known_changes_decide_what_is_shared_whatever_the_posteriors_say():
+    first, second = posteriors()  # the KL rule would share the segment and the points
+    changed = torch.tensor([[False, True, False]])  # the data: only the segment changed
+    pair = merge_pair(SPACE, first, second, "ada_gvae", changed)
+    assert pair.shared.tolist() == [[True, False, True]]
+    assert torch.equal(pair.first.mu[:, 2], first.mu[:, 2])  # the segment kept per image
+    assert torch.equal(pair.second.mu[:, 2], second.mu[:, 2])
+    assert torch.allclose(pair.first.mu[:, :2], 0.5 * (first.mu[:, :2] + second.mu[:, :2]))
+    assert torch.equal(pair.first.mu[:, 3], pair.second.mu[:, 3])
+
+
+def test_known_changes_need_one_latent_factor_per_ground_truth_factor():
+    first, second = posteriors()
+    with pytest.raises(ValueError, match="the data has 2 factors, the space 3"):
+        merge_pair(SPACE, first, second, "ada_gvae", torch.tensor([[True, False]]))
+    with pytest.raises(ValueError, match=r"expected bool \[1, factors\] for 1 pairs"):
+        merge_pair(SPACE, first, second, "ada_gvae", torch.zeros(2, 3, dtype=torch.bool))
+
+
+def test_the_changed_option_is_checked():
+    objective = get_objective("product", weak="ada_gvae", changed="known")
+    assert objective.options.changed == "known" and objective.needs_pairs
+    with pytest.raises(ValueError, match="changed known needs pairs"):
+        get_objective("product", changed="known")
+    with pytest.raises(ValueError, match="changed"):
+        get_objective("product", weak="ada_gvae", changed="guessed")
+    model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
+    pairs = torch.rand(4, 2, 1, 32, 32)
+    with pytest.raises(ValueError, match="needs each pair's changed factors"):
+        objective(model, pairs, 0)
+    changed = torch.zeros(4, 3, dtype=torch.bool)
+    changed[:, 1] = True
+    two_thirds = torch.tensor(2 / 3).item()  # the float32 mean of the shared flags, exact
+    assert objective(model, pairs, 0, changed=changed).logs["shared_fraction"] == two_thirds

@@ -29,6 +29,10 @@ def _assert_same(a: Batch, b: Batch) -> None:
         assert a.labels is None and b.labels is None
     else:
         torch.testing.assert_close(a.labels, b.labels, rtol=0, atol=0, equal_nan=True)
+    if a.changed is None or b.changed is None:
+        assert a.changed is None and b.changed is None
+    else:
+        assert torch.equal(a.changed, b.changed)
 
 
 class Recording:

@@ -53,9 +53,12 @@ def test_the_scout_is_a_euclidean_ada_gvae_on_a_third_of_the_steps():
     config = load_config(ROOT / "configs" / "product_weak.yaml", ["model.space=discover"])
     scout = scout_config(config)
     assert scout.model.space == SCOUT_SPACE == "euclidean(2)^5"
-    assert scout.model.options == config.model.options and scout.model.backbone == "burgess"
+    # the network as the run's, without the code normalisation the run's objective fades
+    assert config.model.options["normalise_codes"] is True
+    network = {k: v for k, v in config.model.options.items() if k != "normalise_codes"}
+    assert scout.model.options == network and scout.model.backbone == "burgess"
     assert scout.objective.name == "ada_gvae"
-    assert scout.objective.options == {"likelihood": "gaussian", "likelihood_scale": 0.2}
+    assert scout.objective.options == {"likelihood": "bernoulli"}
     assert scout.train.steps == 1000 and scout.train.lr == config.train.lr
     assert scout.data == config.data and scout.data.num_changed == 1
     assert scout.eval.at_end is False
@@ -71,6 +74,10 @@ def test_the_space_has_one_factor_per_factor_read_in_the_datasets_order():
     assert kinds == {"long_hand": "loop", "shape": "points"} and missing == []
     space, kinds, missing = space_from(findings[1:], spec)
     assert space == ProductSpace.parse("loop")
+    assert kinds == {"long_hand": "loop"} and missing == ["shape"]
+    # pairs that say what they change need every varying factor: shape keeps its own kind
+    space, kinds, missing = space_from(findings[1:], spec, keep_all=True)
+    assert space == ProductSpace.parse("loop * points(4)")
     assert kinds == {"long_hand": "loop"} and missing == ["shape"]
     with pytest.raises(ValueError, match="follow no factor"):
         space_from([], spec)

@@ -36,8 +36,13 @@ def test_pair_batches_from_a_file_are_reproducible_and_sharded(photos_file):
     x = whole.batch(4).x
     assert x.shape == (8, 2, 3, 32, 32) and x.dtype == torch.float32
     assert torch.equal(x, whole.batch(4).x) and not torch.equal(x, whole.batch(5).x)
-    halves = [PairBatches(dataset, Shard(r, 2, 8), 0, CPU, None).batch(4).x for r in (0, 1)]
-    assert torch.equal(torch.cat(halves), x)
+    halves = [PairBatches(dataset, Shard(r, 2, 8), 0, CPU, None).batch(4) for r in (0, 1)]
+    assert torch.equal(torch.cat([half.x for half in halves]), x)
+    # each pair says which factors it changes: 1 or 2 of the 3, the same in each shard
+    changed = whole.batch(4).changed
+    assert changed.shape == (8, 3) and changed.dtype == torch.bool
+    assert ((changed.sum(1) >= 1) & (changed.sum(1) <= 2)).all()
+    assert torch.equal(torch.cat([half.changed for half in halves]), changed)
 
 
 def train_on(path, runs, *overrides):
@@ -52,6 +57,23 @@ def test_prodvae_train_draws_pairs_from_a_file(photos_file, tmp_path):
     lines = read_metrics(tmp_path / "runs" / "pairs")
     assert [line["step"] for line in lines] == [1, 2, 3]
     assert all(math.isfinite(line["loss"]) for line in lines)
+
+
+def test_pairs_that_say_what_they_change_share_the_other_latent_factors(
+    photos_file, tmp_path, capsys
+):
+    """``changed: known``: each pair of the file changes one factor, so of the space's three
+    latent factors exactly two are shared in every pair (the detected rule varies)."""
+    runs = tmp_path / "runs"
+    known = ("objective.name=product", "objective.options={weak: ada_gvae, changed: known}")
+    assert train_on(photos_file, runs, "model.space=auto", *known) == 0
+    two_thirds = torch.tensor(2 / 3).item()  # the float32 mean of the shared flags, exact
+    assert [line["shared_fraction"] for line in read_metrics(runs / "pairs")] == [two_thirds] * 3
+    # a space with another number of factors cannot stand for the file's factors
+    assert train_on(photos_file, tmp_path / "other", "model.space=loop * segment", *known) == 2
+    error = capsys.readouterr().err
+    assert "changed: known needs one latent factor per varying ground-truth factor" in error
+    assert "(f0, f1, f2: model.space: auto)" in error and "has 2 factors" in error
 
 
 def test_a_file_without_pairs_fails_before_the_run_names_the_factor(tmp_path, capsys):

@@ -131,12 +131,14 @@ def sample_pairs(
         generator: torch random generator; the same state gives the same pairs.
 
     Returns:
-        :class:`PairRows` with ``rows1`` and ``rows2``, long ``[n]``.
+        :class:`PairRows` with ``rows1`` and ``rows2``, long ``[n]``, and ``changed``, bool
+        ``[n, K]``: the factors each pair changes (the data's own account, which the
+        ``changed: known`` option of weak supervision uses).
     """
     if dataset.is_grid:
         pair = sample_pair_factors(dataset, n, num_changed, generator)
         rows = (dataset.rows_from_factors(i) for i in (pair.indices1, pair.indices2))
-        return PairRows(*(torch.from_numpy(r) for r in rows))
+        return PairRows(*(torch.from_numpy(r) for r in rows), pair.indices1 != pair.indices2)
     index = row_pairs(dataset)
     changed = _changed_mask(n, torch.tensor(index.changeable), num_changed, generator)
     return index.sample(changed, generator)

@@ -43,10 +43,11 @@ MAX_CHECKED_SETS = 1024
 
 
 class PairRows(NamedTuple):
-    """Dataset rows of the two items of each pair."""
+    """Dataset rows of the two items of each pair, and which factors each pair changes."""
 
     rows1: torch.Tensor  # long [n]
     rows2: torch.Tensor  # long [n]
+    changed: torch.Tensor  # bool [n, K]
 
 
 def _combine(key: np.ndarray, size: int, code: np.ndarray, num_codes: int) -> tuple:
@@ -215,7 +216,7 @@ class RowPairs:
                 f"factors {names} together (each can change alone, but not from the rows the "
                 "others lead to); use data.num_changed=1 or label more coarsely"
             )
-        return PairRows(torch.from_numpy(first), torch.from_numpy(second))
+        return PairRows(torch.from_numpy(first), torch.from_numpy(second), changed.clone())
 
     def _attempt(self, changed: torch.Tensor, generator) -> tuple[np.ndarray, np.ndarray]:
         """First rows (movable in their first changed factor) and their second rows, -1

@@ -20,6 +20,9 @@ from prodvae.models.backbones import make_backbone
 from prodvae.models.posteriors import PosteriorFamily, make_posterior
 from prodvae.spaces import FACTORS, ProductSpace
 
+#: Prior draws behind :func:`prior_moments`.
+PRIOR_SAMPLES = 65_536
+
 
 class Posterior(NamedTuple):
     """Posterior parameters in the ambient space: ``mu [batch, dim]``, ``logvar [batch, dim]``."""
@@ -37,31 +40,36 @@ class VAEOutput(NamedTuple):
     z: Tensor
 
 
-class LoopNorm(nn.Module):
-    """Batch normalisation of a loop's Gaussian posterior means to the ring's moments.
+class CodeNorm(nn.Module):
+    """Batch normalisation of a factor's Gaussian posterior means to its prior's moments.
 
-    The uniform distribution on a ring of radius ``R`` has mean 0 and mean squared radius
-    ``R²``. In training, the batch of means is centred on its mean and scaled to a root mean
-    square radius of ``R`` (the way BN-VAE, Zhu et al. 2020, normalises posterior means
-    against KL vanishing); running averages replace the batch statistics in evaluation mode
-    (the mean of the first ``1 / momentum`` batches, then an exponential average). So the
-    codes surround the ring's centre from the first step, and a loop cannot sit idle at one
-    point of its ring.
+    In training, the batch of means ``[batch, dim]`` is centred on its mean, scaled to a root
+    mean square distance ``spread`` from it, and moved to ``centre`` (the way BN-VAE, Zhu et
+    al. 2020, normalises posterior means against KL vanishing); running averages replace the
+    batch statistics in evaluation mode (the mean of the first ``1 / momentum`` batches, then
+    an exponential average). So the codes spread over the prior from the first step, and a
+    factor cannot sit idle at one point.
     """
 
-    def __init__(self, radius: float, momentum: float = 0.01, eps: float = 1e-12) -> None:
+    def __init__(
+        self, centre: Tensor, spread: float, momentum: float = 0.01, eps: float = 1e-12
+    ) -> None:
         super().__init__()
-        self.radius, self.momentum, self.eps = float(radius), momentum, eps
-        self.register_buffer("running_mean", torch.zeros(2))
-        self.register_buffer("running_rms", torch.tensor(float(radius)))
+        self.spread, self.momentum, self.eps = float(spread), momentum, eps
+        # the prior's, not learned state: rebuilt with the space, kept out of checkpoints
+        self.register_buffer("centre", centre.detach().float().clone(), persistent=False)
+        self.register_buffer("running_mean", torch.zeros(centre.shape[0]))
+        self.register_buffer("running_rms", torch.tensor(float(spread)))
         self.register_buffer("batches", torch.tensor(0, dtype=torch.long))
 
     def forward(self, mu: Tensor) -> Tensor:
         if not self.training:
-            return self.radius * (mu - self.running_mean) / (self.running_rms + self.eps)
+            scale = self.spread / (self.running_rms + self.eps)
+            return self.centre + scale * (mu - self.running_mean)
         if mu.shape[0] < 2:
             raise ValueError(
-                f"normalise_loops: training needs batches of at least 2 images, got {mu.shape[0]}"
+                "normalise_loops / normalise_codes: training needs batches of at least 2 "
+                f"images, got {mu.shape[0]}"
             )
         mean = mu.mean(0)
         centred = mu - mean
@@ -71,7 +79,24 @@ class LoopNorm(nn.Module):
             weight = self.batches.reciprocal().clamp(min=self.momentum)
             self.running_mean.lerp_(mean.detach(), weight)
             self.running_rms.lerp_(rms.detach(), weight)
-        return self.radius * centred / (rms + self.eps)
+        return self.centre + self.spread * centred / (rms + self.eps)
+
+
+class LoopNorm(CodeNorm):
+    """:class:`CodeNorm` of a ring of radius ``R``: centre 0, mean squared radius ``R²`` (the
+    uniform distribution on the ring's moments), so a loop surrounds its ring's centre."""
+
+    def __init__(self, radius: float, momentum: float = 0.01, eps: float = 1e-12) -> None:
+        super().__init__(torch.zeros(2), radius, momentum, eps)
+        self.radius = float(radius)
+
+
+def prior_moments(factor) -> tuple[Tensor, float]:
+    """A factor's prior mean ``[dim]`` and root mean square distance from it, from
+    ``PRIOR_SAMPLES`` draws of a fixed generator (about 1% of the spread)."""
+    draws = factor.sample(PRIOR_SAMPLES, torch.Generator().manual_seed(0), dtype=torch.float64)
+    centre = draws.mean(0)
+    return centre, (draws - centre).pow(2).sum(-1).mean().sqrt().item()
 
 
 class VAE(nn.Module):
@@ -80,6 +105,10 @@ class VAE(nn.Module):
     ``normalise_loops`` passes the posterior means of every loop factor (a factor whose
     :attr:`~prodvae.spaces.Reading.ring` is set) with a Gaussian posterior through a
     :class:`LoopNorm` (batch statistics in training, running ones in evaluation mode).
+    ``normalise_codes`` does so for every factor with a Gaussian posterior (loops by
+    :class:`LoopNorm`, the others by a :class:`CodeNorm` to their prior's moments), blended
+    with the raw means by :attr:`code_blend` (1: normalised, 0: raw; an objective may fade it
+    out, ``normalise_steps`` of ``product``, so that the normalisation only starts training).
     """
 
     def __init__(
@@ -92,6 +121,7 @@ class VAE(nn.Module):
         posteriors: Sequence[PosteriorFamily] | None = None,
         initial_logvar: float = 0.0,
         normalise_loops: bool = False,
+        normalise_codes: bool = False,
     ) -> None:
         super().__init__()
         families = tuple(posteriors or [make_posterior("gaussian")] * space.num_factors)
@@ -115,8 +145,17 @@ class VAE(nn.Module):
             biases = self.head.bias.split(self.head_sizes)
             for family, factor, bias in zip(families, space.factors, biases):
                 family.initialise_bias(factor, bias, initial_logvar)
-        if not isinstance(normalise_loops, bool):
-            raise ValueError(f"normalise_loops must be a bool, got {normalise_loops!r}")
+        for name, value in (
+            ("normalise_loops", normalise_loops),
+            ("normalise_codes", normalise_codes),
+        ):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be a bool, got {value!r}")
+        if normalise_loops and normalise_codes:
+            raise ValueError(
+                "normalise_loops and normalise_codes: choose one (normalise_codes already "
+                "normalises the loops, under its blend)"
+            )
         rings = [factor.reading.ring for factor in space.factors]
         norms = {
             str(i): LoopNorm(ring)
@@ -124,6 +163,16 @@ class VAE(nn.Module):
             if normalise_loops and ring is not None and family.name == "gaussian"
         }
         self.loop_norms = nn.ModuleDict(norms)
+        codes: dict[str, CodeNorm] = {}
+        for i, (family, factor) in enumerate(zip(families, space.factors)):
+            if normalise_codes and family.name == "gaussian":
+                ring = factor.reading.ring
+                codes[str(i)] = (
+                    LoopNorm(ring) if ring is not None else CodeNorm(*prior_moments(factor))
+                )
+        self.code_norms = nn.ModuleDict(codes)
+        if codes:  # a model without them keeps the state it always had
+            self.register_buffer("code_blend", torch.tensor(1.0))
 
     def _check_images(self, x: Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
@@ -143,6 +192,8 @@ class VAE(nn.Module):
             mu, logvar = family.parameters(factor, part)
             if str(i) in self.loop_norms:
                 mu = self.loop_norms[str(i)](mu)
+            if str(i) in self.code_norms:
+                mu = torch.lerp(mu, self.code_norms[str(i)](mu), self.code_blend)
             mus.append(mu)
             logvars.append(logvar)
         return Posterior(torch.cat(mus, dim=-1), torch.cat(logvars, dim=-1))
@@ -217,6 +268,7 @@ def build_vae(
     posterior: str | Mapping[str, str] | Sequence[str] | None = None,
     initial_logvar: float = 0.0,
     normalise_loops: bool = False,
+    normalise_codes: bool = False,
     **options: Any,
 ) -> VAE:
     """A :class:`VAE` on ``space`` with a registered backbone.
@@ -228,7 +280,9 @@ def build_vae(
     which helps small details (thin dial hands) get encoded before the KL collapses them.
     ``normalise_loops`` batch-normalises the means of loops with Gaussian posteriors to their
     ring's moments (:class:`LoopNorm`); a space without such loops has nothing to normalise
-    (so one config serves datasets with and without loops).
+    (so one config serves datasets with and without loops). ``normalise_codes`` normalises
+    every factor's means to its prior's moments (:class:`CodeNorm`), blended out as the
+    objective says (see :class:`VAE`).
     """
     if not isinstance(space, ProductSpace):
         raise ValueError(f"build_vae: space must be a ProductSpace, got {type(space).__name__}")
@@ -236,5 +290,13 @@ def build_vae(
     parts = make_backbone(backbone, tuple(image_shape), space.dim, **options)
     encoder, decoder, feature_dim = parts
     return VAE(
-        space, encoder, decoder, feature_dim, image_shape, families, initial_logvar, normalise_loops
+        space,
+        encoder,
+        decoder,
+        feature_dim,
+        image_shape,
+        families,
+        initial_logvar,
+        normalise_loops,
+        normalise_codes,
     )

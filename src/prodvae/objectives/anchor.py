@@ -236,5 +236,5 @@ def anchor_images(
     if not with_pairs:
         return images, None
     pair = sample_pairs(dataset, ANCHOR_PAIRS, num_changed, generator)
-    first, second = (dataset.images_at(rows.numpy()) for rows in pair)
+    first, second = (dataset.images_at(rows.numpy()) for rows in (pair.rows1, pair.rows2))
     return images, (first.float() / 255, second.float() / 255)

@@ -91,6 +91,11 @@ class Objective:
         return False
 
     @property
+    def needs_changed(self) -> bool:
+        """Whether the trainer must pass ``changed`` (pairs' changed factors) to each call."""
+        return False
+
+    @property
     def labelled_fraction(self) -> float:
         """The share of training images that carry labels (used when ``needs_labels``)."""
         return 0.0
@@ -121,8 +126,15 @@ class Objective:
         return self
 
     def __call__(
-        self, model: VAE, x: Tensor, step: int, labels: Tensor | None = None
+        self,
+        model: VAE,
+        x: Tensor,
+        step: int,
+        labels: Tensor | None = None,
+        changed: Tensor | None = None,
     ) -> ObjectiveOutput:
+        """The loss on batch ``x`` at ``step``; ``changed`` (pairs only, bool ``[batch, K]``)
+        says which factors each pair changes, as the data knows it."""
         raise NotImplementedError
 
     def schedule(self, step: int) -> dict[str, float]:

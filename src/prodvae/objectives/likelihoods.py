@@ -3,6 +3,13 @@
 Each returns the negative log-likelihood summed over pixels, ``[batch]``. The Gaussian and
 Laplace means are ``sigmoid(logits)`` (as in disentanglement_lib) with a fixed ``scale``;
 their NLL includes the normalising constant, so values are comparable across scales.
+
+A sigmoid mean saturates: the cost of a pixel the decoder gets wrong is bounded (at most
+``1 / (2 scale²)`` for the Gaussian), so nothing stops a logit from running far past the
+target, and there its gradient ``sigmoid'(logit)`` is nil (below 3.1e-7 beyond ±15). On
+sparse images (sprites, dSprites: a few per cent bright pixels) a decoder can drive every
+logit there in its first steps and never recover; :func:`stuck_fraction` measures it. The
+Bernoulli NLL grows without bound as a logit runs past its target, and does not saturate.
 :class:`LikelihoodOptions` are the options every objective with a likelihood shares.
 """
 
@@ -25,14 +32,18 @@ from prodvae.registry import Registry
 LIKELIHOODS: Registry[Callable[[Tensor, Tensor, float], Tensor]] = Registry("likelihood")
 
 
-@LIKELIHOODS.register("bernoulli", default_scale=None)
+#: Beyond ±STUCK_LOGIT the sigmoid passes a gradient sigmoid'(l) < 3.1e-7.
+STUCK_LOGIT = 15.0
+
+
+@LIKELIHOODS.register("bernoulli", default_scale=None, saturates=False)
 def bernoulli_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     """Binary cross-entropy with logits; targets may be grey levels in [0, 1]."""
     nll = functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return nll.flatten(1).sum(-1)
 
 
-@LIKELIHOODS.register("gaussian", default_scale=0.1)
+@LIKELIHOODS.register("gaussian", default_scale=0.1, saturates=True)
 def gaussian_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     """N(x; sigmoid(logits), scale²) per pixel."""
     residual = (x - torch.sigmoid(logits)) / scale
@@ -40,11 +51,20 @@ def gaussian_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     return nll.flatten(1).sum(-1)
 
 
-@LIKELIHOODS.register("laplace", default_scale=0.1)
+@LIKELIHOODS.register("laplace", default_scale=0.1, saturates=True)
 def laplace_nll(logits: Tensor, x: Tensor, scale: float) -> Tensor:
     """Laplace(x; sigmoid(logits), scale) per pixel."""
     nll = (x - torch.sigmoid(logits)).abs() / scale + math.log(2 * scale)
     return nll.flatten(1).sum(-1)
+
+
+def stuck_fraction(logits: Tensor, x: Tensor) -> Tensor:
+    """Of the pixels that ``sigmoid(logits)`` misses by more than 0.5, the fraction whose
+    logit lies beyond ±:data:`STUCK_LOGIT`, where a sigmoid mean passes no gradient back;
+    ``[]``, 0 when no pixel is missed by that much."""
+    missed = (x - torch.sigmoid(logits)).abs() > 0.5
+    stuck = missed & (logits.abs() > STUCK_LOGIT)
+    return stuck.sum() / missed.sum().clamp(min=1)
 
 
 def resolve_scale(likelihood: str, scale: float | None) -> float:
@@ -70,6 +90,8 @@ class LikelihoodOptions(ObjectiveOptions):
     likelihood_scale: float | None = None
     #: How pairs are merged; ``"none"``: the objective trains on single images.
     weak: ClassVar[str] = "none"
+    #: How a pair's shared factors are decided (see :class:`~prodvae.objectives.weak.WeakOptions`).
+    changed: ClassVar[str] = "detect"
 
     def __post_init__(self) -> None:
         resolve_scale(self.likelihood, self.likelihood_scale)

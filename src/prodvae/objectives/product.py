@@ -37,6 +37,12 @@ between every two latent factors' posterior means over the batch (before pairs a
 :func:`prodvae.objectives.anchor.anchor_images`, or on given images with
 :meth:`ProductObjective.fit_anchor`) with a weight falling linearly to 0 over
 ``anchor_steps``: a start in which each loop already goes once round its factor.
+``normalise_steps`` > 0 (with a model built with ``normalise_codes``) keeps every factor's
+posterior means batch-normalised to its prior's moments for that many steps and then fades
+the normalisation out linearly over as many more
+(:class:`~prodvae.models.vae.CodeNorm`): every block spreads over its prior from the start,
+so none is left idle while another takes its factor, and then each is free to shrink to
+what its factor needs.
 """
 
 from __future__ import annotations
@@ -91,6 +97,7 @@ class ProductOptions(WeakOptions):
     anchor_weight: float = 0.0
     anchor_steps: int = 500
     coverage_weight: float = 0.0
+    normalise_steps: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -103,6 +110,7 @@ class ProductOptions(WeakOptions):
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         check_count("anchor_steps", self.anchor_steps, low=1)
+        check_count("normalise_steps", self.normalise_steps)
         check_count("dataset_size", self.dataset_size, low=3)
         self._check_supervision()
 
@@ -169,6 +177,11 @@ class ProductObjective(ElboObjective):
         if self.options.tc_weight > 0:
             require_gaussian(f"{self.name} (tc_weight > 0)", model)
         check_label_map(model.space, self.options.label_map)
+        if self.options.normalise_steps > 0 and not len(model.code_norms):
+            raise ValueError(
+                f"{self.name}: normalise_steps > 0 fades the model's code normalisation: "
+                "build the model with normalise_codes (model.options.normalise_codes: true)"
+            )
 
     def prepare(
         self,
@@ -180,6 +193,7 @@ class ProductObjective(ElboObjective):
     ) -> None:
         """``anchor_weight > 0``: fit the anchor on training images (and pairs, when training
         on pairs) drawn with ``generator`` (:func:`~prodvae.objectives.anchor.anchor_images`)."""
+        super().prepare(dataset, space, generator, num_changed=num_changed)
         if self.options.anchor_weight <= 0:
             return
         images, pairs = anchor_images(dataset, generator, self.needs_pairs, num_changed)
@@ -196,12 +210,34 @@ class ProductObjective(ElboObjective):
         self.anchor = Anchor.fit(space, images, pairs, generator)
         return self.anchor
 
+    def code_blend(self, step: int) -> float:
+        """How much of the normalised means the model uses at ``step``: 1 for the first
+        ``normalise_steps`` steps, then falling linearly to 0 over as many more."""
+        n = self.options.normalise_steps
+        return min(1.0, max(0.0, 2.0 - step / n))
+
+    def terms(
+        self,
+        model: VAE,
+        x: Tensor,
+        step: int,
+        generator: torch.Generator | None = None,
+        changed: Tensor | None = None,
+    ) -> ElboTerms:
+        """:meth:`ElboObjective.terms`, with the model's code normalisation set for ``step``."""
+        if self.options.normalise_steps > 0:
+            model.code_blend.fill_(self.code_blend(step))
+        return super().terms(model, x, step, generator, changed)
+
     def anchor_scale(self, step: int) -> float:
         """The anchor's weight at ``step``: ``anchor_weight`` falling linearly to 0."""
         return self.options.anchor_weight * max(0.0, 1.0 - step / self.options.anchor_steps)
 
     def schedule(self, step: int) -> dict[str, float]:
-        return {"beta_scale": self.warmup(step), "width_scale": self.width_scale(step)}
+        scheduled = {"beta_scale": self.warmup(step), "width_scale": self.width_scale(step)}
+        if self.options.normalise_steps > 0:
+            scheduled["code_blend"] = self.code_blend(step)
+        return scheduled
 
     def space_at(self, space: ProductSpace, step: int) -> ProductSpace:
         return anneal_space(space, self.width_scale(step), self.options.min_ring_ratio)

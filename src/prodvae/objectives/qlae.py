@@ -79,7 +79,12 @@ class QLAE(Objective):
         return self.codebooks
 
     def __call__(
-        self, model: VAE, x: Tensor, step: int, labels: Tensor | None = None
+        self,
+        model: VAE,
+        x: Tensor,
+        step: int,
+        labels: Tensor | None = None,
+        changed: Tensor | None = None,
     ) -> ObjectiveOutput:
         check_images(self.name, model, x, pairs=False)
         mu = model.encode(x).mu

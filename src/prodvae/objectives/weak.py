@@ -7,6 +7,14 @@ shared where δ_f < threshold. Shared factors of both posteriors are replaced by
 average (Ada-GVAE: μ = ½(μ1 + μ2), σ² = ½(σ1² + σ2²)) or by the normalised product of the
 two Gaussians (Ada-ML-VAE). Isotropic posteriors stay isotropic either way.
 :class:`WeakOptions` adds the choice (``weak``) to an ELBO objective's options.
+
+Detecting the changed factors lets a latent factor hold two ground-truth factors: a loop
+block's two coordinates can carry a sprite's x and y, and every pair that moves either then
+changes that one block, which the threshold accepts. The data knows which factors a pair
+changes (it drew them); with ``changed: known`` that account decides instead (change
+pairing, Shu et al., ICLR 2020): latent factor ``k`` stands for ground-truth factor ``k``
+(the order ``model.space: auto`` builds), it is shared exactly when the pair keeps factor
+``k``, so the changes of each factor have one block of their own.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from torch import Tensor
 
 from prodvae.models import Posterior
 from prodvae.objectives.likelihoods import LikelihoodOptions
-from prodvae.objectives.options import check_choice
+from prodvae.objectives.options import OptionError, check_choice
 from prodvae.registry import Registry
 from prodvae.spaces import ProductSpace
 
@@ -46,16 +54,26 @@ def product(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tensor) -> tuple
     return mu, logvar
 
 
+#: How a pair's shared factors are decided (:attr:`WeakOptions.changed`).
+CHANGED = ("detect", "known")
+
+
 @dataclass(frozen=True, kw_only=True)
 class WeakOptions(LikelihoodOptions):
     """Likelihood options and ``weak``: ``none`` (single images) or an aggregation in
     :data:`AGGREGATIONS` (``ada_gvae``, ``ada_ml_vae``) to train on pairs."""
 
     weak: str = "none"
+    #: ``detect``: shared factors found by the KL threshold (Ada-GVAE); ``known``: the
+    #: pairs' own account of what they change (latent factor k = ground-truth factor k).
+    changed: str = "detect"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choice("weak", self.weak, ("none", *AGGREGATIONS))
+        check_choice("changed", self.changed, CHANGED)
+        if self.changed == "known" and self.weak == "none":
+            raise OptionError("changed", "known needs pairs: set weak to an aggregation")
 
 
 class PairPosteriors(NamedTuple):
@@ -82,10 +100,33 @@ def shared_factors(delta: Tensor) -> Tensor:
 
 
 def merge_pair(
-    space: ProductSpace, first: Posterior, second: Posterior, aggregation: str
+    space: ProductSpace,
+    first: Posterior,
+    second: Posterior,
+    aggregation: str,
+    changed: Tensor | None = None,
 ) -> PairPosteriors:
-    """Detect shared factors and replace them in both posteriors by the aggregate."""
-    shared = shared_factors(factor_kl(space, first, second).detach())
+    """Replace the shared factors of both posteriors by their aggregate.
+
+    Shared: the factors that ``changed`` (bool ``[batch, num_factors]``, the pairs' own
+    account, latent factor k = ground-truth factor k) says each pair keeps; without it, the
+    factors below the pair's KL threshold (:func:`shared_factors`).
+    """
+    if changed is None:
+        shared = shared_factors(factor_kl(space, first, second).detach())
+    else:
+        if changed.dim() != 2 or changed.shape[0] != first.mu.shape[0]:
+            raise ValueError(
+                f"changed: expected bool [{first.mu.shape[0]}, factors] for "
+                f"{first.mu.shape[0]} pairs, got {list(changed.shape)}"
+            )
+        if changed.shape[1] != space.num_factors:
+            raise ValueError(
+                f"changed: known needs one latent factor per ground-truth factor (in the "
+                f"data's order, as model.space: auto builds); the data has "
+                f"{changed.shape[1]} factors, the space {space.num_factors}"
+            )
+        shared = ~changed.bool()
     mu, logvar = AGGREGATIONS[aggregation](first.mu, first.logvar, second.mu, second.logvar)
     columns = torch.zeros_like(first.mu, dtype=torch.bool)
     for i, s in enumerate(space.slices):

@@ -33,6 +33,7 @@ class Batch(NamedTuple):
 
     x: Tensor  # float [B, C, H, W] in [0, 1]; [B, 2, C, H, W] for pairs
     labels: Tensor | None  # float64 [B, K] factor values, NaN where unlabelled
+    changed: Tensor | None = None  # bool [B, K] for pairs: the factors each pair changes
 
 
 class Shard(NamedTuple):
@@ -163,9 +164,10 @@ class PairBatches:
         )
         first, second = (
             self.dataset.images_at(self.shard.take(rows).numpy(), device=self.device)
-            for rows in pair
+            for rows in (pair.rows1, pair.rows2)
         )
-        return Batch(to_unit(torch.stack([first, second], dim=1)), None)
+        changed = self.shard.take(pair.changed).to(self.device)
+        return Batch(to_unit(torch.stack([first, second], dim=1)), None, changed)
 
 
 def labels_of(factors: Tensor, rows: Tensor, labelled: Tensor | None) -> Tensor | None:

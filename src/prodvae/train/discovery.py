@@ -8,7 +8,8 @@ one factor, for a third of the run's steps. It is read model-based
 dimensions they move trace points, a segment or a loop. The space is one latent factor per
 factor read, of the kind read (sized like ``model.space: auto`` sizes it), in the dataset's
 factor order; a factor that moves none of the scout's dimensions is left out and named in the
-log. ``<run>/discovery.json`` records the groups and the space, and
+log (with ``changed: known``, which needs one latent factor per factor, it keeps its declared
+kind). ``<run>/discovery.json`` records the groups and the space, and
 ``<run>/discovery/figures/`` the persistence diagram and path of each latent group and of
 each factor read (``factor-<name>.png``); the run's
 ``config.yaml`` holds the space found, so the run loads and resumes as any other. A run
@@ -48,10 +49,12 @@ def scout_config(config: Config) -> Config:
     a third of the steps and no evaluation."""
     accepted = set(objective_options("ada_gvae"))
     options = {k: v for k, v in config.objective.options.items() if k in accepted}
+    # the run's code normalisation is faded by its own objective; the scout has none to fade
+    network = {k: v for k, v in config.model.options.items() if k != "normalise_codes"}
     return replace(
         config,
         data=replace(config.data, num_changed=1),
-        model=replace(config.model, space=SCOUT_SPACE),
+        model=replace(config.model, space=SCOUT_SPACE, options=network),
         objective=ObjectiveConfig(name="ada_gvae", options=options),
         train=replace(config.train, steps=max(1, round(config.train.steps * SCOUT_SHARE))),
         eval=EvalConfig(at_end=False),
@@ -60,11 +63,13 @@ def scout_config(config: Config) -> Config:
 
 
 def space_from(
-    findings: list[ModelFinding], spec: tuple
+    findings: list[ModelFinding], spec: tuple, keep_all: bool = False
 ) -> tuple[ProductSpace, dict[str, str], list[str]]:
     """One latent factor per ground-truth factor read (``findings``:
     :attr:`Discovery.by_factor`), of the kind it traces, in the dataset's order; the kind found
-    for each; and the varying factors that were not read."""
+    for each; and the varying factors that were not read (left out, or with ``keep_all`` --
+    pairs that say what they change need one latent factor per varying factor -- given their
+    declared kind)."""
     strongest = {finding.follows: finding for finding in findings}
     factors, kinds, missing = [], {}, []
     for factor in spec:
@@ -75,6 +80,8 @@ def space_from(
             factors.append(Factor.for_ground_truth(kinds[factor.name], factor.size))
         else:
             missing.append(factor.name)
+            if keep_all:
+                factors.append(Factor.for_ground_truth(factor.kind, factor.size))
     if not factors:
         raise ValueError("model.space=discover: the scout's codes follow no factor")
     return ProductSpace(factors), kinds, missing
@@ -102,9 +109,14 @@ def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config
     scout = load_run(scout_dir, dataset=dataset)
     discovery = discover_model(scout.model, scout.dataset, seed=config.train.seed)
     findings = [f for f in discovery.by_factor if isinstance(f, ModelFinding)]
-    space, kinds, missing = space_from(findings, scout.dataset.spec)
+    keep_all = config.objective.options.get("changed") == "known"
+    space, kinds, missing = space_from(findings, scout.dataset.spec, keep_all)
     if missing:
-        log.warning("model.space=discover: the scout does not move with %s", ", ".join(missing))
+        log.warning(
+            "model.space=discover: the scout does not move with %s; %s",
+            ", ".join(missing),
+            "given its declared kind (changed: known)" if keep_all else "left out",
+        )
     plot_discovery(discovery, run_dir / "discovery" / "figures")
     text = space.describe()
     payload = {"space": text, "factors": kinds, "left_out": missing, "scout": "discovery/scout"}

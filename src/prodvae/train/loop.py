@@ -182,7 +182,8 @@ class _Trainer:
         optimizer.zero_grad(set_to_none=True)
         labels = None if batch.labels is None else batch.labels.to(self.env.device)
         with self._autocast():
-            loss, logs = objective(model, batch.x, step, labels=labels)
+            known = {"changed": batch.changed} if objective.needs_changed else {}
+            loss, logs = objective(model, batch.x, step, labels=labels, **known)
         value = float(loss.detach())
         finite = math.isfinite(value)
         if finite:
