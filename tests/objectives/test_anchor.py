@@ -12,8 +12,8 @@ from prodvae.metrics import winding_number as grid_winding_number
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.anchor import PRIOR_SAMPLES, Anchor, pair_subspaces, principal_directions
-from prodvae.spaces import ProductSpace
+from prodvae.objectives.anchor import Anchor, pair_subspaces, principal_directions
+from prodvae.spaces import PRIOR_SAMPLES, ProductSpace
 
 LOOP = ProductSpace.parse("loop(3, 0.5)")
 TWO_LOOPS = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5)")

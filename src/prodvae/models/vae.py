@@ -20,9 +20,6 @@ from prodvae.models.backbones import make_backbone
 from prodvae.models.posteriors import PosteriorFamily, make_posterior
 from prodvae.spaces import FACTORS, ProductSpace
 
-#: Prior draws behind :func:`prior_moments`.
-PRIOR_SAMPLES = 65_536
-
 
 class Posterior(NamedTuple):
     """Posterior parameters in the ambient space: ``mu [batch, dim]``, ``logvar [batch, dim]``."""
@@ -89,14 +86,6 @@ class LoopNorm(CodeNorm):
     def __init__(self, radius: float, momentum: float = 0.01, eps: float = 1e-12) -> None:
         super().__init__(torch.zeros(2), radius, momentum, eps)
         self.radius = float(radius)
-
-
-def prior_moments(factor) -> tuple[Tensor, float]:
-    """A factor's prior mean ``[dim]`` and root mean square distance from it, from
-    ``PRIOR_SAMPLES`` draws of a fixed generator (about 1% of the spread)."""
-    draws = factor.sample(PRIOR_SAMPLES, torch.Generator().manual_seed(0), dtype=torch.float64)
-    centre = draws.mean(0)
-    return centre, (draws - centre).pow(2).sum(-1).mean().sqrt().item()
 
 
 class VAE(nn.Module):
@@ -167,9 +156,11 @@ class VAE(nn.Module):
         for i, (family, factor) in enumerate(zip(families, space.factors)):
             if normalise_codes and family.name == "gaussian":
                 ring = factor.reading.ring
-                codes[str(i)] = (
-                    LoopNorm(ring) if ring is not None else CodeNorm(*prior_moments(factor))
-                )
+                if ring is not None:
+                    codes[str(i)] = LoopNorm(ring)
+                else:
+                    centre, spread = factor.moments()
+                    codes[str(i)] = CodeNorm(centre, spread.sqrt().item())
         self.code_norms = nn.ModuleDict(codes)
         if codes:  # a model without them keeps the state it always had
             self.register_buffer("code_blend", torch.tensor(1.0))

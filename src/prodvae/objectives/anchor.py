@@ -47,9 +47,6 @@ log = logging.getLogger(__name__)
 RING_SPREAD = math.sqrt(1 / 8)
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
 ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
-#: Prior samples behind each factor's mean and spread (a fixed generator: the same layout for
-#: the same images); the mean is then known to about 1% of the prior's spread.
-PRIOR_SAMPLES = 65_536
 
 
 def _flat(images: Tensor, name: str) -> Tensor:
@@ -170,13 +167,10 @@ class Anchor:
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
             anchored.append(torch.full((factor.dim,), _holds_layout(index, factor, coords)))
-            prior = factor.sample(
-                PRIOR_SAMPLES, torch.Generator().manual_seed(0), dtype=torch.float64
-            )
-            spread = (prior - prior.mean(0)).pow(2).sum(-1).mean()
+            centre, spread = factor.moments()
             scale = (spread / (coords - coords.mean(0)).pow(2).sum(-1).mean()).sqrt()
             weights.append(block * scale)
-            offsets.append(prior.mean(0) - coords.mean(0) * scale)
+            offsets.append(centre - coords.mean(0) * scale)
         return cls(mean, torch.cat(weights, dim=1), torch.cat(offsets), torch.cat(anchored))
 
     def gap(self, codes: Tensor, images: Tensor) -> Tensor:

@@ -6,7 +6,14 @@ Declare a space in one line::
     space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25) * points(4, 3.0, 0.5)")
 """
 
-from prodvae.spaces.base import FACTORS, GROUND_TRUTH, Factor, make_factor, register_factor
+from prodvae.spaces.base import (
+    FACTORS,
+    GROUND_TRUTH,
+    PRIOR_SAMPLES,
+    Factor,
+    make_factor,
+    register_factor,
+)
 from prodvae.spaces.euclidean import Euclidean
 from prodvae.spaces.kinds import KINDS, Kind, Topology, check_kind, is_circular, is_discrete
 from prodvae.spaces.loop import Loop
@@ -25,6 +32,7 @@ def parse_space(text: str) -> ProductSpace:
 
 __all__ = [
     "FACTORS",
+    "PRIOR_SAMPLES",
     "GROUND_TRUTH",
     "KINDS",
     "Divergence",
