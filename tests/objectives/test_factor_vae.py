@@ -76,6 +76,7 @@ def _discriminator_worker(rank: int, port: int, out_dir: str) -> None:
             objective(model, x, step)
         weights = torch.cat([p.detach().flatten() for p in objective.discriminator.parameters()])
         torch.save(weights, f"{out_dir}/rank{rank}.pt")
+        dist.barrier()  # leave together: no process tears down while another talks
     finally:
         dist.destroy_process_group()
 

@@ -73,7 +73,9 @@ def train(
         config = discover_space(config, Path(run_dir), dataset)
     env = distributed.setup(config.train.device)
     try:
-        return _Trainer(config, RunFolder(run_dir), env, hooks, dataset).run(resume)
+        result = _Trainer(config, RunFolder(run_dir), env, hooks, dataset).run(resume)
+        distributed.barrier(env)  # leave together: no process tears down while another talks
+        return result
     finally:
         distributed.teardown(env)
 
