@@ -25,7 +25,9 @@ accuracy >= 0.9. Methods, all with the recipe's data, network and budget:
         --steps 3000 --record recovery_cpu
 
 A run folder that already holds a finished run of the same config is scored again, not
-retrained, so an interrupted sweep continues where it stopped.
+retrained, so an interrupted sweep continues where it stopped; a finished run of another
+config (the recipe changed since) is one error naming what differs: sweep into another
+``--out``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ import torch
 
 from benchmarks.results import record
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
-from prodvae.train import load_config, load_run, train
+from prodvae.train import Config, load_config, load_run, train
+from prodvae.train.checkpoint import check_identity, read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "product_weak.yaml"
@@ -95,9 +98,17 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     return load_config(RECIPE, overrides), sweep.out / name
 
 
-def finished(folder: Path, steps: int) -> bool:
-    """Whether ``folder`` holds a run checkpointed at ``steps`` (the trainer's last save)."""
-    return (folder / "checkpoints" / f"step_{steps:08d}").is_dir()
+def finished(folder: Path, config: Config) -> bool:
+    """Whether ``folder`` holds a run of ``config`` checkpointed at its last step (the
+    trainer's last save); a checkpoint there written by another config is an error."""
+    last = folder / "checkpoints" / f"step_{config.train.steps:08d}"
+    if not last.is_dir():
+        return False
+    state, identity = read_state(last), config.identity()
+    if identity.get("model.space") == "discover":  # the run holds the space its scout found
+        identity["model.space"] = state.get("identity", {}).get("model.space")
+    check_identity(last, state, identity)
+    return True
 
 
 def read_factors(folder: Path, seed: int, samples: int = SAMPLES) -> list[dict[str, Any]]:
@@ -128,7 +139,7 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
     """Train (unless done) and read one run; its row of the results."""
     config, folder = run_config(dataset, method, seed, sweep)
     timing = folder / "recovery_seconds.json"  # the training's wall time, kept for rereads
-    if not finished(folder, sweep.steps) or not timing.is_file():
+    if not finished(folder, config) or not timing.is_file():
         start = time.perf_counter()
         outcome = train(config, folder, resume=(folder / "config.yaml").is_file())
         if outcome.status != "finished":

@@ -1,5 +1,6 @@
 """``python -m benchmarks.recovery`` trains through ``prodvae.train``, reads every factor,
-records its rows and renders them; a finished run is read again, not retrained."""
+records its rows and renders them; a finished run is read again, not retrained, unless its
+config differs (an error)."""
 
 import json
 
@@ -56,6 +57,10 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     recovery.main(argv)
     assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
     assert load("recovery_test", tmp_path / "results")["results"]["rows"] == [row]
+    # the same folder after the recipe changed: not read as if it were the new recipe's run
+    with pytest.raises(ValueError, match=r"different config \(train.lr: 0.002 -> 0.001\)"):
+        recovery.main([*argv, "--set", "train.lr=0.001"])
+    assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
 
 
 def test_an_unknown_method_is_named():

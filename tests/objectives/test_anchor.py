@@ -12,7 +12,12 @@ from prodvae.metrics import winding_number as grid_winding_number
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.anchor import Anchor, pair_subspaces, principal_directions
+from prodvae.objectives.anchor import (
+    Anchor,
+    changed_subspaces,
+    pair_subspaces,
+    principal_directions,
+)
 from prodvae.spaces import PRIOR_SAMPLES, ProductSpace
 
 LOOP = ProductSpace.parse("loop(3, 0.5)")
@@ -120,6 +125,55 @@ def test_pairs_split_the_two_hands_into_their_own_blocks(dial):
         [circular_alignment(angle(t).numpy(), fresh[:, k].numpy()) for k in range(2)] for t in mixed
     ]
     assert max(min(unpaired[0][a], unpaired[1][1 - a]) for a in range(2)) < 0.9
+
+
+def test_known_changes_give_each_hand_its_own_block_in_the_spaces_order(dial):
+    generator = torch.Generator().manual_seed(2)
+    images = images_of(dial, dial.sample_values(512, generator))
+    pair = sample_pair_factors(dial, 1024, num_changed=1, generator=generator)
+    first, second = (dial.images_from_factors(i).float() / 255 for i in pair[:2])
+    changed = pair.indices1 != pair.indices2
+    anchor = Anchor.fit(TWO_LOOPS, images, (first, second), changed=changed)
+    fresh = dial.sample_values(1000, torch.Generator().manual_seed(3))
+    targets = TWO_LOOPS.split(anchor(images_of(dial, fresh)))
+    alignment = np.array(
+        [
+            [circular_alignment(angle(t).numpy(), fresh[:, k].numpy()) for k in range(2)]
+            for t in targets
+        ]
+    )
+    # block k follows hand k (not merely some hand), and ignores the other
+    assert alignment[0, 0] > 0.95 and alignment[1, 1] > 0.95, alignment
+    assert alignment[0, 1] < 0.15 and alignment[1, 0] < 0.15, alignment
+    # swapping the flags swaps the blocks
+    swapped = Anchor.fit(TWO_LOOPS, images, (first, second), changed=changed.flip(1))
+    again = TWO_LOOPS.split(swapped(images_of(dial, fresh)))
+    assert circular_alignment(angle(again[0]).numpy(), fresh[:, 1].numpy()) > 0.95
+
+
+def test_changed_subspaces_are_the_leading_directions_of_each_factors_differences():
+    generator = torch.Generator().manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(12, 12, generator=generator, dtype=torch.float64))[0]
+    planes = (basis[:, :2], basis[:, 2:3])  # a plane for factor 0, a line for factor 1
+    n = 400
+    which = torch.arange(n) % 2
+    coefficients = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    differences = torch.where(
+        (which == 0)[:, None], coefficients @ planes[0].T, coefficients[:, :1] @ planes[1].T
+    )
+    changed = torch.stack([which == 0, which == 1], dim=1)
+    bases = changed_subspaces(differences, changed, (2, 1))
+    for found, true in zip(bases, planes):
+        # the projector onto the found subspace equals the true one, up to float64 roundings
+        error = (found @ found.T - true @ true.T).abs().max().item()
+        assert error < float_tol(torch.float64, 1.0, 12 * n), error
+    # a pair that changes two factors says nothing about either; too few pairs: no basis
+    both = changed.clone()
+    both[:, 1] |= which == 0
+    starved = changed_subspaces(differences, both, (2, 1))
+    assert starved[0].abs().sum() == 0 and torch.equal(bases[1], starved[1])
+    with pytest.raises(ValueError, match=r"changed must be bool \[400, 2\]"):
+        changed_subspaces(differences, changed[:, :1], (2, 1))
 
 
 def test_pair_subspaces_recover_two_planes_from_differences_in_one_or_the_other():

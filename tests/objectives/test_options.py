@@ -112,7 +112,7 @@ def test_product_prepares_its_anchor_from_one_generator_images_first(weak, dial,
 def test_anchor_images_are_training_images_in_the_unit_interval(dial, monkeypatch):
     monkeypatch.setattr(anchor_module, "ANCHOR_IMAGES", 16)
     monkeypatch.setattr(anchor_module, "ANCHOR_PAIRS", 8)
-    images, pairs = anchor_images(dial, torch.Generator().manual_seed(0), with_pairs=True)
+    images, pairs, _ = anchor_images(dial, torch.Generator().manual_seed(0), with_pairs=True)
     assert images.shape == (16, *dial.image_shape) and pairs[0].shape == (8, *dial.image_shape)
     assert 0.0 <= images.min() and images.max() <= 1.0
     differ = (pairs[0] != pairs[1]).flatten(1).any(1).numpy()
@@ -126,6 +126,6 @@ def test_anchor_pairs_come_from_a_file_that_is_not_a_grid(tmp_path, monkeypatch)
     photos = from_file(
         write_labelled_file(tmp_path / "p.npz", objects_at_angles(), kinds, periods=periods)
     )
-    images, pairs = anchor_images(photos, torch.Generator().manual_seed(0), True, None)
+    images, pairs, changed = anchor_images(photos, torch.Generator().manual_seed(0), True, None)
     assert not photos.is_grid and pairs[0].shape == pairs[1].shape == (8, *photos.image_shape)
     assert (pairs[0] != pairs[1]).flatten(1).any(1).all()  # random images: every pair differs

@@ -2,12 +2,19 @@ import math
 
 import pytest
 import torch
-from tests.tolerances import float_tol
+from tests.tolerances import float_tol, monte_carlo_tol
 
 from prodvae.models import Posterior, build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.weak import factor_kl, merge_pair, shared_factors
+from prodvae.objectives.weak import (
+    factor_kl,
+    merge_pair,
+    pair_consistency,
+    prior_spreads,
+    shared_factors,
+)
 from prodvae.spaces import ProductSpace
+from prodvae.spaces.base import PRIOR_SAMPLES
 
 SPACE = ProductSpace.parse("loop(3, 0.5) * segment * points(3)")
 
@@ -118,3 +125,75 @@ def test_the_changed_option_is_checked():
     changed[:, 1] = True
     two_thirds = torch.tensor(2 / 3).item()  # the float32 mean of the shared flags, exact
     assert objective(model, pairs, 0, changed=changed).logs["shared_fraction"] == two_thirds
+
+
+def test_consistency_is_nil_when_shared_blocks_agree_whatever_the_changed_ones_do():
+    first, second = posteriors()
+    codes = torch.cat([first.mu, first.mu.clone()])
+    codes[1, :2] = torch.tensor([-3.0, 0.0])  # only the loop moves
+    shared = torch.tensor([[False, True, True]])
+    assert pair_consistency(SPACE, codes, shared).item() == 0.0
+
+
+def test_consistency_counts_each_shared_block_in_units_of_its_priors_spread():
+    first, _ = posteriors()
+    second = first.mu.clone()
+    second[0, 2] += 0.5  # the segment moves by 0.5
+    codes = torch.cat([first.mu, second])
+    spreads = prior_spreads(SPACE)
+    moved = pair_consistency(SPACE, codes, torch.tensor([[True, True, True]]), spreads)
+    assert moved.item() == pytest.approx(0.25 / spreads[1], rel=float_tol(torch.float32, 1.0, 4))
+    kept = pair_consistency(SPACE, codes, torch.tensor([[True, False, True]]), spreads)
+    assert kept.item() == 0.0  # the pair changes the segment: its move is not counted
+
+
+def test_consistency_of_independent_prior_draws_is_two_per_block():
+    # E||z1 - z2||^2 = 2 E||z - E z||^2 for independent draws: 2 per shared block
+    n = 200_000
+    draws = SPACE.sample(2 * n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    spreads = prior_spreads(SPACE)
+    for k, s in enumerate(SPACE.slices):
+        shared = torch.zeros(n, SPACE.num_factors, dtype=torch.bool)
+        shared[:, k] = True
+        moved = pair_consistency(SPACE, draws, shared, spreads).item()
+        per_pair = (draws[:n, s] - draws[n:, s]).pow(2).sum(-1) / spreads[k]
+        from_centre = (draws[:, s] - draws[:, s].mean(0)).pow(2).sum(-1) / spreads[k]
+        # this mean's standard error, and twice that of the spread it is divided by
+        # (PRIOR_SAMPLES draws of another generator)
+        tol = monte_carlo_tol(per_pair.std().item(), n) + 2 * monte_carlo_tol(
+            from_centre.std().item(), PRIOR_SAMPLES
+        )
+        assert abs(moved - 2.0) < tol, (k, moved, tol)
+
+
+def test_consistency_checks_its_shapes():
+    codes = torch.zeros(4, SPACE.dim)
+    with pytest.raises(ValueError, match=r"expected codes \[2, 4\] for 1 pairs"):
+        pair_consistency(SPACE, codes, torch.ones(1, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"expected shared \[2, 3\]"):
+        pair_consistency(SPACE, codes, torch.ones(2, 2, dtype=torch.bool))
+
+
+def test_the_product_objective_penalises_shared_blocks_that_move():
+    torch.manual_seed(0)
+    model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
+    pairs = torch.rand(4, 2, 1, 32, 32)
+    changed = torch.zeros(4, 3, dtype=torch.bool)
+    changed[:, 0] = True
+    plain = get_objective("product", weak="ada_gvae", changed="known")
+    objective = get_objective("product", weak="ada_gvae", changed="known", consistency_weight=3)
+    torch.manual_seed(1)
+    base = plain(model, pairs, 10, changed=changed)
+    torch.manual_seed(1)
+    out = objective(model, pairs, 10, changed=changed)
+    assert "consistency" not in base.logs and out.logs["consistency"] > 0
+    codes = torch.cat([model.encode(pairs[:, 0]).mu, model.encode(pairs[:, 1]).mu])
+    expected = pair_consistency(SPACE, codes, ~changed)
+    tol = float_tol(torch.float32, abs(base.loss.item()) + 3 * expected.item(), 64)
+    # the same encoder on the same images: equal up to the roundings of the sum over blocks
+    assert out.logs["consistency"] == pytest.approx(
+        expected.item(), rel=float_tol(torch.float32, 1.0, 16)
+    )
+    assert out.loss.item() == pytest.approx(base.loss.item() + 3 * expected.item(), abs=tol)
+    with pytest.raises(ValueError, match="consistency_weight"):
+        get_objective("product", weak="ada_gvae", consistency_weight=-1)

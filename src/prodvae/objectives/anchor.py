@@ -16,8 +16,13 @@ With several factors the leading components mix them (on the dial, the first fou
 0.67/0.57 between the hands). Pairs of images that differ in one factor separate them: the
 difference of a pair lies in the changed factor's subspace, so :func:`pair_subspaces` finds
 one subspace per latent factor by k-subspace clustering of the pairs' differences (Bradley &
-Mangasarian 2000), using the same weak supervision as Ada-GVAE. Without pairs the components
-are taken in order, which leaves factors mixed where their variances are close.
+Mangasarian 2000), using the same weak supervision as Ada-GVAE. The clusters come in no
+particular order; where the pairs say which factor they change (``changed: known``, latent
+factor k = factor k) that account is used instead: factor k's subspace is spanned by the
+leading directions of the differences of the pairs that change it alone
+(:func:`changed_subspaces`), so block k starts on factor k's own layout and not on another
+factor's, which the pairs would then have to undo. Without pairs the components are taken in
+order, which leaves factors mixed where their variances are close.
 
 A linear layout only holds a loop whose images turn like a pattern; a hue cycle of a moving
 sprite, or a camera orbit, need not put any plane of the images on a ring. A loop block whose
@@ -112,6 +117,36 @@ def pair_subspaces(
     return best[1]
 
 
+def changed_subspaces(differences: Tensor, changed: Tensor, dims: Sequence[int]) -> list[Tensor]:
+    """One orthonormal basis ``[q, dims[f]]`` per factor from pair differences ``[m, q]`` and
+    ``changed`` (bool ``[m, factors]``): the leading right singular vectors of the differences
+    of the pairs that change factor ``f`` and no other. A factor with fewer than ``dims[f]``
+    such pairs gets a zero basis (left unanchored, and named in the log)."""
+    if changed.dim() != 2 or changed.shape != (differences.shape[0], len(dims)):
+        raise ValueError(
+            f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
+            f"pair and factor), got {list(changed.shape)}"
+        )
+    changed = changed.bool()
+    alone = changed & (changed.sum(-1, keepdim=True) == 1)
+    bases = []
+    for f, dim in enumerate(dims):
+        mine = differences[alone[:, f]].double()
+        if len(mine) < dim:
+            log.warning(
+                "anchor: %d pairs change factor %d alone (%d needed): its codes are left "
+                "unanchored",
+                len(mine),
+                f,
+                dim,
+            )
+            bases.append(torch.zeros(differences.shape[1], dim, dtype=torch.float64))
+            continue
+        _, _, vt = torch.linalg.svd(mine, full_matrices=False)
+        bases.append(vt[:dim].T)
+    return bases
+
+
 class Anchor:
     """A linear map from images to a starting layout of the codes, ``target(x) [n, dim]``.
 
@@ -138,18 +173,25 @@ class Anchor:
         images: Tensor,
         pairs: tuple[Tensor, Tensor] | None = None,
         generator: torch.Generator | None = None,
+        changed: Tensor | None = None,
     ) -> Anchor:
         """Principal directions of ``images [n, C, H, W]`` in [0, 1], one group per factor.
 
         ``pairs`` (first and second images ``[m, C, H, W]`` of pairs that differ in a few
         factors) splits the leading ``space.dim`` components into one subspace per factor
         (:func:`pair_subspaces`); without it factor ``f`` takes the next ``dim_f`` components.
+        ``changed`` (bool ``[m, num_factors]``, the pairs' own account of what they change,
+        latent factor ``f`` = the ``f``-th factor) gives factor ``f`` the leading directions of
+        the differences of the pairs that change it alone (:func:`changed_subspaces`), in the
+        space's order, instead of clustering.
         """
         if not isinstance(space, ProductSpace):
             raise ValueError(f"anchor: space must be a ProductSpace, got {type(space).__name__}")
         rows = _flat(images, "images")
         dims = [f.dim for f in space.factors]
         if pairs is None:
+            if changed is not None:
+                raise ValueError("anchor: changed needs the pairs it describes")
             mean, directions = principal_directions(rows, space.dim)
             blocks = list(directions.split(dims, dim=1))
         else:
@@ -160,15 +202,21 @@ class Anchor:
                     f"{list(images.shape[1:])}, got {list(pairs[0].shape)} and "
                     f"{list(pairs[1].shape)}"
                 )
-            mean, directions = principal_directions(torch.cat([rows, first, second]), space.dim)
-            bases = pair_subspaces((first - second) @ directions, dims, generator=generator)
-            blocks = [directions @ b for b in bases]
+            if changed is None:
+                mean, directions = principal_directions(torch.cat([rows, first, second]), space.dim)
+                bases = pair_subspaces((first - second) @ directions, dims, generator=generator)
+                blocks = [directions @ b for b in bases]
+            else:
+                mean = torch.cat([rows, first, second]).mean(0)
+                blocks = changed_subspaces(first - second, changed, dims)
         projected = [(rows - mean) @ b for b in blocks]
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
-            anchored.append(torch.full((factor.dim,), _holds_layout(index, factor, coords)))
+            holds = bool(block.abs().sum() > 0) and _holds_layout(index, factor, coords)
+            anchored.append(torch.full((factor.dim,), holds))
             centre, spread = factor.moments()
-            scale = (spread / (coords - coords.mean(0)).pow(2).sum(-1).mean()).sqrt()
+            variance = (coords - coords.mean(0)).pow(2).sum(-1).mean()
+            scale = (spread / variance).sqrt() if variance > 0 else variance  # 0: no layout
             weights.append(block * scale)
             offsets.append(centre - coords.mean(0) * scale)
         return cls(mean, torch.cat(weights, dim=1), torch.cat(offsets), torch.cat(anchored))
@@ -220,15 +268,16 @@ def anchor_images(
     generator: torch.Generator,
     with_pairs: bool,
     num_changed: int | None = 1,
-) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+) -> tuple[Tensor, tuple[Tensor, Tensor] | None, Tensor | None]:
     """``ANCHOR_IMAGES`` training images ``[n, C, H, W]`` in [0, 1], drawn with ``generator``,
     and, ``with_pairs``, the two images ``[m, C, H, W]`` of ``ANCHOR_PAIRS`` pairs that change
     ``num_changed`` factors (:func:`~prodvae.data.sample_pairs`: grid cells, or matched rows of
-    any labelled dataset), drawn next with the same generator."""
+    any labelled dataset), drawn next with the same generator, and which factors each pair
+    changes (bool ``[m, K]``, the dataset's factors; None without pairs)."""
     rows = torch.randint(len(dataset), (ANCHOR_IMAGES,), generator=generator).numpy()
     images = dataset.images_at(rows).float() / 255
     if not with_pairs:
-        return images, None
+        return images, None, None
     pair = sample_pairs(dataset, ANCHOR_PAIRS, num_changed, generator)
     first, second = (dataset.images_at(rows.numpy()) for rows in (pair.rows1, pair.rows2))
-    return images, (first.float() / 255, second.float() / 255)
+    return images, (first.float() / 255, second.float() / 255), pair.changed

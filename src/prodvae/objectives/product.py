@@ -31,6 +31,9 @@ trainer labels that fraction of the training images and passes NaN for the rest)
 the mean kernel dependence (HSIC, Gaussian kernel of ``hsic_bandwidth`` in code units)
 between every two latent factors' posterior means over the batch (before pairs are merged)
 (:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
+``consistency_weight`` (with pairs) adds how far the encoder's means move over the blocks a
+pair shares (:func:`~prodvae.objectives.weak.pair_consistency`): a penalty on a block that
+follows a factor other than its own.
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
 :meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see
@@ -71,7 +74,7 @@ from prodvae.objectives.options import (
 from prodvae.objectives.schedules import SHAPES, Ramp
 from prodvae.objectives.semi_supervision import check_label_map, supervised_pull
 from prodvae.objectives.total_correlation import as_float64, total_correlation
-from prodvae.objectives.weak import WeakOptions
+from prodvae.objectives.weak import WeakOptions, pair_consistency, prior_spreads
 from prodvae.spaces import ProductSpace
 
 
@@ -97,6 +100,7 @@ class ProductOptions(WeakOptions):
     anchor_weight: float = 0.0
     anchor_steps: int = 500
     coverage_weight: float = 0.0
+    consistency_weight: float = 0.0
     normalise_steps: int = 0
 
     def __post_init__(self) -> None:
@@ -106,7 +110,13 @@ class ProductOptions(WeakOptions):
         check_count("warmup_steps", self.warmup_steps)
         self._check_annealing()
         check_numbers(
-            self, "tc_weight", "free_bits", "hsic_weight", "anchor_weight", "coverage_weight"
+            self,
+            "tc_weight",
+            "free_bits",
+            "hsic_weight",
+            "anchor_weight",
+            "coverage_weight",
+            "consistency_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         check_count("anchor_steps", self.anchor_steps, low=1)
@@ -157,6 +167,7 @@ class ProductObjective(ElboObjective):
             o.anneal_factor, 1.0, o.anneal_steps, o.anneal_shape, period=o.anneal_cycle
         )
         self.anchor: Anchor | None = None
+        self._spreads: tuple[float, ...] | None = None  # the prior's, for consistency_weight
 
     @property
     def needs_labels(self) -> bool:
@@ -196,8 +207,12 @@ class ProductObjective(ElboObjective):
         super().prepare(dataset, space, generator, num_changed=num_changed)
         if self.options.anchor_weight <= 0:
             return
-        images, pairs = anchor_images(dataset, generator, self.needs_pairs, num_changed)
-        self.fit_anchor(space, images, pairs, generator)
+        images, pairs, changed = anchor_images(dataset, generator, self.needs_pairs, num_changed)
+        if self.needs_changed and changed is not None and self._varying is not None:
+            changed = changed[:, self._varying]  # latent factor k = the k-th varying factor
+        else:
+            changed = None
+        self.fit_anchor(space, images, pairs, generator, changed)
 
     def fit_anchor(
         self,
@@ -205,9 +220,10 @@ class ProductObjective(ElboObjective):
         images: Tensor,
         pairs: tuple[Tensor, Tensor] | None = None,
         generator: torch.Generator | None = None,
+        changed: Tensor | None = None,
     ) -> Anchor:
         """Fit the starting layout (:meth:`Anchor.fit`) on training images and keep it."""
-        self.anchor = Anchor.fit(space, images, pairs, generator)
+        self.anchor = Anchor.fit(space, images, pairs, generator, changed)
         return self.anchor
 
     def code_blend(self, step: int) -> float:
@@ -260,6 +276,12 @@ class ProductObjective(ElboObjective):
             dependence = factor_hsic(terms.codes, model.space.slices, o.hsic_bandwidth)
             penalty = penalty + o.hsic_weight * dependence
             logs["hsic"] = dependence.item()
+        if o.consistency_weight > 0 and terms.shared is not None:
+            if self._spreads is None:
+                self._spreads = prior_spreads(model.space)
+            moved = pair_consistency(model.space, terms.codes, terms.shared, self._spreads)
+            penalty = penalty + o.consistency_weight * moved
+            logs["consistency"] = moved.item()
         if o.coverage_weight > 0:
             uneven = loop_coverage(terms.codes, model.space)
             penalty = penalty + o.coverage_weight * uneven

@@ -15,6 +15,12 @@ changes (it drew them); with ``changed: known`` that account decides instead (ch
 pairing, Shu et al., ICLR 2020): latent factor ``k`` stands for ground-truth factor ``k``
 (the order ``model.space: auto`` builds), it is shared exactly when the pair keeps factor
 ``k``, so the changes of each factor have one block of their own.
+
+Averaging the shared factors only makes their difference within a pair useless to the
+decoder; it does not stop a block from also following a factor the pair changes (a sprite's
+x block that flips direction with y). :func:`pair_consistency` measures that difference
+directly: the squared distance between a pair's two means over each shared block, in units of
+the block prior's mean squared spread.
 """
 
 from __future__ import annotations
@@ -136,3 +142,43 @@ def merge_pair(
         for p in (first, second)
     ]
     return PairPosteriors(merged[0], merged[1], shared)
+
+
+def prior_spreads(space: ProductSpace) -> tuple[float, ...]:
+    """Each factor prior's mean squared distance from its mean (:meth:`Factor.moments`)."""
+    return tuple(float(factor.moments()[1]) for factor in space.factors)
+
+
+def pair_consistency(
+    space: ProductSpace,
+    codes: Tensor,
+    shared: Tensor,
+    spreads: tuple[float, ...] | None = None,
+) -> Tensor:
+    """How far the encoder's means move over the blocks a pair shares, ``[]``.
+
+    ``codes [2 * batch, dim]``: the means of the first images, then of the second;
+    ``shared`` (bool ``[batch, num_factors]``): the factors each pair keeps. Per block, the
+    squared distance ``‖μ1 − μ2‖²`` over the pairs that share it, divided by the prior's mean
+    squared spread about its mean (``spreads``, :func:`prior_spreads` when None), summed over
+    blocks and averaged over pairs: 0 when every shared block is equal within its pairs, 2 in
+    expectation for a shared block whose two means are independent draws from its prior.
+    """
+    batch = shared.shape[0]
+    if codes.dim() != 2 or codes.shape != (2 * batch, space.dim):
+        raise ValueError(
+            f"pair_consistency: expected codes [{2 * batch}, {space.dim}] for {batch} pairs, "
+            f"got {list(codes.shape)}"
+        )
+    if shared.shape[1] != space.num_factors:
+        raise ValueError(
+            f"pair_consistency: expected shared [{batch}, {space.num_factors}], "
+            f"got {list(shared.shape)}"
+        )
+    spreads = prior_spreads(space) if spreads is None else spreads
+    first, second = codes[:batch], codes[batch:]
+    total = codes.new_zeros(())
+    for k, (s, spread) in enumerate(zip(space.slices, spreads)):
+        distance = (first[:, s] - second[:, s]).pow(2).sum(-1)
+        total = total + (distance * shared[:, k]).mean() / spread
+    return total
