@@ -10,6 +10,7 @@ from prodvae.objectives.weak import (
     factor_kl,
     merge_pair,
     pair_consistency,
+    pair_separation,
     prior_spreads,
     shared_factors,
 )
@@ -197,3 +198,48 @@ def test_the_product_objective_penalises_shared_blocks_that_move():
     assert out.loss.item() == pytest.approx(base.loss.item() + 3 * expected.item(), abs=tol)
     with pytest.raises(ValueError, match="consistency_weight"):
         get_objective("product", weak="ada_gvae", consistency_weight=-1)
+
+
+def test_separation_counts_how_far_short_of_the_next_point_a_changed_points_factor_falls():
+    # SPACE's points(3) factor: spacing 3, the last column
+    first = torch.tensor([[3.0, 0.0, 0.5, -3.0], [3.0, 0.0, 0.5, -3.0], [3.0, 0.0, 0.5, -3.0]])
+    second = first.clone()
+    second[0, 3] = -3.0  # the same point: as short as can be (1)
+    second[1, 3] = -1.5  # half-way to the next point: (1/2)^2
+    second[2, 3] = 0.0  # at the next point: 0
+    second[:, :3] += 5.0  # the other factors move as they like: not counted
+    codes = torch.cat([first, second])
+    changed = torch.tensor([[False, False, True]]).expand(3, 3)
+    expected = (1.0 + 0.25 + 0.0) / 3
+    tol = float_tol(torch.float32, 1.0, 8)
+    assert pair_separation(SPACE, codes, ~changed).item() == pytest.approx(expected, abs=tol)
+    # a pair that keeps the points factor asks nothing of it
+    assert pair_separation(SPACE, codes, torch.ones(3, 3, dtype=torch.bool)).item() == 0.0
+    no_points = ProductSpace.parse("loop(3, 0.5) * segment")
+    assert pair_separation(no_points, torch.zeros(6, 3), torch.zeros(3, 2, dtype=torch.bool)) == 0
+    with pytest.raises(ValueError, match=r"expected codes \[6, 4\] for 3 pairs"):
+        pair_separation(SPACE, codes[:5], ~changed)
+    with pytest.raises(ValueError, match=r"expected shared \[3, 3\]"):
+        pair_separation(SPACE, codes, torch.ones(3, 2, dtype=torch.bool))
+
+
+def test_the_product_objective_pushes_changed_points_apart():
+    torch.manual_seed(0)
+    model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
+    pairs = torch.rand(4, 2, 1, 32, 32)
+    changed = torch.zeros(4, 3, dtype=torch.bool)
+    changed[:, 2] = True  # every pair changes the points factor
+    plain = get_objective("product", weak="ada_gvae", changed="known")
+    objective = get_objective("product", weak="ada_gvae", changed="known", separation_weight=2)
+    torch.manual_seed(1)
+    base = plain(model, pairs, 10, changed=changed)
+    torch.manual_seed(1)
+    out = objective(model, pairs, 10, changed=changed)
+    codes = torch.cat([model.encode(pairs[:, 0]).mu, model.encode(pairs[:, 1]).mu])
+    expected = pair_separation(SPACE, codes, ~changed).item()
+    assert expected > 0  # an untrained encoder puts random images within a spacing
+    assert out.logs["separation"] == pytest.approx(expected, rel=float_tol(torch.float32, 1, 16))
+    tol = float_tol(torch.float32, abs(base.loss.item()) + 2 * expected, 64)
+    assert out.loss.item() == pytest.approx(base.loss.item() + 2 * expected, abs=tol)
+    with pytest.raises(ValueError, match="separation_weight"):
+        get_objective("product", weak="ada_gvae", separation_weight=float("nan"))

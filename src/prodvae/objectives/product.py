@@ -33,7 +33,10 @@ between every two latent factors' posterior means over the batch (before pairs a
 (:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
 ``consistency_weight`` (with pairs) adds how far the encoder's means move over the blocks a
 pair shares (:func:`~prodvae.objectives.weak.pair_consistency`): a penalty on a block that
-follows a factor other than its own.
+follows a factor other than its own; ``separation_weight`` adds how far short of the next
+point a pair's codes fall on the points factors it changes
+(:func:`~prodvae.objectives.weak.pair_separation`): two values that share a well of the prior
+are pushed apart.
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
 :meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see
@@ -74,7 +77,12 @@ from prodvae.objectives.options import (
 from prodvae.objectives.schedules import SHAPES, Ramp
 from prodvae.objectives.semi_supervision import check_label_map, supervised_pull
 from prodvae.objectives.total_correlation import as_float64, total_correlation
-from prodvae.objectives.weak import WeakOptions, pair_consistency, prior_spreads
+from prodvae.objectives.weak import (
+    WeakOptions,
+    pair_consistency,
+    pair_separation,
+    prior_spreads,
+)
 from prodvae.spaces import ProductSpace
 
 
@@ -101,6 +109,7 @@ class ProductOptions(WeakOptions):
     anchor_steps: int = 500
     coverage_weight: float = 0.0
     consistency_weight: float = 0.0
+    separation_weight: float = 0.0
     normalise_steps: int = 0
 
     def __post_init__(self) -> None:
@@ -117,6 +126,7 @@ class ProductOptions(WeakOptions):
             "anchor_weight",
             "coverage_weight",
             "consistency_weight",
+            "separation_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         check_count("anchor_steps", self.anchor_steps, low=1)
@@ -282,6 +292,10 @@ class ProductObjective(ElboObjective):
             moved = pair_consistency(model.space, terms.codes, terms.shared, self._spreads)
             penalty = penalty + o.consistency_weight * moved
             logs["consistency"] = moved.item()
+        if o.separation_weight > 0 and terms.shared is not None:
+            close = pair_separation(model.space, terms.codes, terms.shared)
+            penalty = penalty + o.separation_weight * close
+            logs["separation"] = close.item()
         if o.coverage_weight > 0:
             uneven = loop_coverage(terms.codes, model.space)
             penalty = penalty + o.coverage_weight * uneven

@@ -36,7 +36,7 @@ from prodvae.models import Posterior
 from prodvae.objectives.likelihoods import LikelihoodOptions
 from prodvae.objectives.options import OptionError, check_choice
 from prodvae.registry import Registry
-from prodvae.spaces import ProductSpace
+from prodvae.spaces import PointSet, ProductSpace
 
 #: Ways to merge two Gaussian posteriors: ``fn(mu1, logvar1, mu2, logvar2) -> (mu, logvar)``.
 AGGREGATIONS: Registry[Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]] = (
@@ -181,4 +181,38 @@ def pair_consistency(
     for k, (s, spread) in enumerate(zip(space.slices, spreads)):
         distance = (first[:, s] - second[:, s]).pow(2).sum(-1)
         total = total + (distance * shared[:, k]).mean() / spread
+    return total
+
+
+def pair_separation(space: ProductSpace, codes: Tensor, shared: Tensor) -> Tensor:
+    """How far short of the next point a pair's codes fall on the points factors it changes,
+    ``[]``.
+
+    A pair that changes a points factor has two different values of it, which belong at two
+    different points of its block. Per points factor (:class:`~prodvae.spaces.PointSet`), over
+    the pairs that change it: ``relu(spacing − |μ1 − μ2|)² / spacing²``, averaged over pairs
+    and summed over factors: 0 when the two means are a spacing or more apart, 1 when they
+    coincide. Unlike the prior's wells, which hold a code in the well it started in, this
+    pushes two values that share a well apart whatever the barrier between wells.
+    ``codes`` and ``shared`` as for :func:`pair_consistency`.
+    """
+    batch = shared.shape[0]
+    if codes.dim() != 2 or codes.shape != (2 * batch, space.dim):
+        raise ValueError(
+            f"pair_separation: expected codes [{2 * batch}, {space.dim}] for {batch} pairs, "
+            f"got {list(codes.shape)}"
+        )
+    if shared.shape[1] != space.num_factors:
+        raise ValueError(
+            f"pair_separation: expected shared [{batch}, {space.num_factors}], "
+            f"got {list(shared.shape)}"
+        )
+    first, second = codes[:batch], codes[batch:]
+    total = codes.new_zeros(())
+    for k, (factor, s) in enumerate(zip(space.factors, space.slices)):
+        if not isinstance(factor, PointSet):
+            continue
+        gap = (first[:, s] - second[:, s]).abs().sum(-1)
+        short = torch.relu(factor.spacing - gap) / factor.spacing
+        total = total + (short.pow(2) * ~shared[:, k]).mean()
     return total
