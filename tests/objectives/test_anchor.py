@@ -151,6 +151,23 @@ def test_known_changes_give_each_hand_its_own_block_in_the_spaces_order(dial):
     assert circular_alignment(angle(again[0]).numpy(), fresh[:, 1].numpy()) > 0.95
 
 
+def test_a_factor_no_pair_changes_alone_is_left_unanchored(dial, caplog):
+    generator = torch.Generator().manual_seed(2)
+    images = images_of(dial, dial.sample_values(256, generator))
+    pair = sample_pair_factors(dial, 512, num_changed=1, generator=generator)
+    changed = pair.indices1 != pair.indices2
+    keep = changed[:, 0]  # only the pairs that move the long hand: none moves the short alone
+    first, second = (dial.images_from_factors(i[keep]).float() / 255 for i in pair[:2])
+    anchor = Anchor.fit(TWO_LOOPS, images, (first, second), changed=changed[keep])
+    assert anchor.anchored.tolist() == [True, True, False, False]
+    assert "0 pairs change factor 1 alone (2 needed)" in caplog.text
+    targets = anchor(images)
+    assert torch.isfinite(targets).all()  # the unanchored block's targets: its prior's mean
+    assert torch.equal(anchor.weight[:, 2:], torch.zeros_like(anchor.weight[:, 2:]))
+    with pytest.raises(ValueError, match="changed needs the pairs it describes"):
+        Anchor.fit(TWO_LOOPS, images, changed=changed)
+
+
 def test_changed_subspaces_are_the_leading_directions_of_each_factors_differences():
     generator = torch.Generator().manual_seed(0)
     basis = torch.linalg.qr(torch.randn(12, 12, generator=generator, dtype=torch.float64))[0]

@@ -177,7 +177,8 @@ class ProductObjective(ElboObjective):
             o.anneal_factor, 1.0, o.anneal_steps, o.anneal_shape, period=o.anneal_cycle
         )
         self.anchor: Anchor | None = None
-        self._spreads: tuple[float, ...] | None = None  # the prior's, for consistency_weight
+        # the space whose prior spreads consistency_weight last used, and those spreads
+        self._spreads: tuple[ProductSpace, tuple[float, ...]] | None = None
 
     @property
     def needs_labels(self) -> bool:
@@ -287,9 +288,9 @@ class ProductObjective(ElboObjective):
             penalty = penalty + o.hsic_weight * dependence
             logs["hsic"] = dependence.item()
         if o.consistency_weight > 0 and terms.shared is not None:
-            if self._spreads is None:
-                self._spreads = prior_spreads(model.space)
-            moved = pair_consistency(model.space, terms.codes, terms.shared, self._spreads)
+            if self._spreads is None or self._spreads[0] != model.space:
+                self._spreads = (model.space, prior_spreads(model.space))
+            moved = pair_consistency(model.space, terms.codes, terms.shared, self._spreads[1])
             penalty = penalty + o.consistency_weight * moved
             logs["consistency"] = moved.item()
         if o.separation_weight > 0 and terms.shared is not None:
