@@ -175,20 +175,27 @@ def test_consistency_checks_its_shapes():
         pair_consistency(SPACE, codes, torch.ones(2, 2, dtype=torch.bool))
 
 
-def test_the_product_objective_penalises_shared_blocks_that_move():
+def with_and_without(changed, **options):
+    """An untrained model's loss on random pairs with ``changed``, by ``product`` without and
+    with ``options`` (the same draws), and the encoder's means of both images of each pair."""
     torch.manual_seed(0)
     model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
     pairs = torch.rand(4, 2, 1, 32, 32)
-    changed = torch.zeros(4, 3, dtype=torch.bool)
-    changed[:, 0] = True
     plain = get_objective("product", weak="ada_gvae", changed="known")
-    objective = get_objective("product", weak="ada_gvae", changed="known", consistency_weight=3)
+    objective = get_objective("product", weak="ada_gvae", changed="known", **options)
     torch.manual_seed(1)
     base = plain(model, pairs, 10, changed=changed)
     torch.manual_seed(1)
     out = objective(model, pairs, 10, changed=changed)
-    assert "consistency" not in base.logs and out.logs["consistency"] > 0
     codes = torch.cat([model.encode(pairs[:, 0]).mu, model.encode(pairs[:, 1]).mu])
+    return base, out, codes
+
+
+def test_the_product_objective_penalises_shared_blocks_that_move():
+    changed = torch.zeros(4, 3, dtype=torch.bool)
+    changed[:, 0] = True
+    base, out, codes = with_and_without(changed, consistency_weight=3)
+    assert "consistency" not in base.logs and out.logs["consistency"] > 0
     expected = pair_consistency(SPACE, codes, ~changed)
     tol = float_tol(torch.float32, abs(base.loss.item()) + 3 * expected.item(), 64)
     # the same encoder on the same images: equal up to the roundings of the sum over blocks
@@ -224,18 +231,9 @@ def test_separation_counts_how_far_short_of_the_next_point_a_changed_points_fact
 
 
 def test_the_product_objective_pushes_changed_points_apart():
-    torch.manual_seed(0)
-    model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
-    pairs = torch.rand(4, 2, 1, 32, 32)
     changed = torch.zeros(4, 3, dtype=torch.bool)
     changed[:, 2] = True  # every pair changes the points factor
-    plain = get_objective("product", weak="ada_gvae", changed="known")
-    objective = get_objective("product", weak="ada_gvae", changed="known", separation_weight=2)
-    torch.manual_seed(1)
-    base = plain(model, pairs, 10, changed=changed)
-    torch.manual_seed(1)
-    out = objective(model, pairs, 10, changed=changed)
-    codes = torch.cat([model.encode(pairs[:, 0]).mu, model.encode(pairs[:, 1]).mu])
+    base, out, codes = with_and_without(changed, separation_weight=2)
     expected = pair_separation(SPACE, codes, ~changed).item()
     assert expected > 0  # an untrained encoder puts random images within a spacing
     assert out.logs["separation"] == pytest.approx(expected, rel=float_tol(torch.float32, 1, 16))

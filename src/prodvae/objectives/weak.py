@@ -149,6 +149,25 @@ def prior_spreads(space: ProductSpace) -> tuple[float, ...]:
     return tuple(float(factor.moments()[1]) for factor in space.factors)
 
 
+def split_pair_codes(
+    name: str, space: ProductSpace, codes: Tensor, shared: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The first and second images' means ``[batch, dim]`` of ``codes [2 * batch, dim]``,
+    after checking them and ``shared`` (bool ``[batch, num_factors]``) against ``space``;
+    ``name`` heads the error."""
+    batch = shared.shape[0] if shared.dim() else 0
+    if shared.dim() != 2 or shared.shape[1] != space.num_factors:
+        raise ValueError(
+            f"{name}: expected shared [{batch}, {space.num_factors}], got {list(shared.shape)}"
+        )
+    if codes.dim() != 2 or codes.shape != (2 * batch, space.dim):
+        raise ValueError(
+            f"{name}: expected codes [{2 * batch}, {space.dim}] for {batch} pairs, "
+            f"got {list(codes.shape)}"
+        )
+    return codes[:batch], codes[batch:]
+
+
 def pair_consistency(
     space: ProductSpace,
     codes: Tensor,
@@ -164,19 +183,8 @@ def pair_consistency(
     blocks and averaged over pairs: 0 when every shared block is equal within its pairs, 2 in
     expectation for a shared block whose two means are independent draws from its prior.
     """
-    batch = shared.shape[0]
-    if codes.dim() != 2 or codes.shape != (2 * batch, space.dim):
-        raise ValueError(
-            f"pair_consistency: expected codes [{2 * batch}, {space.dim}] for {batch} pairs, "
-            f"got {list(codes.shape)}"
-        )
-    if shared.shape[1] != space.num_factors:
-        raise ValueError(
-            f"pair_consistency: expected shared [{batch}, {space.num_factors}], "
-            f"got {list(shared.shape)}"
-        )
+    first, second = split_pair_codes("pair_consistency", space, codes, shared)
     spreads = prior_spreads(space) if spreads is None else spreads
-    first, second = codes[:batch], codes[batch:]
     total = codes.new_zeros(())
     for k, (s, spread) in enumerate(zip(space.slices, spreads)):
         distance = (first[:, s] - second[:, s]).pow(2).sum(-1)
@@ -196,18 +204,7 @@ def pair_separation(space: ProductSpace, codes: Tensor, shared: Tensor) -> Tenso
     pushes two values that share a well apart whatever the barrier between wells.
     ``codes`` and ``shared`` as for :func:`pair_consistency`.
     """
-    batch = shared.shape[0]
-    if codes.dim() != 2 or codes.shape != (2 * batch, space.dim):
-        raise ValueError(
-            f"pair_separation: expected codes [{2 * batch}, {space.dim}] for {batch} pairs, "
-            f"got {list(codes.shape)}"
-        )
-    if shared.shape[1] != space.num_factors:
-        raise ValueError(
-            f"pair_separation: expected shared [{batch}, {space.num_factors}], "
-            f"got {list(shared.shape)}"
-        )
-    first, second = codes[:batch], codes[batch:]
+    first, second = split_pair_codes("pair_separation", space, codes, shared)
     total = codes.new_zeros(())
     for k, (factor, s) in enumerate(zip(space.factors, space.slices)):
         if not isinstance(factor, PointSet):
