@@ -7,9 +7,12 @@ from tests.tolerances import float_tol, monte_carlo_tol
 from prodvae.models import Posterior, build_vae
 from prodvae.objectives import get_objective
 from prodvae.objectives.weak import (
+    GEOMETRY_MIN_PAIRS,
+    SEPARATION_TURN,
     factor_kl,
     merge_pair,
     pair_consistency,
+    pair_geometry,
     pair_separation,
     prior_spreads,
     shared_factors,
@@ -177,7 +180,8 @@ def test_consistency_checks_its_shapes():
 
 def with_and_without(changed, **options):
     """An untrained model's loss on random pairs with ``changed``, by ``product`` without and
-    with ``options`` (the same draws), and the encoder's means of both images of each pair."""
+    with ``options`` (the same draws), the encoder's means of the pairs' first images then
+    second images, and those images."""
     torch.manual_seed(0)
     model = build_vae(SPACE, "burgess", (1, 32, 32), width=4)
     pairs = torch.rand(4, 2, 1, 32, 32)
@@ -188,13 +192,13 @@ def with_and_without(changed, **options):
     torch.manual_seed(1)
     out = objective(model, pairs, 10, changed=changed)
     codes = torch.cat([model.encode(pairs[:, 0]).mu, model.encode(pairs[:, 1]).mu])
-    return base, out, codes
+    return base, out, codes, torch.cat([pairs[:, 0], pairs[:, 1]])
 
 
 def test_the_product_objective_penalises_shared_blocks_that_move():
     changed = torch.zeros(4, 3, dtype=torch.bool)
     changed[:, 0] = True
-    base, out, codes = with_and_without(changed, consistency_weight=3)
+    base, out, codes, _ = with_and_without(changed, consistency_weight=3)
     assert "consistency" not in base.logs and out.logs["consistency"] > 0
     expected = pair_consistency(SPACE, codes, ~changed)
     tol = float_tol(torch.float32, abs(base.loss.item()) + 3 * expected.item(), 64)
@@ -222,8 +226,8 @@ def test_separation_counts_how_far_short_of_the_next_point_a_changed_points_fact
     assert pair_separation(SPACE, codes, ~changed).item() == pytest.approx(expected, abs=tol)
     # a pair that keeps the points factor asks nothing of it
     assert pair_separation(SPACE, codes, torch.ones(3, 3, dtype=torch.bool)).item() == 0.0
-    no_points = ProductSpace.parse("loop(3, 0.5) * segment")
-    assert pair_separation(no_points, torch.zeros(6, 3), torch.zeros(3, 2, dtype=torch.bool)) == 0
+    segments = ProductSpace.parse("segment * segment")
+    assert pair_separation(segments, torch.zeros(6, 2), torch.zeros(3, 2, dtype=torch.bool)) == 0
     with pytest.raises(ValueError, match=r"expected codes \[6, 4\] for 3 pairs"):
         pair_separation(SPACE, codes[:5], ~changed)
     with pytest.raises(ValueError, match=r"expected shared \[3, 3\]"):
@@ -233,7 +237,7 @@ def test_separation_counts_how_far_short_of_the_next_point_a_changed_points_fact
 def test_the_product_objective_pushes_changed_points_apart():
     changed = torch.zeros(4, 3, dtype=torch.bool)
     changed[:, 2] = True  # every pair changes the points factor
-    base, out, codes = with_and_without(changed, separation_weight=2)
+    base, out, codes, _ = with_and_without(changed, separation_weight=2)
     expected = pair_separation(SPACE, codes, ~changed).item()
     assert expected > 0  # an untrained encoder puts random images within a spacing
     assert out.logs["separation"] == pytest.approx(expected, rel=float_tol(torch.float32, 1, 16))
@@ -241,3 +245,96 @@ def test_the_product_objective_pushes_changed_points_apart():
     assert out.loss.item() == pytest.approx(base.loss.item() + 2 * expected, abs=tol)
     with pytest.raises(ValueError, match="separation_weight"):
         get_objective("product", weak="ada_gvae", separation_weight=float("nan"))
+
+
+def ring_codes(angles, radii) -> torch.Tensor:
+    """Rows of SPACE's codes whose loop (radius 3) sits at ``angles`` and ``radii``, the
+    segment and points factors at 0."""
+    angles, radii = torch.as_tensor(angles, dtype=torch.float64), torch.as_tensor(radii)
+    codes = torch.zeros(len(angles), SPACE.dim, dtype=torch.float64)
+    codes[:, 0], codes[:, 1] = radii * torch.cos(angles), radii * torch.sin(angles)
+    return codes.float()
+
+
+def test_separation_counts_how_far_short_of_a_twelfth_of_a_turn_a_changed_ring_falls():
+    margin = 2 * 3.0 * math.sin(math.pi * SEPARATION_TURN)  # SPACE's loop: radius 3
+    first = ring_codes([0.5, 0.5, 0.5, 0.5], [3.0, 3.0, 3.0, 3.0])
+    turn = 2 * math.pi * SEPARATION_TURN
+    # the same angle at another radius (radii are left out); half the margin's angle; the
+    # margin's angle; the opposite point
+    second = ring_codes([0.5, 0.5 + turn / 2, 0.5 + turn, 0.5 + math.pi], [1.0, 5.0, 3.0, 2.0])
+    second[:, 2:] += 4.0  # the segment and points factors move as they like: not counted
+    changed = torch.tensor([[True, False, False]]).expand(4, 3)
+    half = 2 * 3.0 * math.sin(turn / 4)  # the chord of half the margin's angle
+    expected = (1.0 + ((margin - half) / margin) ** 2 + 0.0 + 0.0) / 4
+    separation = pair_separation(SPACE, torch.cat([first, second]), ~changed).item()
+    # float32 codes of size 3 through a projection (atan2, cos, sin) and a chord
+    assert separation == pytest.approx(expected, abs=float_tol(torch.float32, 3 / margin, 32))
+    kept = pair_separation(SPACE, torch.cat([first, second]), torch.ones(4, 3, dtype=torch.bool))
+    assert kept.item() == 0.0
+
+
+def pairs_of_images(n, seed=0):
+    """``n`` pairs of random 1x4x4 images: the first images, then the second."""
+    return torch.rand(2 * n, 1, 4, 4, generator=torch.Generator().manual_seed(seed))
+
+
+def relative_distances(images):
+    n = images.shape[0] // 2
+    x1, x2 = images[:n].flatten(1).double(), images[n:].flatten(1).double()
+    return (x1 - x2).norm(dim=1) / (x1.pow(2).sum(1) + x2.pow(2).sum(1)).sqrt()
+
+
+def test_geometry_is_one_minus_the_correlation_of_ring_chords_and_image_distances():
+    n = 12
+    images = pairs_of_images(n)
+    g = torch.Generator().manual_seed(1)
+    angles, radii = 7 * torch.rand(2 * n, generator=g), 2 + 2 * torch.rand(2 * n, generator=g)
+    codes = ring_codes(angles, radii)
+    changed = torch.zeros(n, 3, dtype=torch.bool)
+    changed[:, 0] = True
+    chords = 2 * 3.0 * (torch.sin((angles[:n] - angles[n:]) / 2)).abs().double()
+    expected = 1 - float(torch.corrcoef(torch.stack([chords, relative_distances(images)]))[0, 1])
+    geometry = pair_geometry(SPACE, codes, ~changed, images).item()
+    # float32 throughout: n terms of size 1 in each of the correlation's three sums
+    assert geometry == pytest.approx(expected, abs=float_tol(torch.float32, 1.0, 16 * n))
+
+
+def test_geometry_is_nil_when_the_chord_follows_the_images_and_two_when_it_runs_against_them():
+    n = 8
+    images = pairs_of_images(n, seed=2)
+    apart = relative_distances(images)
+    # angles whose chord on the ring of radius 3 is exactly 3 * apart (apart < sqrt 2 < 2)
+    gap = 2 * torch.asin(apart / 2)
+    changed = torch.zeros(n, 3, dtype=torch.bool)
+    changed[:, 0] = True
+    start = torch.linspace(0, 6, n, dtype=torch.float64)
+    follows = ring_codes(torch.cat([start, start + gap]), [3.0] * (2 * n))
+    tol = float_tol(torch.float32, 1.0, 16 * n)
+    assert pair_geometry(SPACE, follows, ~changed, images).item() == pytest.approx(0, abs=tol)
+    against = 2 * torch.asin((apart.max() + apart.min() - apart) / 2)  # the chord falls
+    reversed_ = ring_codes(torch.cat([start, start + against]), [3.0] * (2 * n))
+    assert pair_geometry(SPACE, reversed_, ~changed, images).item() == pytest.approx(2, abs=tol)
+    # pairs that keep the loop, too few pairs, and factors that are not rings count nothing
+    assert pair_geometry(SPACE, follows, torch.ones(n, 3, dtype=torch.bool), images) == 0
+    few = GEOMETRY_MIN_PAIRS - 1
+    some = changed.clone()
+    some[few:, 0] = False
+    assert pair_geometry(SPACE, follows, ~some, images) == 0
+    segments = ProductSpace.parse("segment * segment")
+    none_shared = torch.zeros(n, 2, dtype=torch.bool)
+    assert pair_geometry(segments, torch.rand(2 * n, 2), none_shared, images) == 0
+    with pytest.raises(ValueError, match=r"expected images \[16, ...\] for 8 pairs"):
+        pair_geometry(SPACE, follows, ~changed, images[:15])
+
+
+def test_the_product_objective_orders_changed_rings_by_their_images():
+    changed = torch.zeros(4, 3, dtype=torch.bool)
+    changed[:, 0] = True  # every pair changes the loop
+    base, out, codes, images = with_and_without(changed, geometry_weight=2)
+    expected = pair_geometry(SPACE, codes, ~changed, images).item()
+    assert out.logs["geometry"] == pytest.approx(expected, rel=float_tol(torch.float32, 1, 64))
+    tol = float_tol(torch.float32, abs(base.loss.item()) + 2 * expected, 64)
+    assert out.loss.item() == pytest.approx(base.loss.item() + 2 * expected, abs=tol)
+    with pytest.raises(ValueError, match="geometry_weight"):
+        get_objective("product", weak="ada_gvae", geometry_weight=-1.0)

@@ -33,10 +33,13 @@ between every two latent factors' posterior means over the batch (before pairs a
 (:mod:`prodvae.objectives.dependence`): a penalty on two factors carrying the same thing.
 ``consistency_weight`` (with pairs) adds how far the encoder's means move over the blocks a
 pair shares (:func:`~prodvae.objectives.weak.pair_consistency`): a penalty on a block that
-follows a factor other than its own; ``separation_weight`` adds how far short of the next
-point a pair's codes fall on the points factors it changes
-(:func:`~prodvae.objectives.weak.pair_separation`): two values that share a well of the prior
-are pushed apart.
+follows a factor other than its own; ``separation_weight`` adds how far short of a margin
+apart a pair's codes fall on the points and ring factors it changes (a spacing; the chord of
+a twelfth of a turn, :func:`~prodvae.objectives.weak.pair_separation`): two values that share
+a well of the prior, or meet on a folded or idle ring, are pushed apart; ``geometry_weight``
+adds how little the chord between a pair's codes on each ring it changes follows the
+distance between its images (:func:`~prodvae.objectives.weak.pair_geometry`), which puts a
+loop's values round its ring in their order.
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
 :meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see
@@ -80,6 +83,7 @@ from prodvae.objectives.total_correlation import as_float64, total_correlation
 from prodvae.objectives.weak import (
     WeakOptions,
     pair_consistency,
+    pair_geometry,
     pair_separation,
     prior_spreads,
 )
@@ -110,6 +114,7 @@ class ProductOptions(WeakOptions):
     coverage_weight: float = 0.0
     consistency_weight: float = 0.0
     separation_weight: float = 0.0
+    geometry_weight: float = 0.0
     normalise_steps: int = 0
 
     def __post_init__(self) -> None:
@@ -127,6 +132,7 @@ class ProductOptions(WeakOptions):
             "coverage_weight",
             "consistency_weight",
             "separation_weight",
+            "geometry_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         check_count("anchor_steps", self.anchor_steps, low=1)
@@ -297,6 +303,10 @@ class ProductObjective(ElboObjective):
             close = pair_separation(model.space, terms.codes, terms.shared)
             penalty = penalty + o.separation_weight * close
             logs["separation"] = close.item()
+        if o.geometry_weight > 0 and terms.shared is not None:
+            unordered = pair_geometry(model.space, terms.codes, terms.shared, terms.images)
+            penalty = penalty + o.geometry_weight * unordered
+            logs["geometry"] = unordered.item()
         if o.coverage_weight > 0:
             uneven = loop_coverage(terms.codes, model.space)
             penalty = penalty + o.coverage_weight * uneven

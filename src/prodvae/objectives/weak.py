@@ -20,11 +20,15 @@ Averaging the shared factors only makes their difference within a pair useless t
 decoder; it does not stop a block from also following a factor the pair changes (a sprite's
 x block that flips direction with y). :func:`pair_consistency` measures that difference
 directly: the squared distance between a pair's two means over each shared block, in units of
-the block prior's mean squared spread.
+the block prior's mean squared spread. Its converse, :func:`pair_separation`, keeps the two
+means of a changed points or ring factor at least a margin apart (a block that sits at one
+point satisfies consistency for free); :func:`pair_geometry` orders a ring's values by how
+close their images are.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -36,7 +40,7 @@ from prodvae.models import Posterior
 from prodvae.objectives.likelihoods import LikelihoodOptions
 from prodvae.objectives.options import OptionError, check_choice
 from prodvae.registry import Registry
-from prodvae.spaces import PointSet, ProductSpace
+from prodvae.spaces import Loop, PointSet, ProductSpace
 
 #: Ways to merge two Gaussian posteriors: ``fn(mu1, logvar1, mu2, logvar2) -> (mu, logvar)``.
 AGGREGATIONS: Registry[Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]] = (
@@ -59,6 +63,15 @@ def product(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tensor) -> tuple
     mu = logvar.exp() * (precision1 * mu1 + precision2 * mu2)
     return mu, logvar
 
+
+#: A ring factor's codes for two values of it (a pair that changes it) are pushed at least the
+#: chord of this fraction of a turn apart by :func:`pair_separation`: apart enough that a ring
+#: folded onto itself or sitting at one angle pays, close enough for adjacent values of a
+#: factor with up to 12 values evenly round it to sit at their true distance.
+SEPARATION_TURN = 1 / 12
+#: Pairs changing a ring factor a batch needs before :func:`pair_geometry` reads it: fewer
+#: give a correlation that is mostly noise.
+GEOMETRY_MIN_PAIRS = 4
 
 #: How a pair's shared factors are decided (:attr:`WeakOptions.changed`).
 CHANGED = ("detect", "known")
@@ -193,23 +206,76 @@ def pair_consistency(
 
 
 def pair_separation(space: ProductSpace, codes: Tensor, shared: Tensor) -> Tensor:
-    """How far short of the next point a pair's codes fall on the points factors it changes,
-    ``[]``.
+    """How far short of a margin apart a pair's codes fall on the points and ring factors it
+    changes, ``[]``.
 
-    A pair that changes a points factor has two different values of it, which belong at two
-    different points of its block. Per points factor (:class:`~prodvae.spaces.PointSet`), over
-    the pairs that change it: ``relu(spacing − |μ1 − μ2|)² / spacing²``, averaged over pairs
-    and summed over factors: 0 when the two means are a spacing or more apart, 1 when they
-    coincide. Unlike the prior's wells, which hold a code in the well it started in, this
-    pushes two values that share a well apart whatever the barrier between wells.
+    A pair that changes a factor holds two different values of it, which belong at two
+    different places of its block. Per points factor (:class:`~prodvae.spaces.PointSet`), over
+    the pairs that change it: ``relu(spacing − |μ1 − μ2|)² / spacing²``; per ring factor
+    (:class:`~prodvae.spaces.Loop`), the same with the chord between the two means projected
+    onto the ring (their radii left out) against the chord of :data:`SEPARATION_TURN` of a
+    turn. Averaged over pairs and summed over factors: 0 when the two means are a margin or
+    more apart, 1 when they coincide. Unlike the prior's wells, which hold a code in the well
+    it started in, this pushes two values that share a well apart whatever the barrier
+    between wells; on a ring it undoes a block that sits at one angle, or a ring folded so
+    that two values meet (which averaging and :func:`pair_consistency` both leave alone).
     ``codes`` and ``shared`` as for :func:`pair_consistency`.
     """
     first, second = split_pair_codes("pair_separation", space, codes, shared)
     total = codes.new_zeros(())
     for k, (factor, s) in enumerate(zip(space.factors, space.slices)):
-        if not isinstance(factor, PointSet):
+        a, b = first[:, s], second[:, s]
+        if isinstance(factor, PointSet):
+            gap, margin = (a - b).abs().sum(-1), factor.spacing
+        elif isinstance(factor, Loop):
+            gap = (factor.project(a) - factor.project(b)).pow(2).sum(-1).sqrt()
+            margin = 2 * factor.radius * math.sin(math.pi * SEPARATION_TURN)
+        else:
             continue
-        gap = (first[:, s] - second[:, s]).abs().sum(-1)
-        short = torch.relu(factor.spacing - gap) / factor.spacing
+        short = torch.relu(margin - gap) / margin
         total = total + (short.pow(2) * ~shared[:, k]).mean()
     return total
+
+
+def pair_geometry(space: ProductSpace, codes: Tensor, shared: Tensor, images: Tensor) -> Tensor:
+    """How little a loop's spacing of its codes follows its images', ``[]``.
+
+    Per ring factor (:class:`~prodvae.spaces.Loop`), over the pairs that change it: one minus the
+    Pearson correlation between the chord between the pair's two means projected onto the
+    ring and the relative distance between its two images, ``‖x1 − x2‖ / √(‖x1‖² + ‖x2‖²)``
+    (which a change of colour or brightness of a whole object moves alike, whatever the
+    object's size). Summed over the loop factors that at least :data:`GEOMETRY_MIN_PAIRS`
+    pairs of the batch change: 0 when the chord grows linearly with the image distance, 1
+    when the two are unrelated, 2 when one falls as the other grows. Consistency and
+    separation make a loop block a function of its factor that keeps different values apart,
+    but in any order round the ring (sprites' eight hues in a shuffled order, winding 0);
+    two values whose images are close belong close on the ring, which orders them.
+    ``codes`` and ``shared`` as for :func:`pair_consistency`; ``images [2 * batch, ...]``
+    the first images, then the second.
+    """
+    first, second = split_pair_codes("pair_geometry", space, codes, shared)
+    batch = shared.shape[0]
+    if images.dim() < 2 or images.shape[0] != 2 * batch:
+        raise ValueError(
+            f"pair_geometry: expected images [{2 * batch}, ...] for {batch} pairs, "
+            f"got {list(images.shape)}"
+        )
+    x1, x2 = images[:batch].flatten(1).to(codes), images[batch:].flatten(1).to(codes)
+    scale = (x1.pow(2).sum(-1) + x2.pow(2).sum(-1)).sqrt().clamp(min=torch.finfo(codes.dtype).tiny)
+    apart = (x1 - x2).norm(dim=-1) / scale
+    total = codes.new_zeros(())
+    for k, (factor, s) in enumerate(zip(space.factors, space.slices)):
+        changed = ~shared[:, k]
+        if not isinstance(factor, Loop) or int(changed.sum()) < GEOMETRY_MIN_PAIRS:
+            continue
+        a, b = factor.project(first[changed, s]), factor.project(second[changed, s])
+        chord = (a - b).pow(2).sum(-1).add(torch.finfo(codes.dtype).eps).sqrt()
+        total = total + 1 - pearson(chord, apart[changed])
+    return total
+
+
+def pearson(u: Tensor, v: Tensor) -> Tensor:
+    """The Pearson correlation of ``u [n]`` and ``v [n]``, ``[]``; 0 where either is constant."""
+    u, v = u - u.mean(), v - v.mean()
+    norms = u.norm() * v.norm()
+    return (u * v).sum() / norms.clamp(min=torch.finfo(u.dtype).tiny)
