@@ -8,7 +8,6 @@ from prodvae.models import Posterior, build_vae
 from prodvae.objectives import get_objective
 from prodvae.objectives.weak import (
     GEOMETRY_MIN_PAIRS,
-    SEPARATION_TURN,
     factor_kl,
     merge_pair,
     pair_consistency,
@@ -256,10 +255,11 @@ def ring_codes(angles, radii) -> torch.Tensor:
     return codes.float()
 
 
-def test_separation_counts_how_far_short_of_a_twelfth_of_a_turn_a_changed_ring_falls():
-    margin = 2 * 3.0 * math.sin(math.pi * SEPARATION_TURN)  # SPACE's loop: radius 3
+def test_separation_counts_how_far_short_of_a_fraction_of_a_turn_a_changed_ring_falls():
+    fraction = 1 / 12
+    margin = 2 * 3.0 * math.sin(math.pi * fraction)  # SPACE's loop: radius 3
     first = ring_codes([0.5, 0.5, 0.5, 0.5], [3.0, 3.0, 3.0, 3.0])
-    turn = 2 * math.pi * SEPARATION_TURN
+    turn = 2 * math.pi * fraction
     # the same angle at another radius (radii are left out); half the margin's angle; the
     # margin's angle; the opposite point
     second = ring_codes([0.5, 0.5 + turn / 2, 0.5 + turn, 0.5 + math.pi], [1.0, 5.0, 3.0, 2.0])
@@ -267,11 +267,27 @@ def test_separation_counts_how_far_short_of_a_twelfth_of_a_turn_a_changed_ring_f
     changed = torch.tensor([[True, False, False]]).expand(4, 3)
     half = 2 * 3.0 * math.sin(turn / 4)  # the chord of half the margin's angle
     expected = (1.0 + ((margin - half) / margin) ** 2 + 0.0 + 0.0) / 4
-    separation = pair_separation(SPACE, torch.cat([first, second]), ~changed).item()
+    codes = torch.cat([first, second])
+    separation = pair_separation(SPACE, codes, ~changed, ring_turn=fraction).item()
     # float32 codes of size 3 through a projection (atan2, cos, sin) and a chord
     assert separation == pytest.approx(expected, abs=float_tol(torch.float32, 3 / margin, 32))
-    kept = pair_separation(SPACE, torch.cat([first, second]), torch.ones(4, 3, dtype=torch.bool))
-    assert kept.item() == 0.0
+    kept = torch.ones(4, 3, dtype=torch.bool)
+    assert pair_separation(SPACE, codes, kept, ring_turn=fraction).item() == 0.0
+    assert pair_separation(SPACE, codes, ~changed).item() == 0.0  # rings only when asked
+
+
+def test_the_product_objective_pushes_changed_rings_apart_when_asked():
+    changed = torch.zeros(4, 3, dtype=torch.bool)
+    changed[:, 0] = True  # every pair changes the loop
+    _, plain, codes, _ = with_and_without(changed, separation_weight=2)
+    _, rings, _, _ = with_and_without(changed, separation_weight=2, ring_separation=0.25)
+    assert plain.logs["separation"] == 0.0  # the loop is left out by default
+    expected = pair_separation(SPACE, codes, ~changed, ring_turn=0.25).item()
+    assert expected > 0  # an untrained encoder puts random images within a quarter turn
+    assert rings.logs["separation"] == pytest.approx(expected, rel=float_tol(torch.float32, 1, 64))
+    for bad in (-0.1, 0.6, float("nan")):
+        with pytest.raises(ValueError, match="ring_separation"):
+            get_objective("product", weak="ada_gvae", ring_separation=bad)
 
 
 def pairs_of_images(n, seed=0):

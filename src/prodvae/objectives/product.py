@@ -34,9 +34,10 @@ between every two latent factors' posterior means over the batch (before pairs a
 ``consistency_weight`` (with pairs) adds how far the encoder's means move over the blocks a
 pair shares (:func:`~prodvae.objectives.weak.pair_consistency`): a penalty on a block that
 follows a factor other than its own; ``separation_weight`` adds how far short of a margin
-apart a pair's codes fall on the points and ring factors it changes (a spacing; the chord of
-a twelfth of a turn, :func:`~prodvae.objectives.weak.pair_separation`): two values that share
-a well of the prior, or meet on a folded or idle ring, are pushed apart; ``geometry_weight``
+apart a pair's codes fall on the points factors it changes (a spacing) and, with
+``ring_separation`` > 0, on the rings it changes (the chord of that fraction of a turn;
+:func:`~prodvae.objectives.weak.pair_separation`): two values that share a well of the
+prior, or meet on a folded or idle ring, are pushed apart; ``geometry_weight``
 adds how little the chord between a pair's codes on each ring it changes follows the
 distance between its images (:func:`~prodvae.objectives.weak.pair_geometry`), which puts a
 loop's values round its ring in their order.
@@ -114,6 +115,7 @@ class ProductOptions(WeakOptions):
     coverage_weight: float = 0.0
     consistency_weight: float = 0.0
     separation_weight: float = 0.0
+    ring_separation: float = 0.0
     geometry_weight: float = 0.0
     normalise_steps: int = 0
 
@@ -135,6 +137,12 @@ class ProductOptions(WeakOptions):
             "geometry_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
+        check_numbers(self, "ring_separation")
+        if self.ring_separation > 0.5:
+            raise OptionError(
+                "ring_separation",
+                f"must be in [0, 0.5] (a fraction of a turn), got {self.ring_separation!r}",
+            )
         check_count("anchor_steps", self.anchor_steps, low=1)
         check_count("normalise_steps", self.normalise_steps)
         check_count("dataset_size", self.dataset_size, low=3)
@@ -300,7 +308,7 @@ class ProductObjective(ElboObjective):
             penalty = penalty + o.consistency_weight * moved
             logs["consistency"] = moved.item()
         if o.separation_weight > 0 and terms.shared is not None:
-            close = pair_separation(model.space, terms.codes, terms.shared)
+            close = pair_separation(model.space, terms.codes, terms.shared, o.ring_separation)
             penalty = penalty + o.separation_weight * close
             logs["separation"] = close.item()
         if o.geometry_weight > 0 and terms.shared is not None:

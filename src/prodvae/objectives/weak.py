@@ -64,11 +64,6 @@ def product(mu1: Tensor, logvar1: Tensor, mu2: Tensor, logvar2: Tensor) -> tuple
     return mu, logvar
 
 
-#: A ring factor's codes for two values of it (a pair that changes it) are pushed at least the
-#: chord of this fraction of a turn apart by :func:`pair_separation`: apart enough that a ring
-#: folded onto itself or sitting at one angle pays, close enough for adjacent values of a
-#: factor with up to 12 values evenly round it to sit at their true distance.
-SEPARATION_TURN = 1 / 12
 #: Pairs changing a ring factor a batch needs before :func:`pair_geometry` reads it: fewer
 #: give a correlation that is mostly noise.
 GEOMETRY_MIN_PAIRS = 4
@@ -205,20 +200,24 @@ def pair_consistency(
     return total
 
 
-def pair_separation(space: ProductSpace, codes: Tensor, shared: Tensor) -> Tensor:
-    """How far short of a margin apart a pair's codes fall on the points and ring factors it
-    changes, ``[]``.
+def pair_separation(
+    space: ProductSpace, codes: Tensor, shared: Tensor, ring_turn: float = 0.0
+) -> Tensor:
+    """How far short of a margin apart a pair's codes fall on the points (and, with
+    ``ring_turn`` > 0, ring) factors it changes, ``[]``.
 
     A pair that changes a factor holds two different values of it, which belong at two
     different places of its block. Per points factor (:class:`~prodvae.spaces.PointSet`), over
     the pairs that change it: ``relu(spacing − |μ1 − μ2|)² / spacing²``; per ring factor
-    (:class:`~prodvae.spaces.Loop`), the same with the chord between the two means projected
-    onto the ring (their radii left out) against the chord of :data:`SEPARATION_TURN` of a
-    turn. Averaged over pairs and summed over factors: 0 when the two means are a margin or
-    more apart, 1 when they coincide. Unlike the prior's wells, which hold a code in the well
-    it started in, this pushes two values that share a well apart whatever the barrier
-    between wells; on a ring it undoes a block that sits at one angle, or a ring folded so
-    that two values meet (which averaging and :func:`pair_consistency` both leave alone).
+    (:class:`~prodvae.spaces.Loop`) when ``ring_turn`` > 0, the same with the chord between
+    the two means projected onto the ring (their radii left out) against the chord of
+    ``ring_turn`` of a turn. Averaged over pairs and summed over factors: 0 when the two
+    means are a margin or more apart, 1 when they coincide. Unlike the prior's wells, which
+    hold a code in the well it started in, this pushes two values that share a well apart
+    whatever the barrier between wells; on a ring it undoes a block that sits at one angle,
+    or a ring folded so that two values meet (which averaging and :func:`pair_consistency`
+    both leave alone). A margin of ``1 / n`` of a turn leaves evenly spaced values of a loop
+    of up to ``n`` values at their true distance and pushes closer ones apart.
     ``codes`` and ``shared`` as for :func:`pair_consistency`.
     """
     first, second = split_pair_codes("pair_separation", space, codes, shared)
@@ -227,9 +226,9 @@ def pair_separation(space: ProductSpace, codes: Tensor, shared: Tensor) -> Tenso
         a, b = first[:, s], second[:, s]
         if isinstance(factor, PointSet):
             gap, margin = (a - b).abs().sum(-1), factor.spacing
-        elif isinstance(factor, Loop):
+        elif isinstance(factor, Loop) and ring_turn > 0:
             gap = (factor.project(a) - factor.project(b)).pow(2).sum(-1).sqrt()
-            margin = 2 * factor.radius * math.sin(math.pi * SEPARATION_TURN)
+            margin = 2 * factor.radius * math.sin(math.pi * ring_turn)
         else:
             continue
         short = torch.relu(margin - gap) / margin
