@@ -37,10 +37,10 @@ follows a factor other than its own; ``separation_weight`` adds how far short of
 apart a pair's codes fall on the points factors it changes (a spacing) and, with
 ``ring_separation`` > 0, on the rings it changes (the chord of that fraction of a turn;
 :func:`~prodvae.objectives.weak.pair_separation`): two values that share a well of the
-prior, or meet on a folded or idle ring, are pushed apart; ``geometry_weight``
-adds how little the chord between a pair's codes on each ring it changes follows the
-distance between its images (:func:`~prodvae.objectives.weak.pair_geometry`), which puts a
-loop's values round its ring in their order.
+prior, or meet on a folded or idle ring, are pushed apart; ``geometry_weight`` adds how
+little the chord between a pair's codes on each ring it changes follows the distance between
+its images (:func:`~prodvae.objectives.weak.pair_geometry`), which puts a loop's values round
+its ring in their order.
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
 :meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see

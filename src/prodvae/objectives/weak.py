@@ -260,21 +260,27 @@ def pair_geometry(space: ProductSpace, codes: Tensor, shared: Tensor, images: Te
             f"got {list(images.shape)}"
         )
     x1, x2 = images[:batch].flatten(1).to(codes), images[batch:].flatten(1).to(codes)
-    scale = (x1.pow(2).sum(-1) + x2.pow(2).sum(-1)).sqrt().clamp(min=torch.finfo(codes.dtype).tiny)
-    apart = (x1 - x2).norm(dim=-1) / scale
+    tiny = torch.finfo(codes.dtype).tiny
+    apart = (x1 - x2).norm(dim=-1) / (x1.pow(2).sum(-1) + x2.pow(2).sum(-1)).sqrt().clamp(min=tiny)
     total = codes.new_zeros(())
     for k, (factor, s) in enumerate(zip(space.factors, space.slices)):
-        changed = ~shared[:, k]
-        if not isinstance(factor, Loop) or int(changed.sum()) < GEOMETRY_MIN_PAIRS:
+        if not isinstance(factor, Loop):
             continue
-        a, b = factor.project(first[changed, s]), factor.project(second[changed, s])
+        # every pair is computed and the ones that keep the factor weighted 0: no boolean
+        # indexing, so no wait for the device in a training step
+        changed = (~shared[:, k]).to(codes.dtype)
+        a, b = factor.project(first[:, s]), factor.project(second[:, s])
         chord = (a - b).pow(2).sum(-1).add(torch.finfo(codes.dtype).eps).sqrt()
-        total = total + 1 - pearson(chord, apart[changed])
+        unrelated = 1 - pearson(chord, apart, changed)
+        total = total + torch.where(changed.sum() >= GEOMETRY_MIN_PAIRS, unrelated, 0.0)
     return total
 
 
-def pearson(u: Tensor, v: Tensor) -> Tensor:
-    """The Pearson correlation of ``u [n]`` and ``v [n]``, ``[]``; 0 where either is constant."""
-    u, v = u - u.mean(), v - v.mean()
+def pearson(u: Tensor, v: Tensor, weights: Tensor) -> Tensor:
+    """The Pearson correlation of ``u [n]`` and ``v [n]`` over the rows of nonzero
+    ``weights [n]`` (each row counted by its weight), ``[]``; 0 where either is constant."""
+    total = weights.sum().clamp(min=torch.finfo(weights.dtype).tiny)
+    u = (u - (weights * u).sum() / total) * weights.sqrt()
+    v = (v - (weights * v).sum() / total) * weights.sqrt()
     norms = u.norm() * v.norm()
     return (u * v).sum() / norms.clamp(min=torch.finfo(u.dtype).tiny)
