@@ -355,3 +355,26 @@ def test_the_product_objective_orders_changed_rings_by_their_images():
     assert out.loss.item() == pytest.approx(base.loss.item() + 2 * expected, abs=tol)
     with pytest.raises(ValueError, match="geometry_weight"):
         get_objective("product", weak="ada_gvae", geometry_weight=-1.0)
+
+
+def test_ring_terms_have_finite_gradients_where_two_codes_meet_on_the_ring():
+    # a block sitting at one angle: both codes project to the same point of the ring
+    codes = ring_codes([0.5, 0.5, 0.5, 0.5], [3.0, 2.0, 3.0, 2.0]).requires_grad_()
+    changed = torch.tensor([[True, False, False]]).expand(2, 3)
+    separation = pair_separation(SPACE, codes, ~changed, ring_turn=1 / 12)
+    assert separation.item() == 1.0  # the two codes of each pair coincide on the ring
+    (grad,) = torch.autograd.grad(separation, codes)
+    assert torch.isfinite(grad).all()
+    images = pairs_of_images(GEOMETRY_MIN_PAIRS)
+    many = ring_codes([0.5] * 8, [3.0] * 8).requires_grad_()
+    shared = torch.tensor([[False, True, True]]).expand(GEOMETRY_MIN_PAIRS, 3)
+    (grad,) = torch.autograd.grad(pair_geometry(SPACE, many, shared, images), many)
+    assert torch.isfinite(grad).all()
+
+
+def test_pair_terms_that_would_do_nothing_are_refused():
+    with pytest.raises(ValueError, match="ring_separation > 0 needs separation_weight"):
+        get_objective("product", weak="ada_gvae", ring_separation=0.1)
+    for key in ("consistency_weight", "separation_weight", "geometry_weight"):
+        with pytest.raises(ValueError, match=f"{key} > 0 is read on pairs"):
+            get_objective("product", **{key: 1.0})

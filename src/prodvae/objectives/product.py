@@ -137,12 +137,7 @@ class ProductOptions(WeakOptions):
             "geometry_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
-        check_numbers(self, "ring_separation")
-        if self.ring_separation > 0.5:
-            raise OptionError(
-                "ring_separation",
-                f"must be in [0, 0.5] (a fraction of a turn), got {self.ring_separation!r}",
-            )
+        self._check_pair_terms()
         check_count("anchor_steps", self.anchor_steps, low=1)
         check_count("normalise_steps", self.normalise_steps)
         check_count("dataset_size", self.dataset_size, low=3)
@@ -159,6 +154,20 @@ class ProductOptions(WeakOptions):
                 "anneal_cycle",
                 f"({cycle}) must be 0 (anneal once) or at least anneal_steps ({steps})",
             )
+
+    def _check_pair_terms(self) -> None:
+        """The terms read on pairs need pairs; ``ring_separation`` needs the separation term."""
+        check_numbers(self, "ring_separation")
+        if self.ring_separation > 0.5:
+            raise OptionError(
+                "ring_separation",
+                f"must be in [0, 0.5] (a fraction of a turn), got {self.ring_separation!r}",
+            )
+        if self.ring_separation > 0 and self.separation_weight == 0:
+            raise OptionError("ring_separation", "> 0 needs separation_weight > 0")
+        for key in ("consistency_weight", "separation_weight", "geometry_weight"):
+            if getattr(self, key) > 0 and self.weak == "none":
+                raise OptionError(key, "> 0 is read on pairs: set weak to an aggregation")
 
     def _check_supervision(self) -> None:
         check_numbers(self, "labelled_fraction")

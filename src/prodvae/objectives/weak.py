@@ -21,9 +21,9 @@ decoder; it does not stop a block from also following a factor the pair changes 
 x block that flips direction with y). :func:`pair_consistency` measures that difference
 directly: the squared distance between a pair's two means over each shared block, in units of
 the block prior's mean squared spread. Its converse, :func:`pair_separation`, keeps the two
-means of a changed points or ring factor at least a margin apart (a block that sits at one
-point satisfies consistency for free); :func:`pair_geometry` orders a ring's values by how
-close their images are.
+means of a changed points factor (and, when asked, ring factor) at least a margin apart (a
+block that sits at one point satisfies consistency for free); :func:`pair_geometry` orders a
+ring's values by how close their images are.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from prodvae.objectives.likelihoods import LikelihoodOptions
 from prodvae.objectives.options import OptionError, check_choice
 from prodvae.registry import Registry
 from prodvae.spaces import Loop, PointSet, ProductSpace
+from prodvae.spaces.tilted import safe_norm
 
 #: Ways to merge two Gaussian posteriors: ``fn(mu1, logvar1, mu2, logvar2) -> (mu, logvar)``.
 AGGREGATIONS: Registry[Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]] = (
@@ -227,7 +228,7 @@ def pair_separation(
         if isinstance(factor, PointSet):
             gap, margin = (a - b).abs().sum(-1), factor.spacing
         elif isinstance(factor, Loop) and ring_turn > 0:
-            gap = (factor.project(a) - factor.project(b)).pow(2).sum(-1).sqrt()
+            gap = ring_chord(factor, a, b)
             margin = 2 * factor.radius * math.sin(math.pi * ring_turn)
         else:
             continue
@@ -269,11 +270,16 @@ def pair_geometry(space: ProductSpace, codes: Tensor, shared: Tensor, images: Te
         # every pair is computed and the ones that keep the factor weighted 0: no boolean
         # indexing, so no wait for the device in a training step
         changed = (~shared[:, k]).to(codes.dtype)
-        a, b = factor.project(first[:, s]), factor.project(second[:, s])
-        chord = (a - b).pow(2).sum(-1).add(torch.finfo(codes.dtype).eps).sqrt()
+        chord = ring_chord(factor, first[:, s], second[:, s])
         unrelated = 1 - pearson(chord, apart, changed)
         total = total + torch.where(changed.sum() >= GEOMETRY_MIN_PAIRS, unrelated, 0.0)
     return total
+
+
+def ring_chord(factor: Loop, a: Tensor, b: Tensor) -> Tensor:
+    """The distance between ``a`` and ``b`` ``[n, 2]`` projected onto ``factor``'s ring,
+    ``[n]``, with a finite gradient where the two projections coincide."""
+    return safe_norm(factor.project(a) - factor.project(b))
 
 
 def pearson(u: Tensor, v: Tensor, weights: Tensor) -> Tensor:
@@ -282,5 +288,6 @@ def pearson(u: Tensor, v: Tensor, weights: Tensor) -> Tensor:
     total = weights.sum().clamp(min=torch.finfo(weights.dtype).tiny)
     u = (u - (weights * u).sum() / total) * weights.sqrt()
     v = (v - (weights * v).sum() / total) * weights.sqrt()
-    norms = u.norm() * v.norm()
-    return (u * v).sum() / norms.clamp(min=torch.finfo(u.dtype).tiny)
+    # norms with finite gradients where a column is constant (a ring block sitting still)
+    norms = safe_norm(u) * safe_norm(v)
+    return (u * v).sum() / norms

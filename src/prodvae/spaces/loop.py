@@ -22,7 +22,7 @@ from prodvae.spaces.base import (
     resolve_device,
 )
 from prodvae.spaces.reading import Reading
-from prodvae.spaces.tilted import _safe_norm, radial_kl
+from prodvae.spaces.tilted import radial_kl, safe_norm
 
 
 @register_factor("loop", ground_truth="loop")
@@ -58,7 +58,7 @@ class Loop(Factor):
 
     def energy(self, z: Tensor) -> Tensor:
         check_input("Loop", z, 2)
-        return (_safe_norm(z) - self.radius) ** 2 / (2 * self.width**2)
+        return (safe_norm(z) - self.radius) ** 2 / (2 * self.width**2)
 
     def kl(
         self,

@@ -26,7 +26,7 @@ from prodvae.spaces.kinds import Kind
 from prodvae.spaces.reading import Reading
 
 
-def _safe_norm(z: Tensor) -> Tensor:
+def safe_norm(z: Tensor) -> Tensor:
     """|z| with a finite gradient at z = 0."""
     return (z * z).sum(-1).add(torch.finfo(z.dtype).tiny).sqrt()
 
@@ -76,7 +76,7 @@ class Tilted(Factor):
 
     def energy(self, z: Tensor) -> Tensor:
         check_input("Tilted", z, self.dim)
-        return 0.5 * (_safe_norm(z) - self.tau) ** 2
+        return 0.5 * (safe_norm(z) - self.tau) ** 2
 
     def kl(
         self,
