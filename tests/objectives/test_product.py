@@ -4,10 +4,11 @@ import pytest
 import torch
 from tests.tolerances import float_tol
 
+from prodvae.data import FactorSpec, get_dataset
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.semi_supervision import supervised_pull
-from prodvae.spaces import ProductSpace
+from prodvae.objectives.semi_supervision import latent_coordinate, latent_labels, supervised_pull
+from prodvae.spaces import Euclidean, Loop, PointSet, ProductSpace, Segment
 
 from .toy import blob_images, ring_angles
 
@@ -172,3 +173,86 @@ def test_normalise_steps_holds_the_code_normalisation_then_fades_it_out():
         objective.check_model(plain)
     with pytest.raises(ValueError, match="normalise_steps"):
         get_objective("product", normalise_steps=-1)
+
+
+NAN = float("nan")
+
+
+def assert_close(actual, expected):
+    expected = torch.as_tensor(expected, dtype=torch.float64)
+    # a product and a quotient of float64 values of order 1: a few eps
+    torch.testing.assert_close(
+        actual, expected, rtol=float_tol(torch.float64, 1.0, 4), atol=0.0, equal_nan=True
+    )
+
+
+def test_latent_coordinate_maps_the_data_values_onto_each_kind():
+    hue = FactorSpec("hue", "loop", (0.0, 0.25, 0.5, 0.75), 1.0)
+    x = FactorSpec("x", "segment", (0.0, 0.5, 1.0))
+    shape = FactorSpec("shape", "points", (10.0, 20.0, 30.0))
+    ring, segment = Loop(radius=3.0), Segment(half_length=2.0)
+    points, line = PointSet(num_points=3, spacing=3.0), Euclidean()
+    value = torch.tensor([0.0, 0.25, 0.9, NAN], dtype=torch.float64)
+    # a loop's values by 2π / period, whatever its grid
+    assert_close(latent_coordinate(value, hue, ring), value * 2 * math.pi)
+    # a range over [-L, L] on a segment, [-1, 1] on a Euclidean factor, half a turn on a ring
+    assert_close(latent_coordinate(value, x, segment), [-2.0, -1.0, 1.6, NAN])
+    assert_close(latent_coordinate(value, x, line), [-1.0, -0.5, 0.8, NAN])
+    assert_close(latent_coordinate(value, x, ring), [0.0, math.pi / 4, 0.9 * math.pi, NAN])
+    # the nearest grid value's index on points; on a loop's grid the nearest round the loop
+    shapes = torch.tensor([10.0, 19.0, 26.0, NAN], dtype=torch.float64)
+    assert_close(latent_coordinate(shapes, shape, points), [0.0, 1.0, 2.0, NAN])
+    assert_close(latent_coordinate(value, hue, points), [0.0, 1.0, 0.0, NAN])
+
+
+def test_latent_coordinate_keeps_values_it_cannot_place():
+    value = torch.tensor([0.3, 7.0], dtype=torch.float64)
+    one = FactorSpec("floor", "segment", (5.0,))  # one grid value: no range
+    bare = FactorSpec("mass", "segment")  # no grid values at all
+    for spec in (one, bare):
+        assert torch.equal(latent_coordinate(value, spec, Segment()), value)
+
+
+def test_latent_labels_maps_the_mapped_columns_only():
+    specs = (
+        FactorSpec("hue", "loop", (0.0, 0.5), 1.0),
+        FactorSpec("x", "segment", (0.0, 1.0)),
+        FactorSpec("y", "segment", (0.0, 1.0)),
+    )
+    space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25)")
+    labels = torch.tensor([[0.5, 1.0, 0.25], [NAN, NAN, NAN]], dtype=torch.float64)
+    mapped = latent_labels(labels, specs, space, {0: 0, 1: 1})
+    assert_close(mapped, [[math.pi, 2.0, 0.25], [NAN, NAN, NAN]])
+    with pytest.raises(ValueError, match="labels have 3 columns, the data 2 factors"):
+        latent_labels(labels, specs[:2], space, {0: 0})
+
+
+def test_the_trainer_s_labels_are_pulled_in_the_latent_coordinates(tmp_path):
+    """After prepare, a call takes the data's values: a hue of 0.25 (a quarter turn) pulls the
+    ring code toward (0, 3), not toward 0.25 rad."""
+    space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25)")
+    model = build_vae(space, "burgess", (3, 32, 32), width=4)
+    dataset = get_dataset("sprites", image_size=32, factor_sizes=(1, 1, 1, 4, 2, 1))
+    objective = get_objective("product", labelled_fraction=1.0, label_map={3: 0, 4: 1})
+    objective.check_model(model)
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    x = dataset.images_from_factors(torch.tensor([[0, 0, 0, 1, 1, 0]])).float() / 255
+    labels = torch.tensor([[0.0, 0.5, 0.0, 0.25, 1.0, 0.0]], dtype=torch.float64)
+    _, logs = objective(model, x, 0, labels)
+    with torch.no_grad():
+        mu = model.encode(x).mu
+    expected = supervised_pull(
+        space, mu, torch.tensor([[math.pi / 2, 2.0]], dtype=torch.float64), {0: 0, 1: 1}
+    )
+    # the same float32 sums of a few squares of codes of size ~3
+    assert logs["supervised"] == pytest.approx(expected.item(), rel=float_tol(torch.float32, 1, 8))
+    raw = supervised_pull(space, mu, labels[:, [3, 4]], {0: 0, 1: 1})
+    assert abs(raw.item() - expected.item()) > 0.1  # the raw values would pull elsewhere
+
+
+def test_a_label_column_the_data_lacks_is_named():
+    space = ProductSpace.parse("loop(3, 0.5)")
+    dataset = get_dataset("sprites", image_size=32, factor_sizes=(1, 1, 1, 4, 2, 1))
+    objective = get_objective("product", labelled_fraction=1.0, label_map={6: 0})
+    with pytest.raises(ValueError, match="label_map column 6 is not a factor of the data"):
+        objective.prepare(dataset, space, torch.Generator().manual_seed(0))

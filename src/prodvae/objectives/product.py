@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from prodvae.data import GroundTruthDataset
+from prodvae.data import FactorSpec, GroundTruthDataset
 from prodvae.models import VAE
 from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
@@ -79,7 +79,7 @@ from prodvae.objectives.options import (
     normalise,
 )
 from prodvae.objectives.schedules import SHAPES, Ramp
-from prodvae.objectives.semi_supervision import check_label_map, supervised_pull
+from prodvae.objectives.semi_supervision import check_label_map, latent_labels, supervised_pull
 from prodvae.objectives.total_correlation import as_float64, total_correlation
 from prodvae.objectives.weak import (
     WeakOptions,
@@ -202,6 +202,8 @@ class ProductObjective(ElboObjective):
         self.anchor: Anchor | None = None
         # the space whose prior spreads consistency_weight last used, and those spreads
         self._spreads: tuple[ProductSpace, tuple[float, ...]] | None = None
+        # the data's factors, once prepare has seen it: labels are mapped from their values
+        self._label_specs: tuple[FactorSpec, ...] | None = None
 
     @property
     def needs_labels(self) -> bool:
@@ -237,8 +239,20 @@ class ProductObjective(ElboObjective):
         num_changed: int | None = 1,
     ) -> None:
         """``anchor_weight > 0``: fit the anchor on training images (and pairs, when training
-        on pairs) drawn with ``generator`` (:func:`~prodvae.objectives.anchor.anchor_images`)."""
+        on pairs) drawn with ``generator`` (:func:`~prodvae.objectives.anchor.anchor_images`).
+        With labels, keep the data's factors: the trainer's labels are their values, which
+        each call maps to the latent factors' coordinates
+        (:func:`~prodvae.objectives.semi_supervision.latent_labels`)."""
         super().prepare(dataset, space, generator, num_changed=num_changed)
+        if self.needs_labels:
+            for column in self.options.label_map:
+                if column >= dataset.num_factors:
+                    raise ValueError(
+                        f"{self.name}: label_map column {column} is not a factor of the data "
+                        f"({dataset.num_factors} factors: "
+                        f"{', '.join(f.name for f in dataset.spec)})"
+                    )
+            self._label_specs = tuple(dataset.spec)
         if self.options.anchor_weight <= 0:
             return
         images, pairs, changed = anchor_images(dataset, generator, self.needs_pairs, num_changed)
@@ -339,6 +353,8 @@ class ProductObjective(ElboObjective):
             penalty = penalty + self.anchor_scale(step) * gap
             logs["anchor"] = gap.item()
         if self.needs_labels and labels is not None:
+            if self._label_specs is not None:
+                labels = latent_labels(labels, self._label_specs, model.space, o.label_map)
             pull = supervised_pull(model.space, terms.posterior.mu, labels, o.label_map)
             penalty = penalty + pull
             logs["supervised"] = pull.item()
