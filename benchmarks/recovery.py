@@ -19,7 +19,12 @@ accuracy >= 0.9. Methods, all with the recipe's data, network and budget:
   recipe's likelihood and start);
 - ``product_discover``: the recipe with ``model.space: discover``: the trainer first trains a
   Euclidean Ada-GVAE scout for a third of the steps, reads the kind of each factor it
-  follows (:mod:`prodvae.train.discovery`), then trains the product prior on that space.
+  follows (:mod:`prodvae.train.discovery`), then trains the product prior on that space;
+- ``product_labels``: the recipe told every image's factor values instead of given pairs
+  (``labelled_fraction: 1``, each factor's label pulling its own block,
+  :mod:`prodvae.objectives.semi_supervision`): what this network learns at this budget when
+  nothing is left to infer -- a factor it misses is out of the budget's reach, not the
+  prior's or the pairs'.
 
     python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
         --steps 3000 --record recovery_cpu
@@ -42,6 +47,7 @@ from typing import Any
 import torch
 
 from benchmarks.results import record
+from prodvae.data import get_dataset
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
 from prodvae.train import Config, load_config, load_run, train
 from prodvae.train.checkpoint import check_identity, read_state
@@ -64,7 +70,23 @@ METHODS: dict[str, tuple[str, ...]] = {
         " normalise_steps: 500}",
     ),
     "product_discover": ("model.space=discover",),
+    "product_labels": (
+        "objective.options.weak=none",
+        "objective.options.changed=detect",
+        "objective.options.consistency_weight=0",
+        "objective.options.separation_weight=0",
+        "objective.options.labelled_fraction=1.0",
+    ),
 }
+
+
+def label_map(dataset: str, image_size: int) -> str:
+    """``product_labels``' label map for ``dataset``: the k-th factor that varies to latent
+    factor k (the order ``model.space: auto`` builds), as a ``--set`` string."""
+    spec = get_dataset(dataset, image_size=image_size).spec
+    varying = [column for column, factor in enumerate(spec) if factor.size > 1]
+    pairs = ", ".join(f"{column}: {k}" for k, column in enumerate(varying))
+    return f"objective.options.label_map={{{pairs}}}"
 
 
 @dataclass(frozen=True)
@@ -83,10 +105,13 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     name = f"{dataset}-{method}-s{seed}"
+    changes = METHODS[method]
+    if method == "product_labels":
+        changes = (*changes, label_map(dataset, sweep.image_size))
     overrides = [
         f"data.name={dataset}",
         f"data.options={{image_size: {sweep.image_size}}}",
-        *METHODS[method],
+        *changes,
         f"train.steps={sweep.steps}",
         f"train.seed={seed}",
         "train.progress=false",

@@ -9,6 +9,8 @@ from benchmarks import recovery
 from benchmarks.results import load
 from benchmarks.tables.recovery import render
 
+from prodvae.train import load_config
+
 TINY = [
     "model.options.width=4",
     "model.options.hidden_dim=16",
@@ -48,6 +50,10 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     run = tmp_path / "runs" / f"torus-{method}-s0"
     config = json.dumps((run / "config.yaml").read_text())
     assert "image_size: 32" in config and "steps: 2" in config
+    if method == "product_labels":  # every image labelled, each hand pulling its own block
+        options = load_config(run / "config.yaml").objective.options
+        assert options["labelled_fraction"] == 1.0 and options["weak"] == "none"
+        assert options["label_map"] == {0: 0, 1: 1}
     table = render(payload)
     assert "#### torus" in table and "| long_hand | loop | " in table
     if method == "product_discover":
