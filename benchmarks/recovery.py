@@ -80,10 +80,10 @@ METHODS: dict[str, tuple[str, ...]] = {
 }
 
 
-def label_map(dataset: str, image_size: int) -> str:
-    """``product_labels``' label map for ``dataset``: the k-th factor that varies to latent
-    factor k (the order ``model.space: auto`` builds), as a ``--set`` string."""
-    spec = get_dataset(dataset, image_size=image_size).spec
+def label_map(config: Config) -> str:
+    """``product_labels``' label map for the data of ``config``: the k-th factor that varies
+    to latent factor k (the order ``model.space: auto`` builds), as a ``--set`` string."""
+    spec = get_dataset(config.data.name, **config.data.options).spec
     varying = [column for column, factor in enumerate(spec) if factor.size > 1]
     pairs = ", ".join(f"{column}: {k}" for k, column in enumerate(varying))
     return f"objective.options.label_map={{{pairs}}}"
@@ -105,13 +105,10 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     name = f"{dataset}-{method}-s{seed}"
-    changes = METHODS[method]
-    if method == "product_labels":
-        changes = (*changes, label_map(dataset, sweep.image_size))
     overrides = [
         f"data.name={dataset}",
         f"data.options={{image_size: {sweep.image_size}}}",
-        *changes,
+        *METHODS[method],
         f"train.steps={sweep.steps}",
         f"train.seed={seed}",
         "train.progress=false",
@@ -120,6 +117,9 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
         "run.tensorboard=false",
         *sweep.extra,
     ]
+    if method == "product_labels":  # the data as the sweep's changes leave it
+        recipe = [item for item in overrides if item not in METHODS[method]]
+        overrides.append(label_map(load_config(RECIPE, recipe)))
     return load_config(RECIPE, overrides), sweep.out / name
 
 

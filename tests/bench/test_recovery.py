@@ -72,3 +72,12 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
 def test_an_unknown_method_is_named():
     with pytest.raises(ValueError, match="unknown method 'vae'; expected one of"):
         recovery.run_config("torus", "vae", 0, recovery.Sweep(2, 32, recovery.ROOT / "runs"))
+
+
+def test_labels_go_to_the_latent_factor_that_auto_builds_for_them(tmp_path):
+    """With the scale held at one value (``model.space: auto`` leaves it out), sprites' shape
+    labels drive latent factor 0 and rotation, hue, x, y latent factors 1 to 4."""
+    sizes = "data.options.factor_sizes=[4, 1, 36, 8, 12, 12]"
+    sweep = recovery.Sweep(2, 32, tmp_path, (sizes,))
+    config, _ = recovery.run_config("sprites", "product_labels", 0, sweep)
+    assert config.objective.options["label_map"] == {0: 0, 2: 1, 3: 2, 4: 3, 5: 4}

@@ -7,7 +7,12 @@ from tests.tolerances import float_tol
 from prodvae.data import FactorSpec, get_dataset
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.semi_supervision import latent_coordinate, latent_labels, supervised_pull
+from prodvae.objectives.semi_supervision import (
+    image_folds,
+    latent_coordinate,
+    latent_labels,
+    supervised_pull,
+)
 from prodvae.spaces import Euclidean, Loop, PointSet, ProductSpace, Segment
 
 from .toy import blob_images, ring_angles
@@ -227,9 +232,35 @@ def test_latent_labels_maps_the_mapped_columns_only():
         latent_labels(labels, specs[:2], space, {0: 0})
 
 
+def test_a_loop_s_turns_go_once_round_a_segment_and_fold_by_its_symmetry():
+    hue = FactorSpec("hue", "loop", (0.0, 0.5), 1.0)
+    # continuous values up to a period past the grid's start: once round, not the grid's range
+    turns = torch.tensor([0.25, 0.99, 1.25], dtype=torch.float64)
+    assert_close(latent_coordinate(turns, hue, Segment(half_length=2.0)), [-1.0, 1.96, -1.0])
+    square = FactorSpec("angle", "loop", (0.0, math.pi / 2), 2 * math.pi, symmetry=4)
+    quarter = torch.tensor([0.0, math.pi / 2], dtype=torch.float64)
+    ring = latent_coordinate(quarter, square, Loop(), fold=square.symmetry)
+    assert_close(torch.cos(ring), [1.0, 1.0])  # a quarter turn of a square: the same target
+
+
+def test_symmetry_given_folds_each_row_by_the_factor_it_names():
+    specs = (
+        FactorSpec("shape", "points", (0.0, 1.0, 2.0)),
+        FactorSpec(
+            "angle", "loop", (0.0, math.pi), 2 * math.pi, symmetry_given=("shape", (4, 2, 1))
+        ),
+    )
+    labels = torch.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]], dtype=torch.float64)
+    assert_close(image_folds(labels, specs, 1), [4.0, 2.0, 1.0])
+    space = ProductSpace.parse("points(3, 3.0, 0.5) * loop(3, 0.5)")
+    mapped = latent_labels(labels, specs, space, {0: 0, 1: 1})
+    assert_close(mapped, [[0.0, 4.0], [1.0, 2.0], [2.0, 1.0]])
+
+
 def test_the_trainer_s_labels_are_pulled_in_the_latent_coordinates(tmp_path):
     """After prepare, a call takes the data's values: a hue of 0.25 (a quarter turn) pulls the
-    ring code toward (0, 3), not toward 0.25 rad."""
+    ring code toward (0, 3), not toward 0.25 rad; x = 1 toward the segment's end, 2."""
+    torch.manual_seed(0)
     space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25)")
     model = build_vae(space, "burgess", (3, 32, 32), width=4)
     dataset = get_dataset("sprites", image_size=32, factor_sizes=(1, 1, 1, 4, 2, 1))
@@ -238,21 +269,37 @@ def test_the_trainer_s_labels_are_pulled_in_the_latent_coordinates(tmp_path):
     objective.prepare(dataset, space, torch.Generator().manual_seed(0))
     x = dataset.images_from_factors(torch.tensor([[0, 0, 0, 1, 1, 0]])).float() / 255
     labels = torch.tensor([[0.0, 0.5, 0.0, 0.25, 1.0, 0.0]], dtype=torch.float64)
+    mapped = torch.tensor([[math.pi / 2, 2.0]], dtype=torch.float64)
+    assert_close(latent_labels(labels, dataset.spec, space, {3: 0, 4: 1})[:, [3, 4]], mapped)
     _, logs = objective(model, x, 0, labels)
     with torch.no_grad():
         mu = model.encode(x).mu
-    expected = supervised_pull(
-        space, mu, torch.tensor([[math.pi / 2, 2.0]], dtype=torch.float64), {0: 0, 1: 1}
-    )
+    expected = supervised_pull(space, mu, mapped, {0: 0, 1: 1})
     # the same float32 sums of a few squares of codes of size ~3
     assert logs["supervised"] == pytest.approx(expected.item(), rel=float_tol(torch.float32, 1, 8))
     raw = supervised_pull(space, mu, labels[:, [3, 4]], {0: 0, 1: 1})
     assert abs(raw.item() - expected.item()) > 0.1  # the raw values would pull elsewhere
 
 
-def test_a_label_column_the_data_lacks_is_named():
+@pytest.mark.parametrize(
+    ("label_map", "message"),
+    [
+        ({6: 0}, "column 6 is not a factor of the data"),
+        ({-1: 0}, "column -1 is not a factor of the data"),
+        ({0: 0}, r"column 0 \(shape\) takes one value"),
+    ],
+)
+def test_a_label_column_the_data_cannot_give_is_named(label_map, message):
     space = ProductSpace.parse("loop(3, 0.5)")
     dataset = get_dataset("sprites", image_size=32, factor_sizes=(1, 1, 1, 4, 2, 1))
-    objective = get_objective("product", labelled_fraction=1.0, label_map={6: 0})
-    with pytest.raises(ValueError, match="label_map column 6 is not a factor of the data"):
+    objective = get_objective("product", labelled_fraction=1.0, label_map=label_map)
+    with pytest.raises(ValueError, match=message):
+        objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+
+
+def test_more_values_than_points_is_named():
+    space = ProductSpace.parse("points(2, 3.0, 0.5)")
+    dataset = get_dataset("sprites", image_size=32, factor_sizes=(3, 1, 1, 1, 1, 1))
+    objective = get_objective("product", labelled_fraction=1.0, label_map={0: 0})
+    with pytest.raises(ValueError, match=r"column 0 \(shape\) takes 3 values, latent factor 0"):
         objective.prepare(dataset, space, torch.Generator().manual_seed(0))

@@ -26,7 +26,9 @@ bound (Hershey & Olsen 2007), so the loss is an upper bound on the negative ELBO
 Options: ``tc_weight`` adds a block-wise total-correlation penalty between latent factors
 (minibatch-stratified, needs ``dataset_size``); ``labelled_fraction`` > 0 with a
 ``label_map`` pulls named factors toward labelled values (:mod:`semi_supervision`; the
-trainer labels that fraction of the training images and passes NaN for the rest);
+trainer labels that fraction of the training images with their factor values and passes NaN
+for the rest; :meth:`prepare` keeps the data's factors, so each call maps those values to
+the latent factors' coordinates);
 ``weak`` trains on pairs (Ada-GVAE / Ada-ML-VAE, per latent factor); ``hsic_weight`` adds
 the mean kernel dependence (HSIC, Gaussian kernel of ``hsic_bandwidth`` in code units)
 between every two latent factors' posterior means over the batch (before pairs are merged)
@@ -79,7 +81,12 @@ from prodvae.objectives.options import (
     normalise,
 )
 from prodvae.objectives.schedules import SHAPES, Ramp
-from prodvae.objectives.semi_supervision import check_label_map, latent_labels, supervised_pull
+from prodvae.objectives.semi_supervision import (
+    check_label_map,
+    check_labelled_factors,
+    latent_labels,
+    supervised_pull,
+)
 from prodvae.objectives.total_correlation import as_float64, total_correlation
 from prodvae.objectives.weak import (
     WeakOptions,
@@ -245,13 +252,7 @@ class ProductObjective(ElboObjective):
         (:func:`~prodvae.objectives.semi_supervision.latent_labels`)."""
         super().prepare(dataset, space, generator, num_changed=num_changed)
         if self.needs_labels:
-            for column in self.options.label_map:
-                if column >= dataset.num_factors:
-                    raise ValueError(
-                        f"{self.name}: label_map column {column} is not a factor of the data "
-                        f"({dataset.num_factors} factors: "
-                        f"{', '.join(f.name for f in dataset.spec)})"
-                    )
+            check_labelled_factors(dataset.spec, space, self.options.label_map)
             self._label_specs = tuple(dataset.spec)
         if self.options.anchor_weight <= 0:
             return

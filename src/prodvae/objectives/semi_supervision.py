@@ -6,11 +6,15 @@ factor drives. :func:`supervised_pull` takes label values in the latent factor's
 coordinate: a point index (0 … num_points - 1), a segment position in [-L, L], a loop angle
 in radians, a Euclidean (dim 1) value. The trainer's labels are the data's factor values (a
 hue in [0, 1), a position in [0, 1], an index or a value of a shape): :func:`latent_labels`
-maps them there from each factor's :class:`~prodvae.data.FactorSpec` -- a loop's values by
-``2π / period``; onto a points factor, the index of the nearest grid value; onto a segment,
-the grid's range stretched over [-L, L]; onto a ring, a range that is not a loop over half
-a turn (its ends kept apart); onto a Euclidean factor, over [-1, 1]; a kind registered
-elsewhere gets the data's values as they are. The pull is the energy of a Gaussian of the
+maps them there from each factor's :class:`~prodvae.data.FactorSpec`: onto a points factor,
+the index of the nearest grid value; a loop's values as turns of its period times its
+images' symmetry (a square turned by a quarter turn is the same image, so the same target)
+-- onto a ring, that many turns of it, onto a segment or a Euclidean factor once round
+stretched over [-L, L] or [-1, 1]; a range that is not a loop stretched over [-L, L] or
+[-1, 1] likewise, or over half a turn of a ring (its ends kept apart); a kind registered
+elsewhere gets the data's values as they are. :func:`supervised_pull` called directly (not
+through the trainer, which prepares the objective on the data) takes its labels as latent
+coordinates already. The pull is the energy of a Gaussian of the
 factor's width around the target, ``‖mu_f - target‖² / (2 width²)`` (width 1 for
 Euclidean). Each factor kind gives its target and width
 (:meth:`~prodvae.spaces.Factor.label_target`).
@@ -62,32 +66,84 @@ def supervised_pull(
     return total
 
 
-def latent_coordinate(value: Tensor, spec: FactorSpec, factor: Factor) -> Tensor:
+def latent_coordinate(
+    value: Tensor, spec: FactorSpec, factor: Factor, fold: Tensor | int = 1
+) -> Tensor:
     """A ground-truth factor's values ``value [n]`` (NaN where unlabelled, kept) in the
     intrinsic coordinate of the latent ``factor`` it supervises, ``[n]`` (see the module's
-    docstring). A factor without grid values, or with one, keeps its values as they are
-    (a loop's need only its period)."""
+    docstring). A loop's values count turns of its period, times ``fold`` (``[n]`` or one
+    number: the images' symmetry, so that two values that draw the same image get the same
+    target); any other factor's values are placed by its grid, and without two grid values
+    they are kept as they are."""
     grid = torch.tensor(spec.values, dtype=value.dtype, device=value.device)
-    if isinstance(factor, Loop) and spec.kind == "loop":
+    if spec.kind == "loop":
         assert spec.period is not None
-        return value * (2 * math.pi / spec.period)
-    if len(grid) < 2:
+        start = grid[0] if len(grid) else 0.0
+        turns = (value - start) * fold / spec.period
+        if isinstance(factor, Loop):
+            return 2 * math.pi * turns
+        unit = torch.remainder(turns, 1.0)  # once round the loop as [0, 1)
+    elif len(grid) < 2:
         return value
-    if isinstance(factor, PointSet):
+    else:
+        unit = (value - grid.min()) / (grid.max() - grid.min())  # the grid's range as [0, 1]
+    if isinstance(factor, PointSet) and len(grid):
         gap = value[:, None] - grid
         if spec.period is not None:
             gap = torch.remainder(gap + spec.period / 2, spec.period) - spec.period / 2
         index = gap.abs().argmin(-1).to(value.dtype)
         return torch.where(value.isnan(), value, index)
-    low, high = grid.min(), grid.max()
-    unit = (value - low) / (high - low)  # the grid's range as [0, 1]
     if isinstance(factor, Segment):
         return (2 * unit - 1) * factor.half_length
     if isinstance(factor, Loop):
-        return unit * math.pi
+        return unit * math.pi  # half a turn: the two ends of a range stay apart
     if isinstance(factor, Euclidean):
         return 2 * unit - 1
     return value  # a kind of its own: its label_target reads the data's values
+
+
+def image_folds(labels: Tensor, specs: Sequence[FactorSpec], column: int) -> Tensor | int:
+    """How many times factor ``column``'s images repeat in one period, for each row of
+    ``labels`` (``symmetry_given``: by the value of the factor it names) or for all
+    (``symmetry``)."""
+    spec = specs[column]
+    if spec.symmetry_given is None:
+        return spec.symmetry
+    name, folds = spec.symmetry_given
+    other = next(k for k, s in enumerate(specs) if s.name == name)
+    grid = torch.tensor(specs[other].values, dtype=labels.dtype, device=labels.device)
+    index = (labels[:, other, None] - grid).abs().argmin(-1)
+    return torch.tensor(folds, dtype=labels.dtype, device=labels.device)[index]
+
+
+def check_labelled_factors(
+    specs: Sequence[FactorSpec], space: ProductSpace, label_map: Mapping[int, int]
+) -> None:
+    """Raise ``ValueError`` naming the first label column that the data lacks, that takes one
+    value, that has more values than its points factor has points, or whose symmetry names
+    a factor the data lacks."""
+    names = [s.name for s in specs]
+    for column, index in label_map.items():
+        if not 0 <= column < len(specs):
+            raise ValueError(
+                f"label_map: column {column} is not a factor of the data "
+                f"({len(specs)} factors: {', '.join(names)})"
+            )
+        spec, factor = specs[column], space.factors[index]
+        if spec.size == 1:
+            raise ValueError(
+                f"label_map: column {column} ({spec.name}) takes one value: nothing to learn"
+            )
+        if isinstance(factor, PointSet) and spec.size > factor.num_points:
+            raise ValueError(
+                f"label_map: column {column} ({spec.name}) takes {spec.size} values, latent "
+                f"factor {index} has {factor.num_points} points"
+            )
+        if spec.symmetry_given is not None and spec.symmetry_given[0] not in names:
+            raise ValueError(
+                f"label_map: column {column} ({spec.name}) repeats by factor "
+                f"{spec.symmetry_given[0]!r}, which the data lacks"
+            )
 
 
 def latent_labels(
@@ -97,13 +153,16 @@ def latent_labels(
     label_map: Mapping[int, int],
 ) -> Tensor:
     """The data's factor values ``labels [batch, K]`` with every column of ``label_map`` in
-    its latent factor's intrinsic coordinate (:func:`latent_coordinate`); ``specs`` are the
-    data's K factors."""
+    its latent factor's intrinsic coordinate (:func:`latent_coordinate`, a loop's turns
+    times its images' :func:`image_folds`); ``specs`` are the data's K factors."""
     if labels.shape[1] != len(specs):
         raise ValueError(
             f"latent_labels: labels have {labels.shape[1]} columns, the data {len(specs)} factors"
         )
     columns = list(labels.unbind(1))
     for column, index in label_map.items():
-        columns[column] = latent_coordinate(columns[column], specs[column], space.factors[index])
+        folds = image_folds(labels, specs, column)
+        columns[column] = latent_coordinate(
+            labels[:, column], specs[column], space.factors[index], folds
+        )
     return torch.stack(columns, 1)
