@@ -145,3 +145,14 @@ def test_gpu_render_matches_cpu(name):
     gpu = dataset.render(values, device="cuda")
     assert gpu.device.type == "cuda"
     assert (gpu.cpu().int() - dataset.render(values).int()).abs().float().mean() < 0.05
+
+
+def test_a_factor_of_one_value_is_held_at_it():
+    """Rotation and hue of sprites at one grid value each: every rendered sample keeps them
+    (before, a loop of one value was drawn over its whole period, while ``model.space: auto``
+    leaves it out as constant)."""
+    held = get_dataset("sprites", image_size=32, factor_sizes=(4, 2, 1, 1, 2, 2))
+    values = held.sample_values(200, torch.Generator().manual_seed(0))
+    for k in (2, 3):
+        assert torch.equal(values[:, k], torch.full((200,), held.spec[k].values[0]).double())
+    assert values[:, 4].unique().numel() > 100  # the others still vary

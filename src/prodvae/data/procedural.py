@@ -118,7 +118,9 @@ class ProceduralDataset(GroundTruthDataset):
 
     def sample_values(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` continuous factor values ``float64 [n, K]``: loops uniform over a period,
-        segments uniform between their end grid values, point sets uniform over their points."""
+        segments uniform between their end grid values, point sets uniform over their points;
+        a factor of one grid value held at it (a loop too: the grid data, ``model.space:
+        auto`` and the metrics read it as constant)."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         columns = []
@@ -129,7 +131,7 @@ class ProceduralDataset(GroundTruthDataset):
                 columns.append(grid[pick])
                 continue
             u = torch.rand(n, generator=generator, dtype=torch.float64)
-            if factor.kind == "loop":
+            if factor.kind == "loop" and grid.numel() > 1:
                 assert factor.period is not None
                 columns.append(grid[0] + u * factor.period)
             else:
