@@ -75,10 +75,10 @@ def latent_coordinate(
     number: the images' symmetry, so that two values that draw the same image get the same
     target); any other factor's values are placed by its grid, and without two grid values
     they are kept as they are."""
-    grid = torch.tensor(spec.values, dtype=value.dtype, device=value.device)
+    grid = spec.values
     if spec.kind == "loop":
         assert spec.period is not None
-        start = grid[0] if len(grid) else 0.0
+        start = grid[0] if grid else 0.0
         turns = (value - start) * fold / spec.period
         if isinstance(factor, Loop):
             return 2 * math.pi * turns
@@ -86,13 +86,10 @@ def latent_coordinate(
     elif len(grid) < 2:
         return value
     else:
-        unit = (value - grid.min()) / (grid.max() - grid.min())  # the grid's range as [0, 1]
-    if isinstance(factor, PointSet) and len(grid):
-        gap = value[:, None] - grid
-        if spec.period is not None:
-            gap = torch.remainder(gap + spec.period / 2, spec.period) - spec.period / 2
-        index = gap.abs().argmin(-1).to(value.dtype)
-        return torch.where(value.isnan(), value, index)
+        low, high = min(grid), max(grid)
+        unit = (value - low) / (high - low)  # the grid's range as [0, 1]
+    if isinstance(factor, PointSet) and grid:
+        return torch.where(value.isnan(), value, grid_index(spec, value).to(value.dtype))
     if isinstance(factor, Segment):
         return (2 * unit - 1) * factor.half_length
     if isinstance(factor, Loop):
@@ -111,9 +108,15 @@ def image_folds(labels: Tensor, specs: Sequence[FactorSpec], column: int) -> Ten
         return spec.symmetry
     name, folds = spec.symmetry_given
     other = next(k for k, s in enumerate(specs) if s.name == name)
-    grid = torch.tensor(specs[other].values, dtype=labels.dtype, device=labels.device)
-    index = (labels[:, other, None] - grid).abs().argmin(-1)
+    index = grid_index(specs[other], labels[:, other])
     return torch.tensor(folds, dtype=labels.dtype, device=labels.device)[index]
+
+
+def grid_index(spec: FactorSpec, value: Tensor) -> Tensor:
+    """The index of the grid value nearest each of ``value [n]``, round the loop for a loop
+    (:meth:`~prodvae.data.FactorSpec.index_of`), ``int64 [n]`` on ``value``'s device."""
+    index = spec.index_of(value.detach().cpu().numpy())
+    return torch.from_numpy(index).to(value.device)
 
 
 def check_labelled_factors(
