@@ -13,9 +13,11 @@ from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
 from prodvae.objectives.anchor import (
+    SPECIFIC,
     Anchor,
     changed_subspaces,
     pair_subspaces,
+    plane_specificity,
     principal_directions,
 )
 from prodvae.spaces import PRIOR_SAMPLES, ProductSpace
@@ -366,3 +368,76 @@ def test_a_loop_whose_images_hold_no_ring_is_left_unanchored_and_named(caplog):
     assert anchor.gap(codes, images[:4]).item() == pytest.approx(
         expected.item(), rel=float_tol(torch.float32, 1.0, 8)
     )
+
+
+def test_plane_specificity_compares_a_factors_own_pairs_with_the_pairs_that_keep_it():
+    """Hand-computed: factor 0's pairs move the images by 2 along e1 (energy 4 in its plane
+    e1, e2), factor 1's by (0.5, 0, 1, 0) (energy 0.25 there, 1 on its line e3); a pair
+    that changes both counts for neither factor's own pairs nor for the others."""
+    differences = torch.tensor(
+        [[2.0, 0, 0, 0]] * 3 + [[0.5, 0, 1, 0]] * 5 + [[9.0, 9, 9, 9]], dtype=torch.float64
+    )
+    changed = torch.tensor([[True, False]] * 3 + [[False, True]] * 5 + [[True, True]])
+    eye = torch.eye(4, dtype=torch.float64)
+    ratios = plane_specificity(differences, changed, [eye[:, :2], eye[:, 2:3]])
+    assert ratios[0] == pytest.approx(4 / 0.25, rel=float_tol(torch.float64, 16.0, 8))
+    assert ratios[1] == math.inf  # the pairs that keep factor 1 do not move its line
+    # no pair changes factor 1 alone (each of its pairs moves factor 0 too), or its basis is
+    # zero: 0
+    together = changed.clone()
+    together[3:8, 0] = True
+    assert plane_specificity(differences, together, [eye[:, :2], eye[:, 2:3]])[1] == 0.0
+    assert plane_specificity(differences, changed, [eye[:, :2], 0 * eye[:, 2:3]])[1] == 0.0
+
+
+def dimmed_hues(values):
+    """``values [n, 3]``: a hue (radians), a brightness in [0, 1] and an angle the images do
+    not show -> one-row images ``[n, 1, 1, 6]``: the hue's colour plane scaled by the
+    brightness (so no plane of the images is a ring), and the brightness on its own."""
+    hue, bright = values[:, 0], values[:, 1]
+    amplitude = 0.2 + bright
+    pixels = [amplitude * hue.cos(), amplitude * hue.sin(), 2 * bright] + [0 * bright] * 3
+    return torch.stack(pixels, 1).float()[:, None, None, :]
+
+
+def test_a_loop_plane_without_a_ring_is_a_start_when_its_own_pairs_single_it_out(caplog):
+    """A hue cycle seen at many brightnesses: the images' hue plane is a filled annulus, not
+    a ring, but it is the plane the hue pairs move the images in (about 14 times as much as
+    the other pairs), and its codes start there; an angle the images do not show has no
+    plane (its pairs move nothing), and stays unanchored. Without the pairs' account of what
+    they change, neither loop is anchored."""
+    generator = torch.Generator().manual_seed(0)
+
+    def draw(n):
+        uniform = [torch.rand(n, generator=generator, dtype=torch.float64) for _ in range(3)]
+        return torch.stack([2 * math.pi * uniform[0], uniform[1], 2 * math.pi * uniform[2]], 1)
+
+    n = 1200
+    first, fresh = draw(n), draw(n)
+    which = torch.randint(3, (n,), generator=generator)
+    second = first.clone()
+    second[torch.arange(n), which] = fresh[torch.arange(n), which]
+    changed = torch.nn.functional.one_hot(which, 3).bool()
+    pairs = (dimmed_hues(first), dimmed_hues(second))
+    images = dimmed_hues(draw(512))
+    space = ProductSpace.parse("loop(3, 0.5) * segment * loop(3, 0.5)")
+    with caplog.at_level("INFO", logger="prodvae.objectives.anchor"):
+        anchor = Anchor.fit(space, images, pairs, changed=changed)
+    assert anchor.anchored.tolist() == [True, True, True, False, False]
+    assert "no ring for loop factor 0 (loop) (the radii" in caplog.text
+    assert "its codes start from the plane" in caplog.text
+    assert "no ring for loop factor 2 (loop)" in caplog.text
+    assert "only 0.00 times as much as the other pairs do" in caplog.text
+    differences = (pairs[0] - pairs[1]).flatten(1).double()
+    ratios = plane_specificity(
+        differences, changed, changed_subspaces(differences, changed, [2, 1, 2])
+    )
+    assert ratios[0] > 5 * SPECIFIC and ratios[2] == 0.0
+    # the hue block starts on the hue: its targets' angle is the hue's, up to a turn or flip
+    fresh_values = draw(500)
+    target = anchor(dimmed_hues(fresh_values))[:, :2]
+    assert circular_alignment(angle(target).numpy(), fresh_values[:, 0].numpy()) > 0.99
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="prodvae.objectives.anchor"):
+        unknown = Anchor.fit(space, images, pairs)  # clustered planes: no account of changes
+    assert not unknown.anchored[[0, 1, 3, 4]].any()

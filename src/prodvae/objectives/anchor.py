@@ -25,11 +25,18 @@ factor's, which the pairs would then have to undo. Without pairs the components 
 order, which leaves factors mixed where their variances are close.
 
 A linear layout only holds a loop whose images turn like a pattern; a hue cycle of a moving
-sprite, or a camera orbit, need not put any plane of the images on a ring. A loop block whose
-fitted coordinates do not lie on one -- their radii about the centre vary as much as those of
-a uniformly filled disc, coefficient of variation ``sqrt(1/8) ~= 0.354``, or more (a ring of
-width ``w`` and radius ``R`` has about ``w / R``, a Gaussian blob of noise 0.52) -- is left
-unanchored, and the log names it (:attr:`Anchor.anchored`).
+sprite, or a camera orbit, need not put any plane of the images on a ring: the fitted
+coordinates' radii about the centre vary as much as those of a uniformly filled disc,
+coefficient of variation ``sqrt(1/8) ~= 0.354``, or more (a ring of width ``w`` and radius
+``R`` has about ``w / R``, a Gaussian blob of noise 0.52). Such a plane can still hold the
+factor: where the pairs say what they change, it is the plane in which the factor's own pairs
+move the images, and a block started there carries the factor (a sprite's hue, whose block
+pairs alone never teach: the decoder ignores an idle block, and an ignored block gets no
+gradient), which the ring prior then spreads round its ring. So a loop whose plane holds no
+ring is anchored when its pairs move the images in it at least :data:`SPECIFIC` times as much
+as the other pairs do (:func:`plane_specificity`), and left unanchored otherwise -- without
+pairs that say what they change, or for a factor the images barely show, the plane is noise;
+the log names each such loop (:attr:`Anchor.anchored`).
 :func:`anchor_images` draws the training images (and pairs) a layout is fitted on.
 """
 
@@ -50,6 +57,11 @@ log = logging.getLogger(__name__)
 #: A loop block's fitted radii vary less than this (coefficient of variation) when it found a
 #: ring: the value of a uniformly filled disc, sqrt(1/18) / (2/3).
 RING_SPREAD = math.sqrt(1 / 8)
+#: A loop's plane that holds no ring is still a start for it when the pairs that change the
+#: factor alone move the images in it this many times as much as the other pairs do (mean
+#: squared projected difference). A factor the images do not show gives 1, up to the sampling
+#: error of a few hundred pairs (a tenth or two); the loops of the built-in data give 2 to 150.
+SPECIFIC = 1.5
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
 ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
 
@@ -189,6 +201,7 @@ class Anchor:
             raise ValueError(f"anchor: space must be a ProductSpace, got {type(space).__name__}")
         rows = _flat(images, "images")
         dims = [f.dim for f in space.factors]
+        specific: list[float] | None = None
         if pairs is None:
             if changed is not None:
                 raise ValueError("anchor: changed needs the pairs it describes")
@@ -209,10 +222,12 @@ class Anchor:
             else:
                 mean = torch.cat([rows, first, second]).mean(0)
                 blocks = changed_subspaces(first - second, changed, dims)
+                specific = plane_specificity(first - second, changed, blocks)
         projected = [(rows - mean) @ b for b in blocks]
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
-            holds = bool(block.abs().sum() > 0) and _holds_layout(index, factor, coords)
+            ratio = None if specific is None else specific[index]
+            holds = bool(block.abs().sum() > 0) and _holds_layout(index, factor, coords, ratio)
             anchored.append(torch.full((factor.dim,), holds))
             centre, spread = factor.moments()
             variance = (coords - coords.mean(0)).pow(2).sum(-1).mean()
@@ -243,22 +258,64 @@ class Anchor:
         return (rows - mean) @ weight + offset
 
 
-def _holds_layout(index: int, factor, coords: Tensor) -> bool:
-    """Whether factor ``index``'s fitted coordinates ``[n, dim]`` are a layout for it: always,
-    except a loop whose coordinates lie on no ring (their radii spread like a filled disc's)."""
+def plane_specificity(differences: Tensor, changed: Tensor, bases: Sequence[Tensor]) -> list[float]:
+    """Per factor, how much more the pairs that change it alone move the images in its plane
+    than the pairs that keep it do: the ratio of their mean squared differences projected on
+    ``bases[f]`` (``differences [m, q]``, ``changed`` bool ``[m, factors]``); 0 for a factor
+    without such pairs or a zero basis, ``inf`` where the other pairs do not move the plane."""
+    d, changed = differences.double(), changed.bool()
+    alone = changed & (changed.sum(-1, keepdim=True) == 1)
+    ratios = []
+    for f, basis in enumerate(bases):
+        energy = (d @ basis.to(d)).pow(2).sum(-1)
+        own, others = energy[alone[:, f]], energy[~changed[:, f]]
+        if not len(own) or not bool(basis.abs().sum() > 0):
+            ratios.append(0.0)
+        elif not len(others) or float(others.mean()) == 0.0:
+            ratios.append(math.inf)
+        else:
+            ratios.append(float(own.mean() / others.mean()))
+    return ratios
+
+
+def _holds_layout(index: int, factor, coords: Tensor, specific: float | None = None) -> bool:
+    """Whether factor ``index``'s fitted coordinates ``[n, dim]`` are a start for it: always,
+    except a loop whose coordinates lie on no ring (their radii spread like a filled disc's)
+    and whose plane its own pairs do not single out (``specific``: :func:`plane_specificity`,
+    None without pairs that say what they change)."""
     if factor.reading.ring is None:
         return True
     radii = (coords - coords.mean(0)).norm(dim=-1)
     spread = (radii.std() / radii.mean()).item()
     if spread < RING_SPREAD:
         return True
+    if specific is not None and specific >= SPECIFIC:
+        log.info(
+            "anchor: the images hold no ring for loop factor %d (%s) (the radii of its fitted "
+            "plane vary by %.2f of their mean), but its pairs move the images in that plane "
+            "%.1f times as much as the other pairs do: its codes start from the plane",
+            index,
+            factor.name,
+            spread,
+            specific,
+        )
+        return True
+    why = (
+        ""
+        if specific is None
+        else (
+            f", and its pairs move the images in it only {specific:.2f} times as much as the "
+            f"other pairs do (a start: >= {SPECIFIC})"
+        )
+    )
     log.warning(
         "anchor: the images hold no ring for loop factor %d (%s): the radii of its fitted "
-        "plane vary by %.2f of their mean (a ring: < %.2f); its codes are left unanchored",
+        "plane vary by %.2f of their mean (a ring: < %.2f)%s; its codes are left unanchored",
         index,
         factor.name,
         spread,
         RING_SPREAD,
+        why,
     )
     return False
 
