@@ -1,5 +1,7 @@
 """``loop_coverage``: the unbiased squared Fourier coefficients of loop blocks' angles, on
-angle distributions whose coefficients are known; and ``product(coverage_weight)``."""
+angle distributions whose coefficients are known; ``points_coverage``: how unevenly a points
+block's codes fill its points, against the population's shares; and
+``product(coverage_weight)``."""
 
 import math
 
@@ -8,7 +10,7 @@ import torch
 from tests.tolerances import float_tol, monte_carlo_tol
 
 from prodvae.objectives import get_objective
-from prodvae.objectives.coverage import loop_coverage
+from prodvae.objectives.coverage import loop_coverage, points_coverage
 from prodvae.spaces import ProductSpace
 
 SPACE = ProductSpace.parse("loop(3, 0.5) * segment")
@@ -57,3 +59,44 @@ def test_product_adds_the_weighted_coverage_and_logs_it():
     assert loss.item() == pytest.approx(base.item() + 10.0 * logs["coverage"], abs=tol)
     with pytest.raises(ValueError, match="coverage_weight"):
         get_objective("product", coverage_weight=-1.0)
+
+
+POINTS = ProductSpace.parse("points(4, 3.0, 0.5) * segment")
+
+
+def test_points_coverage_estimates_the_populations_uneven_shares_without_bias():
+    """Codes at the first two wells with probabilities 0.7 and 0.3: each code's shares are a
+    softmax of its squared distances to the wells in units of half a spacing, so the
+    population's share of well j is ``q_j = 0.7 s_j(c_0) + 0.3 s_j(c_1)``, and the penalty
+    ``K / (K - 1) (sum_j q_j^2 - 1 / K)``."""
+    factor = POINTS.factors[0]
+    centres = factor.points
+    generator = torch.Generator().manual_seed(0)
+    at = torch.where(torch.rand(N, generator=generator) < 0.7, 0, 1)
+    codes = torch.stack([centres[at], torch.rand(N, dtype=torch.float64)], dim=1)
+
+    def shares(c):
+        return torch.softmax(-((c - centres) ** 2) / (2 * (factor.spacing / 2) ** 2), dim=0)
+
+    q = 0.7 * shares(centres[0]) + 0.3 * shares(centres[1])
+    expected = 4 / 3 * (q.pow(2).sum() - 1 / 4)
+    # each sum_i-over-pairs estimate of q_j^2: standard deviation about 2 q_j / sqrt(N) <= 2
+    assert points_coverage(codes, POINTS).item() == pytest.approx(
+        expected.item(), abs=monte_carlo_tol(4 / 3 * 2 * 4, N)
+    )
+    # every well alike: the points' own leak of shares only (ends get less): near 0
+    even = torch.stack([centres.repeat(N // 4), torch.zeros(N, dtype=torch.float64)], dim=1)
+    assert abs(points_coverage(even, POINTS).item()) < 0.01 < expected.item()
+
+
+def test_points_coverage_moves_codes_towards_an_empty_point():
+    """Orbit's shapes on seed 1 of the recipe at 34af0e1: two astride the first well, the last
+    well empty. The gradient pushes every code to the right, toward the empty well."""
+    codes = torch.tensor([-5.11, -3.77, -1.44, 1.39]).repeat(16)
+    codes = torch.stack([codes, torch.zeros_like(codes)], dim=1).requires_grad_()
+    points_coverage(codes, POINTS).backward()
+    assert (codes.grad[:, 0] < 0).all()  # descending the penalty moves each code right
+    assert codes.grad[:, 1].abs().max() == 0  # the segment is left alone
+    assert points_coverage(torch.randn(8, 3), SPACE).item() == 0.0  # no points: nothing
+    with pytest.raises(ValueError, match="at least 2 codes"):
+        points_coverage(torch.randn(1, 2), POINTS)

@@ -1,4 +1,5 @@
-"""How unevenly each loop's codes cover its ring: the aggregate posterior against the prior.
+"""How unevenly loop blocks cover their rings and points blocks their points: the aggregate
+posterior against the prior.
 
 The ELBO's KL is paid sample by sample, and a ring prior charges the same wherever on the ring
 a code sits: nothing in it asks a loop block to use its whole ring. A segment factor (a
@@ -10,6 +11,11 @@ for angles of density ``p``, ``KL(p || uniform) ~= sum_k |E exp(i k phi)|^2`` to
 per term): an arc of a quarter ring scores ``(2 sqrt 2 / pi)^2 ~= 0.81`` at ``k = 1``, a
 whole ring 0 up to sampling noise. Only a block that uses its whole ring is free of it, as a
 loop factor does and a segment factor cannot without a tear.
+
+A points prior likewise charges the same in every well, and nothing in it fills an empty well:
+two values can share one while another stays empty (orbit's four shapes, two astride the
+first well and the last empty). :func:`points_coverage` measures how unevenly a points block's
+codes share its points.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from prodvae.spaces import ProductSpace, is_circular
+from prodvae.spaces import PointSet, ProductSpace, is_circular
 
 #: Fourier terms of the angle density that are penalised.
 HARMONICS = 2
@@ -37,4 +43,32 @@ def loop_coverage(codes: Tensor, space: ProductSpace, harmonics: int = HARMONICS
         for k in range(1, harmonics + 1):
             resultant = torch.cos(k * phi).sum() ** 2 + torch.sin(k * phi).sum() ** 2
             total = total + (resultant - n) / (n * (n - 1))
+    return total
+
+
+def points_coverage(codes: Tensor, space: ProductSpace) -> Tensor:
+    """Sum over points blocks (:class:`~prodvae.spaces.PointSet`) of how unevenly the codes
+    ``[n, dim]`` fill its points: each code shared among the points by a softmax of its
+    squared distances in units of half a spacing (so a code between two wells counts for
+    both, and moves), the batch's share of each point ``q_j``, and ``K / (K - 1)`` times
+    ``sum_j q_j^2 - 1 / K`` estimated without bias (``(S_j^2 - sum_i p_ij^2) / (n (n - 1))``):
+    about 0 when every point holds as many codes (a little below: the softmax leaks shares
+    to the neighbours, less at the ends), 0.72 for four points when one holds them all; 0 for
+    a space without points. Its gradient moves codes from crowded points toward empty ones,
+    which the pair separation term cannot do for two values astride one well when the
+    values next to them hold the wells beside it."""
+    n = codes.shape[0]
+    if n < 2:
+        raise ValueError(f"points coverage needs a batch of at least 2 codes, got {n}")
+    total = codes.new_zeros(())
+    for factor, block in zip(space.factors, space.split(codes)):
+        if not isinstance(factor, PointSet):
+            continue
+        centres = factor.points.to(codes)
+        scale = factor.spacing / 2
+        shares = torch.softmax(-((block - centres) ** 2) / (2 * scale**2), dim=-1)  # [n, K]
+        sums = shares.sum(0)
+        squares = (sums.pow(2) - shares.pow(2).sum(0)) / (n * (n - 1))
+        k = factor.num_points
+        total = total + k / (k - 1) * (squares.sum() - 1 / k)
     return total
