@@ -15,12 +15,14 @@ from prodvae.objectives import get_objective
 from prodvae.objectives.anchor import (
     SPECIFIC,
     Anchor,
+    anchor_images,
     changed_subspaces,
     pair_subspaces,
     plane_specificity,
     principal_directions,
 )
 from prodvae.spaces import PRIOR_SAMPLES, ProductSpace
+from prodvae.train.build import auto_space
 
 LOOP = ProductSpace.parse("loop(3, 0.5)")
 TWO_LOOPS = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5)")
@@ -371,23 +373,50 @@ def test_a_loop_whose_images_hold_no_ring_is_left_unanchored_and_named(caplog):
 
 
 def test_plane_specificity_compares_a_factors_own_pairs_with_the_pairs_that_keep_it():
-    """Hand-computed: factor 0's pairs move the images by 2 along e1 (energy 4 in its plane
-    e1, e2), factor 1's by (0.5, 0, 1, 0) (energy 0.25 there, 1 on its line e3); a pair
-    that changes both counts for neither factor's own pairs nor for the others."""
-    differences = torch.tensor(
-        [[2.0, 0, 0, 0]] * 3 + [[0.5, 0, 1, 0]] * 5 + [[9.0, 9, 9, 9]], dtype=torch.float64
-    )
-    changed = torch.tensor([[True, False]] * 3 + [[False, True]] * 5 + [[True, True]])
-    eye = torch.eye(4, dtype=torch.float64)
-    ratios = plane_specificity(differences, changed, [eye[:, :2], eye[:, 2:3]])
-    assert ratios[0] == pytest.approx(4 / 0.25, rel=float_tol(torch.float64, 16.0, 8))
-    assert ratios[1] == math.inf  # the pairs that keep factor 1 do not move its line
-    # no pair changes factor 1 alone (each of its pairs moves factor 0 too), or its basis is
-    # zero: 0
+    """Hand-computed: factor 0's pairs move the images by 2 along e1 (energy 4 on its line e1),
+    factor 1's by (0.5, 0, 1, 0) (energy 0.25 on e1; on its own line u = (0.5, 0, 1, 0) /
+    sqrt(1.25) energy 1.25, where factor 0's pairs put 1 / 1.25): ratios 16 and 1.5625, the
+    same in both halves; a pair that changes both counts for neither factor."""
+    rows = ([[2.0, 0, 0, 0]] * 2 + [[0.5, 0, 1, 0]] * 2) * 2 + [[9.0, 9, 9, 9]]
+    differences = torch.tensor(rows, dtype=torch.float64)
+    changed = torch.tensor(([[True, False]] * 2 + [[False, True]] * 2) * 2 + [[True, True]])
+    second = [2, 3, 6, 7]  # factor 1's pairs: two in each half
+    ratios = plane_specificity(differences, changed, [1, 1])
+    assert ratios[0] == pytest.approx(16.0, rel=float_tol(torch.float64, 16.0, 8))
+    assert ratios[1] == pytest.approx(1.25 / 0.8, rel=float_tol(torch.float64, 16.0, 8))
+    # the other pairs do not move factor 1's line: inf; no pair changes factor 1 alone (each
+    # of its pairs moves factor 0 too), or too few for its plane: 0
+    apart = differences.clone()
+    apart[second] = torch.tensor([0.0, 0, 1, 0], dtype=torch.float64)
+    assert plane_specificity(apart, changed, [1, 1])[1] == math.inf
     together = changed.clone()
-    together[3:8, 0] = True
-    assert plane_specificity(differences, together, [eye[:, :2], eye[:, 2:3]])[1] == 0.0
-    assert plane_specificity(differences, changed, [eye[:, :2], 0 * eye[:, 2:3]])[1] == 0.0
+    together[second, 0] = True
+    assert plane_specificity(differences, together, [1, 1])[1] == 0.0
+    assert plane_specificity(differences, changed, [1, 3])[1] == 0.0
+    with pytest.raises(ValueError, match="changed must be bool"):
+        plane_specificity(differences, changed[:, :1], [1, 1])
+
+
+def test_plane_specificity_of_pairs_that_move_only_noise_is_about_one():
+    """Isotropic noise: a plane read on the pairs it was fitted on holds more of them than of
+    the others (here about 7), which cross-fitting undoes: about 1, below the threshold."""
+    generator = torch.Generator().manual_seed(0)
+    n, q = 1200, 256
+    differences = torch.randn(n, q, generator=generator, dtype=torch.float64)
+    which = torch.randint(6, (n,), generator=generator)
+    changed = torch.nn.functional.one_hot(which, 6).bool()
+    ratios = plane_specificity(differences, changed, [2] * 6)
+    # own: a mean of about 100 energies of relative spread 1 (chi-squared, 2 dimensions);
+    # others: of about 500; five standard deviations of their ratio, halved by the two halves
+    tol = 5 * math.sqrt(1 / 100 + 1 / 500) / math.sqrt(2)
+    assert all(abs(r - 1) < tol for r in ratios), ratios
+    assert tol < SPECIFIC - 1
+    fitted = changed_subspaces(differences, changed, [2] * 6)
+    alone = changed[:, 0]
+    in_sample = (differences[alone] @ fitted[0]).pow(2).sum(-1).mean() / (
+        differences[~alone] @ fitted[0]
+    ).pow(2).sum(-1).mean()
+    assert in_sample > SPECIFIC  # what reading the plane on its own pairs would say
 
 
 def dimmed_hues(values):
@@ -429,9 +458,7 @@ def test_a_loop_plane_without_a_ring_is_a_start_when_its_own_pairs_single_it_out
     assert "no ring for loop factor 2 (loop)" in caplog.text
     assert "only 0.00 times as much as the other pairs do" in caplog.text
     differences = (pairs[0] - pairs[1]).flatten(1).double()
-    ratios = plane_specificity(
-        differences, changed, changed_subspaces(differences, changed, [2, 1, 2])
-    )
+    ratios = plane_specificity(differences, changed, [2, 1, 2])
     assert ratios[0] > 5 * SPECIFIC and ratios[2] == 0.0
     # the hue block starts on the hue: its targets' angle is the hue's, up to a turn or flip
     fresh_values = draw(500)
@@ -441,3 +468,24 @@ def test_a_loop_plane_without_a_ring_is_a_start_when_its_own_pairs_single_it_out
     with caplog.at_level("WARNING", logger="prodvae.objectives.anchor"):
         unknown = Anchor.fit(space, images, pairs)  # clustered planes: no account of changes
     assert not unknown.anchored[[0, 1, 3, 4]].any()
+    assert "its codes are left unanchored" in caplog.text
+    assert "times as much" not in caplog.text  # without the account, no specificity
+
+
+def test_sprites_hue_starts_on_its_own_plane_under_known_pairs(caplog):
+    """The built-in sprites at 32 px: the hue's plane holds no ring (the sprite moves), but
+    the hue pairs single it out, so the recipe's start anchors the hue block there; the
+    rotation's plane (a few pixels turning) its pairs single out no better than noise."""
+    sprites = get_dataset("sprites", image_size=32)
+    images, pairs, changed = anchor_images(sprites, torch.Generator().manual_seed(0), True)
+    space = auto_space(sprites)
+    names = [spec.name for spec in sprites.spec]
+    hue, rotation = names.index("hue"), names.index("rotation")
+    with caplog.at_level("INFO", logger="prodvae.objectives.anchor"):
+        anchor = Anchor.fit(space, images, pairs, changed=changed)
+    assert anchor.anchored[space.slices[hue]].all()
+    assert not anchor.anchored[space.slices[rotation]].any()
+    assert f"no ring for loop factor {hue} (loop) (the radii" in caplog.text
+    differences = (pairs[0] - pairs[1]).flatten(1).double()
+    ratios = plane_specificity(differences, changed, [factor.dim for factor in space.factors])
+    assert ratios[hue] > 2 * SPECIFIC > 2 * ratios[rotation]  # 5.4 and 0.75 on this draw

@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 RING_SPREAD = math.sqrt(1 / 8)
 #: A loop's plane that holds no ring is still a start for it when the pairs that change the
 #: factor alone move the images in it this many times as much as the other pairs do (mean
-#: squared projected difference). A factor the images do not show gives 1, up to the sampling
-#: error of a few hundred pairs (a tenth or two); the loops of the built-in data give 2 to 150.
+#: squared projected difference, cross-fitted: :func:`plane_specificity`). Pairs that move
+#: only noise give about 1 (0.86 to 1.07 on isotropic noise), a factor the images do not show
+#: 0; at 32 px sprites' hue gives 5 to 6, orbit's loops 9 to 160, sprites' rotation 0.6 to 0.8.
 SPECIFIC = 1.5
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
 ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
@@ -139,24 +140,36 @@ def changed_subspaces(differences: Tensor, changed: Tensor, dims: Sequence[int])
             f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
             f"pair and factor), got {list(changed.shape)}"
         )
-    changed = changed.bool()
-    alone = changed & (changed.sum(-1, keepdim=True) == 1)
+    alone = _alone(changed)
     bases = []
     for f, dim in enumerate(dims):
-        mine = differences[alone[:, f]].double()
-        if len(mine) < dim:
+        basis = _leading_directions(differences[alone[:, f]], dim)
+        if basis is None:
             log.warning(
                 "anchor: %d pairs change factor %d alone (%d needed): its codes are left "
                 "unanchored",
-                len(mine),
+                int(alone[:, f].sum()),
                 f,
                 dim,
             )
-            bases.append(torch.zeros(differences.shape[1], dim, dtype=torch.float64))
-            continue
-        _, _, vt = torch.linalg.svd(mine, full_matrices=False)
-        bases.append(vt[:dim].T)
+            basis = torch.zeros(differences.shape[1], dim, dtype=torch.float64)
+        bases.append(basis)
     return bases
+
+
+def _alone(changed: Tensor) -> Tensor:
+    """bool ``[m, factors]``: the factor each pair changes, for the pairs that change one."""
+    changed = changed.bool()
+    return changed & (changed.sum(-1, keepdim=True) == 1)
+
+
+def _leading_directions(rows: Tensor, dim: int) -> Tensor | None:
+    """The ``dim`` leading right singular vectors ``[q, dim]`` (float64) of ``rows [m, q]``;
+    None with fewer than ``dim`` rows."""
+    if len(rows) < dim:
+        return None
+    _, _, vt = torch.linalg.svd(rows.double(), full_matrices=False)
+    return vt[:dim].T
 
 
 class Anchor:
@@ -222,7 +235,7 @@ class Anchor:
             else:
                 mean = torch.cat([rows, first, second]).mean(0)
                 blocks = changed_subspaces(first - second, changed, dims)
-                specific = plane_specificity(first - second, changed, blocks)
+                specific = plane_specificity(first - second, changed, dims)
         projected = [(rows - mean) @ b for b in blocks]
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
@@ -258,23 +271,38 @@ class Anchor:
         return (rows - mean) @ weight + offset
 
 
-def plane_specificity(differences: Tensor, changed: Tensor, bases: Sequence[Tensor]) -> list[float]:
+def plane_specificity(differences: Tensor, changed: Tensor, dims: Sequence[int]) -> list[float]:
     """Per factor, how much more the pairs that change it alone move the images in its plane
     than the pairs that keep it do: the ratio of their mean squared differences projected on
-    ``bases[f]`` (``differences [m, q]``, ``changed`` bool ``[m, factors]``); 0 for a factor
-    without such pairs or a zero basis, ``inf`` where the other pairs do not move the plane."""
+    the plane (``differences [m, q]``, ``changed`` bool ``[m, factors]``, ``dims[f]`` the
+    plane's dimension). Cross-fitted: the plane is fitted on every other pair
+    (:func:`changed_subspaces`' directions) and the ratio read on the rest, then the other way
+    round, and the two ratios averaged -- a plane read on the pairs it was fitted on holds
+    more of them than of any others even when they only move noise (on isotropic noise of
+    3072 values, 2048 pairs: 14 to 16; cross-fitted: 0.86 to 1.07). 0 for a factor with too
+    few pairs that change it alone, ``inf`` where the other pairs do not move the plane."""
+    if changed.dim() != 2 or changed.shape != (differences.shape[0], len(dims)):
+        raise ValueError(
+            f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
+            f"pair and factor), got {list(changed.shape)}"
+        )
     d, changed = differences.double(), changed.bool()
-    alone = changed & (changed.sum(-1, keepdim=True) == 1)
+    alone = _alone(changed)
+    halves = torch.arange(len(d), device=d.device) % 2 == 0
     ratios = []
-    for f, basis in enumerate(bases):
-        energy = (d @ basis.to(d)).pow(2).sum(-1)
-        own, others = energy[alone[:, f]], energy[~changed[:, f]]
-        if not len(own) or not bool(basis.abs().sum() > 0):
-            ratios.append(0.0)
-        elif not len(others) or float(others.mean()) == 0.0:
-            ratios.append(math.inf)
-        else:
-            ratios.append(float(own.mean() / others.mean()))
+    for f, dim in enumerate(dims):
+        scores = []
+        for fit, read in ((halves, ~halves), (~halves, halves)):
+            basis = _leading_directions(d[fit & alone[:, f]], dim)
+            if basis is None or not bool((read & alone[:, f]).any()):
+                break
+            energy = (d[read] @ basis).pow(2).sum(-1)
+            own, others = energy[alone[read, f]], energy[~changed[read, f]]
+            if not len(others) or float(others.mean()) == 0.0:
+                scores.append(math.inf)
+            else:
+                scores.append(float(own.mean() / others.mean()))
+        ratios.append(sum(scores) / 2 if len(scores) == 2 else 0.0)
     return ratios
 
 

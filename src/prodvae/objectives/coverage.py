@@ -49,14 +49,17 @@ def loop_coverage(codes: Tensor, space: ProductSpace, harmonics: int = HARMONICS
 def points_coverage(codes: Tensor, space: ProductSpace) -> Tensor:
     """Sum over points blocks (:class:`~prodvae.spaces.PointSet`) of how unevenly the codes
     ``[n, dim]`` fill its points: each code shared among the points by a softmax of its
-    squared distances in units of half a spacing (so a code between two wells counts for
-    both, and moves), the batch's share of each point ``q_j``, and ``K / (K - 1)`` times
-    ``sum_j q_j^2 - 1 / K`` estimated without bias (``(S_j^2 - sum_i p_ij^2) / (n (n - 1))``):
-    about 0 when every point holds as many codes (a little below: the softmax leaks shares
-    to the neighbours, less at the ends), 0.72 for four points when one holds them all; 0 for
-    a space without points. Its gradient moves codes from crowded points toward empty ones,
-    which the pair separation term cannot do for two values astride one well when the
-    values next to them hold the wells beside it."""
+    squared distances (a Gaussian kernel of standard deviation half a spacing, so a code
+    between two wells counts for both, and moves), the batch's share of each point ``q_j``,
+    and ``K / (K - 1)`` times ``sum_j q_j^2 - 1 / K`` estimated without bias
+    (``(S_j^2 - sum_i p_ij^2) / (n (n - 1))`` for ``q_j^2``, rows drawn independently). In the
+    population it is 0 when every point holds as many codes (a little above: the kernel leaks
+    shares to the neighbours, less at the ends; 5e-5 for four points), 0.72 when an end point
+    of four holds them all (0.52 a middle one); 0 for a space without points. Its gradient
+    moves codes from crowded points toward empty ones, which the pair separation term cannot
+    do for two values astride one well when the values next to them hold the wells beside it.
+    It asks for equal shares: it assumes a factor's values are drawn equally often, one to a
+    point (``model.space: auto`` gives a points factor as many points as values)."""
     n = codes.shape[0]
     if n < 2:
         raise ValueError(f"points coverage needs a batch of at least 2 codes, got {n}")
