@@ -57,13 +57,13 @@ def test_product_weak_recovers_orbits_loops_and_segments_with_their_topology(tmp
     """The README's orbit command as it stands (3000 steps, about 2½ minutes on 2 cores): both
     hue circles and the camera's orbit once round loop blocks of their own, the scale and the
     elevation along their segments: what ``python -m benchmarks.recovery`` finds in 5 of 5
-    seeds. The shape is left unasserted: its four values reach the four points in 5 of 5
-    seeds there since the points coverage (a17b462; 4 of 5 before, and which run missed was a
-    matter of rounding: this test's one thread, see ``conftest.py``, put seed 0's shapes two
-    to a well, 0.65, where two threads gave 0.94), not yet checked on one thread."""
+    seeds, and the four shapes at the four points of their block: 5 of 5 seeds there since
+    the points coverage (a17b462), and 0.94 on this test's one thread (``conftest.py``).
+    Before it, 4 of 5, and which run missed was a matter of rounding: one thread put seed 0's
+    shapes two to a well, 0.65, where two threads gave 0.94; so the shape was not asserted."""
     monkeypatch.chdir(ROOT)
     metrics = train_and_recover("orbit", None, tmp_path)
-    for factor in ("object_hue", "floor_hue", "scale", "azimuth", "elevation"):
+    for factor in ("shape", "object_hue", "floor_hue", "scale", "azimuth", "elevation"):
         assert metrics[f"factor_recovery.score.{factor}"] >= 0.9, factor
     for loop in ("object_hue", "floor_hue", "azimuth"):
         assert abs(metrics[f"factor_recovery.winding.{loop}"]) == 1, loop
