@@ -135,11 +135,7 @@ def changed_subspaces(differences: Tensor, changed: Tensor, dims: Sequence[int])
     ``changed`` (bool ``[m, factors]``): the leading right singular vectors of the differences
     of the pairs that change factor ``f`` and no other. A factor with fewer than ``dims[f]``
     such pairs gets a zero basis (left unanchored, and named in the log)."""
-    if changed.dim() != 2 or changed.shape != (differences.shape[0], len(dims)):
-        raise ValueError(
-            f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
-            f"pair and factor), got {list(changed.shape)}"
-        )
+    _check_changed(differences, changed, dims)
     alone = _alone(changed)
     bases = []
     for f, dim in enumerate(dims):
@@ -155,6 +151,15 @@ def changed_subspaces(differences: Tensor, changed: Tensor, dims: Sequence[int])
             basis = torch.zeros(differences.shape[1], dim, dtype=torch.float64)
         bases.append(basis)
     return bases
+
+
+def _check_changed(differences: Tensor, changed: Tensor, dims: Sequence[int]) -> None:
+    """Raise unless ``changed`` is a flag ``[m, factors]`` per pair of ``differences [m, q]``."""
+    if changed.dim() != 2 or changed.shape != (differences.shape[0], len(dims)):
+        raise ValueError(
+            f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
+            f"pair and factor), got {list(changed.shape)}"
+        )
 
 
 def _alone(changed: Tensor) -> Tensor:
@@ -234,8 +239,9 @@ class Anchor:
                 blocks = [directions @ b for b in bases]
             else:
                 mean = torch.cat([rows, first, second]).mean(0)
-                blocks = changed_subspaces(first - second, changed, dims)
-                specific = plane_specificity(first - second, changed, dims)
+                differences = first - second
+                blocks = changed_subspaces(differences, changed, dims)
+                specific = plane_specificity(differences, changed, dims)
         projected = [(rows - mean) @ b for b in blocks]
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
@@ -281,11 +287,7 @@ def plane_specificity(differences: Tensor, changed: Tensor, dims: Sequence[int])
     more of them than of any others even when they only move noise (on isotropic noise of
     3072 values, 2048 pairs: 14 to 16; cross-fitted: 0.86 to 1.07). 0 for a factor with too
     few pairs that change it alone, ``inf`` where the other pairs do not move the plane."""
-    if changed.dim() != 2 or changed.shape != (differences.shape[0], len(dims)):
-        raise ValueError(
-            f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
-            f"pair and factor), got {list(changed.shape)}"
-        )
+    _check_changed(differences, changed, dims)
     d, changed = differences.double(), changed.bool()
     alone = _alone(changed)
     halves = torch.arange(len(d), device=d.device) % 2 == 0
