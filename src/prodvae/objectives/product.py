@@ -59,13 +59,14 @@ what its factor needs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 from prodvae.data import FactorSpec, GroundTruthDataset
-from prodvae.models import VAE
+from prodvae.models import VAE, Posterior
 from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
 from prodvae.objectives.base import register_objective, require_gaussian
@@ -80,6 +81,7 @@ from prodvae.objectives.options import (
     check_numbers,
     normalise,
 )
+from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits
 from prodvae.objectives.schedules import SHAPES, Ramp
 from prodvae.objectives.semi_supervision import (
     check_label_map,
@@ -95,7 +97,9 @@ from prodvae.objectives.weak import (
     pair_separation,
     prior_spreads,
 )
-from prodvae.spaces import ProductSpace
+from prodvae.spaces import Loop, ProductSpace
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +129,10 @@ class ProductOptions(WeakOptions):
     ring_separation: float = 0.0
     geometry_weight: float = 0.0
     normalise_steps: int = 0
+    orbit_weight: float = 0.0
+    orbit_start: int = 0
+    orbit_count: int = 20
+    orbit_batch: int = 32
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -142,6 +150,7 @@ class ProductOptions(WeakOptions):
             "consistency_weight",
             "separation_weight",
             "geometry_weight",
+            "orbit_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         self._check_pair_terms()
@@ -149,6 +158,18 @@ class ProductOptions(WeakOptions):
         check_count("normalise_steps", self.normalise_steps)
         check_count("dataset_size", self.dataset_size, low=3)
         self._check_supervision()
+        self._check_orbits()
+
+    def _check_orbits(self) -> None:
+        """Orbits pull latent factor k toward factor k's angles: the pairs' account must say
+        which latent factor is which."""
+        check_count("orbit_start", self.orbit_start)
+        check_count("orbit_count", self.orbit_count, low=2)
+        check_count("orbit_batch", self.orbit_batch, low=1)
+        if self.orbit_weight > 0 and self.changed != "known":
+            raise OptionError(
+                "orbit_weight", "> 0 pulls latent factor k toward factor k: set changed: known"
+            )
 
     def _check_annealing(self) -> None:
         check_numbers(self, "anneal_factor", low=1.0)
@@ -192,6 +213,21 @@ class ProductOptions(WeakOptions):
             )
 
 
+def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
+    """``model.encode(x)`` with its code normalisations reading their running statistics and
+    leaving them as they are: a batch of one orbit holds every other factor at one value,
+    whose batch statistics would blow that factor's codes up and mislead the averages."""
+    norms = [*model.loop_norms.values(), *model.code_norms.values()]
+    modes = [norm.training for norm in norms]
+    for norm in norms:
+        norm.eval()
+    try:
+        return model.encode(x)
+    finally:
+        for norm, mode in zip(norms, modes):
+            norm.train(mode)
+
+
 @register_objective("product")
 class ProductObjective(ElboObjective):
     """Annealed product-space ELBO with optional TC penalty, semi- and weak supervision."""
@@ -211,6 +247,9 @@ class ProductObjective(ElboObjective):
         self._spreads: tuple[ProductSpace, tuple[float, ...]] | None = None
         # the data's factors, once prepare has seen it: labels are mapped from their values
         self._label_specs: tuple[FactorSpec, ...] | None = None
+        # orbit_weight: each orbit-started loop block's frame, and the seed of its draws
+        self.orbits: dict[int, OrbitFrame] = {}
+        self._orbit_seed = 0
 
     @property
     def needs_labels(self) -> bool:
@@ -249,13 +288,25 @@ class ProductObjective(ElboObjective):
         on pairs) drawn with ``generator`` (:func:`~prodvae.objectives.anchor.anchor_images`).
         With labels, keep the data's factors: the trainer's labels are their values, which
         each call maps to the latent factors' coordinates
-        (:func:`~prodvae.objectives.semi_supervision.latent_labels`)."""
+        (:func:`~prodvae.objectives.semi_supervision.latent_labels`). ``orbit_weight > 0``:
+        after the anchor, read the orbits of each loop it leaves unanchored
+        (:meth:`fit_orbits`)."""
         super().prepare(dataset, space, generator, num_changed=num_changed)
         if self.needs_labels:
             check_labelled_factors(dataset.spec, space, self.options.label_map)
             self._label_specs = tuple(dataset.spec)
-        if self.options.anchor_weight <= 0:
-            return
+        if self.options.anchor_weight > 0:
+            self._prepare_anchor(dataset, space, generator, num_changed)
+        if self.options.orbit_weight > 0:
+            self.fit_orbits(dataset, space, generator)
+
+    def _prepare_anchor(
+        self,
+        dataset: GroundTruthDataset,
+        space: ProductSpace,
+        generator: torch.Generator,
+        num_changed: int | None,
+    ) -> None:
         images, pairs, changed = anchor_images(dataset, generator, self.needs_pairs, num_changed)
         if self.needs_changed and changed is not None and self._varying is not None:
             changed = changed[:, self._varying]  # latent factor k = the k-th varying factor
@@ -274,6 +325,85 @@ class ProductObjective(ElboObjective):
         """Fit the starting layout (:meth:`Anchor.fit`) on training images and keep it."""
         self.anchor = Anchor.fit(space, images, pairs, generator, changed)
         return self.anchor
+
+    def fit_orbits(
+        self, dataset: GroundTruthDataset, space: ProductSpace, generator: torch.Generator
+    ) -> dict[int, OrbitFrame]:
+        """A frame of orbits (:class:`~prodvae.objectives.orbits.OrbitFrame`) for each loop
+        block that the plane start leaves unanchored (every loop block without the anchor),
+        where the data gives orbits and ``orbit_count`` of them, chained, agree
+        (:func:`~prodvae.objectives.orbits.chained_orbits`); the log names every loop left
+        without."""
+        self.orbits = {}
+        if self._varying is None:
+            raise ValueError(f"{self.name}: orbit_weight > 0 needs changed: known")
+        for block, (factor, columns) in enumerate(zip(space.factors, space.slices)):
+            if not isinstance(factor, Loop):
+                continue
+            if self.anchor is not None and bool(self.anchor.anchored[columns].all()):
+                continue  # the plane starts it
+            column = int(self._varying[block])
+            name = dataset.spec[column].name
+            try:
+                check = chained_orbits(dataset, column, self.options.orbit_count, generator)
+            except ValueError as error:
+                log.warning("orbits: no start for loop factor %d (%s): %s", block, name, error)
+                continue
+            agreement = float(check.agreement.median())
+            if not check.holds_cycle:
+                log.warning(
+                    "orbits: no start for loop factor %d (%s): neighbouring orbits agree at "
+                    "%.2f on median (a cycle: >= %.2f)",
+                    block,
+                    name,
+                    agreement,
+                    AGREEMENT,
+                )
+                continue
+            log.info(
+                "orbits: loop factor %d (%s) is pulled toward the angles round its orbits "
+                "(%d chained orbits agree at %.2f on median)",
+                block,
+                name,
+                self.options.orbit_count,
+                agreement,
+            )
+            self.orbits[block] = OrbitFrame(dataset, column, generator)
+        self._orbit_seed = int(torch.randint(2**62, (1,), generator=generator))
+        return self.orbits
+
+    def orbit_scale(self, step: int) -> float:
+        """The orbits' weight at ``step``: 0 before ``orbit_start``, ``orbit_weight`` from
+        then on (a start after the anchor and the code normalisation have let go leaves the
+        first layout to them)."""
+        return self.options.orbit_weight if step >= self.options.orbit_start else 0.0
+
+    def orbit_pull(self, model: VAE, step: int) -> tuple[Tensor, float]:
+        """The pull of each orbit-started loop block's means of ``orbit_batch`` images of a
+        fresh orbit (drawn from ``step`` alone) toward their angles on its ring, summed over
+        blocks; and the worst agreement on the paths to those orbits. An orbit reached
+        through a link that agrees below :data:`~prodvae.objectives.orbits.AGREEMENT` is
+        not pulled toward."""
+        generator = torch.Generator().manual_seed(self._orbit_seed + step)
+        device = next(model.parameters()).device
+        total, worst = torch.zeros((), device=device), 1.0
+        for block, frame in self.orbits.items():
+            cell = frame.dataset.sample_factors(1, generator=generator)[0]
+            images, angles, agreement = frame.orbit(cell, generator)
+            worst = min(worst, agreement)
+            if agreement < AGREEMENT:
+                continue
+            count = len(angles)
+            batch = self.options.orbit_batch
+            if batch <= count:
+                rows = torch.randperm(count, generator=generator)[:batch]
+            else:
+                rows = torch.randint(count, (batch,), generator=generator)
+            x = images.index_select(0, rows).to(device).float() / 255
+            mu = encode_with_running_norms(model, x).mu
+            labels = angles[rows].to(device)[:, None]
+            total = total + supervised_pull(model.space, mu, labels, {0: block})
+        return total, worst
 
     def code_blend(self, step: int) -> float:
         """How much of the normalised means the model uses at ``step``: 1 for the first
@@ -355,6 +485,11 @@ class ProductObjective(ElboObjective):
             gap = self.anchor.gap(terms.codes, terms.images)
             penalty = penalty + self.anchor_scale(step) * gap
             logs["anchor"] = gap.item()
+        if self.orbits and self.orbit_scale(step) > 0:
+            pull, agreement = self.orbit_pull(model, step)
+            penalty = penalty + self.orbit_scale(step) * pull
+            logs["orbits"] = pull.item()
+            logs["orbit_agreement"] = agreement
         if self.needs_labels and labels is not None:
             if self._label_specs is not None:
                 labels = latent_labels(labels, self._label_specs, model.space, o.label_map)

@@ -1,0 +1,217 @@
+"""Angles round orbits (``prodvae.objectives.orbits``) and ``product(orbit_weight)``."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from tests.objectives.toy import blob_images
+from tests.tolerances import eps
+
+from prodvae.data import ArrayDataset, FactorSpec, get_dataset
+from prodvae.data.grid import FactorGrid
+from prodvae.data.procedural import grid_values
+from prodvae.metrics.circular import circular_alignment
+from prodvae.models import build_vae
+from prodvae.objectives import get_objective
+from prodvae.objectives.orbits import (
+    AGREEMENT,
+    OrbitFrame,
+    chained_orbits,
+    match_frame,
+    orbit_angles,
+)
+from prodvae.objectives.product import encode_with_running_norms
+from prodvae.spaces import ProductSpace
+
+
+def alignment(angles, truth) -> float:
+    """Circular alignment of ``angles`` with ``truth``, either way round."""
+    return max(circular_alignment(s * np.asarray(angles), np.asarray(truth)) for s in (1, -1))
+
+
+def circle_in_space(angles: torch.Tensor, dim: int = 40, seed: int = 0) -> torch.Tensor:
+    """Points ``[n, dim]`` of a circle placed isometrically in ``dim`` dimensions."""
+    basis, _ = torch.linalg.qr(torch.randn(dim, 2, generator=torch.Generator().manual_seed(seed)))
+    ring = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1).double()
+    return ring @ basis.double().T
+
+
+def test_orbit_angles_of_evenly_spaced_points_are_their_angles():
+    # the graph is the cycle with equal weights: its eigenvectors are exactly (cos, sin)
+    n = 24
+    truth = torch.arange(n, dtype=torch.float64) * 2 * math.pi / n
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(1))
+    angles = orbit_angles(circle_in_space(truth[order]))
+    assert 1 - alignment(angles, truth[order]) < 100 * n * eps(torch.float64)
+
+
+def test_orbit_angles_keep_the_cyclic_order_of_uneven_points():
+    generator = torch.Generator().manual_seed(2)
+    gaps = 0.5 + torch.rand(30, generator=generator, dtype=torch.float64)
+    truth = torch.cumsum(gaps, 0) / gaps.sum() * 2 * math.pi
+    angles = orbit_angles(circle_in_space(truth))
+    # the recovered order round the circle is the true one, up to where it starts and its way
+    ranks = np.argsort(np.argsort(angles.numpy()))
+    steps = np.diff(np.r_[ranks, ranks[0]]) % len(ranks)
+    assert set(steps.tolist()) in ({1}, {len(ranks) - 1})
+
+
+def test_orbit_angles_of_a_rotating_blob():
+    truth = torch.arange(16, dtype=torch.float32) * 2 * math.pi / 16
+    angles = orbit_angles(blob_images(truth[:, None]))
+    # the images are not isometric to the circle, but their cycle is
+    assert alignment(angles, truth) > 0.99
+
+
+def test_orbit_angles_check_their_input():
+    with pytest.raises(ValueError, match="at least 5 images"):
+        orbit_angles(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="neighbours"):
+        orbit_angles(torch.rand(6, 3), neighbours=6)
+    bad = torch.rand(8, 3)
+    bad[2, 1] = math.nan
+    with pytest.raises(ValueError, match="NaN"):
+        orbit_angles(bad)
+
+
+def test_match_frame_undoes_a_turn_and_a_reflection():
+    reference = torch.linspace(0, 2 * math.pi, 13, dtype=torch.float64)[:-1]
+    fitted, agreement = match_frame(reference, 1.3 - reference)
+    assert agreement == pytest.approx(1.0, abs=100 * eps(torch.float64))
+    gap = torch.angle(torch.exp(1j * (fitted - reference)))
+    assert gap.abs().max() < 100 * eps(torch.float64) * 2 * math.pi
+
+
+def blob_grid(noise: float = 0.0, size: int = 16) -> ArrayDataset:
+    """A grid dataset: a blob on an outer circle (a loop of 16 values), one on an inner circle
+    (a loop of 12), and an invisible loop of 6 values; ``noise`` fixed per image."""
+    sizes = (16, 12, 6)
+    cells = np.stack(np.meshgrid(*(np.arange(s) for s in sizes), indexing="ij"), -1)
+    cells = cells.reshape(-1, 3)
+    values = [np.asarray(grid_values("loop", s, 0, 2 * math.pi)) for s in sizes]
+    factors = np.stack([values[k][cells[:, k]] for k in range(3)], axis=1)
+    images = blob_images(torch.from_numpy(factors[:, :2]).float(), size=size)[:, 0]
+    if noise:
+        images = images + noise * torch.rand(
+            images.shape, generator=torch.Generator().manual_seed(3)
+        )
+    pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    spec = tuple(
+        FactorSpec(name, "loop", tuple(v), 2 * math.pi)
+        for name, v in zip(("outer", "inner", "hidden"), values)
+    )
+    return ArrayDataset(pixels, factors, spec, FactorGrid(sizes))
+
+
+def test_chained_orbits_carry_every_orbit_into_one_frame():
+    dataset = blob_grid()
+    for factor in (0, 1):
+        orbits = chained_orbits(dataset, factor, 12, torch.Generator().manual_seed(0))
+        size = dataset.factor_sizes[factor]
+        assert orbits.images.shape == (12 * size, 1, 16, 16)
+        truth = np.tile(np.asarray(dataset.spec[factor].values), 12)
+        assert alignment(orbits.angles, truth) > 0.99
+        assert orbits.holds_cycle
+        # the same images as the cells they came from: the angle belongs to its image
+        assert orbits.images.dtype == torch.uint8
+
+
+def test_every_fresh_orbit_comes_in_the_reference_frame():
+    dataset = blob_grid()
+    generator = torch.Generator().manual_seed(4)
+    frame = OrbitFrame(dataset, 1, generator)
+    angles, truth = [], []
+    for _ in range(10):
+        cell = dataset.sample_factors(1, generator=generator)[0]
+        images, theta, worst = frame.orbit(cell, generator)
+        assert worst > AGREEMENT
+        # the images are the orbit's through the cell: its held factors, every inner value
+        expected = frame.cells(cell)
+        assert torch.equal(images, dataset.images_from_factors(expected))
+        angles.append(theta)
+        truth.append(np.asarray(dataset.spec[1].values))
+    # one turn and direction for all ten orbits together
+    assert alignment(torch.cat(angles), np.concatenate(truth)) > 0.99
+
+
+def test_chained_orbits_of_a_factor_the_images_do_not_show_hold_no_cycle():
+    orbits = chained_orbits(blob_grid(noise=0.05), 2, 12, torch.Generator().manual_seed(0))
+    assert float(orbits.agreement.median()) < AGREEMENT
+    assert not orbits.holds_cycle
+
+
+def test_chained_orbits_check_their_input():
+    dataset, generator = blob_grid(), torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="out of range"):
+        chained_orbits(dataset, 3, 4, generator)
+    with pytest.raises(ValueError, match="count must be >= 2"):
+        chained_orbits(dataset, 0, 1, generator)
+    small = get_dataset("torus", image_size=16, factor_sizes=(4, 8))
+    with pytest.raises(ValueError, match="has 4 values"):
+        chained_orbits(small, 0, 3, generator)
+
+
+def product_on(dataset, **options):
+    objective = get_objective(
+        "product",
+        weak="ada_gvae",
+        changed="known",
+        orbit_weight=1.0,
+        orbit_count=6,
+        orbit_batch=8,
+        **options,
+    )
+    space = ProductSpace.parse(" * ".join(["loop(3, 0.5)"] * dataset.spec.__len__()))
+    return objective, space
+
+
+def test_orbit_weight_needs_changed_known():
+    with pytest.raises(ValueError, match="orbit_weight.*changed: known"):
+        get_objective("product", weak="ada_gvae", orbit_weight=1.0)
+
+
+def test_the_pull_starts_at_orbit_start():
+    objective = get_objective(
+        "product", weak="ada_gvae", changed="known", orbit_weight=2.0, orbit_start=100
+    )
+    assert [objective.orbit_scale(s) for s in (0, 99, 100, 10**6)] == [0.0, 0.0, 2.0, 2.0]
+
+
+def test_prepare_starts_every_loop_whose_orbits_hold_a_cycle(caplog):
+    dataset = blob_grid(noise=0.05)
+    objective, space = product_on(dataset)
+    with caplog.at_level("INFO"):
+        objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    assert sorted(objective.orbits) == [0, 1]
+    assert "no start for loop factor 2 (hidden)" in caplog.text
+
+
+def test_the_orbit_pull_depends_on_the_step_alone_and_reaches_the_encoder():
+    dataset = blob_grid(size=32)
+    objective, space = product_on(dataset)
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    model = build_vae(space, "burgess", dataset.image_shape, width=4)
+    pull, agreement = objective.orbit_pull(model, step=7)
+    assert pull.item() > 0 and agreement > AGREEMENT
+    # the same step draws the same orbit and rows: the pull is a function of the step
+    assert objective.orbit_pull(model, step=7)[0].item() == pull.item()
+    assert objective.orbit_pull(model, step=8)[0].item() != pull.item()
+    pull.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_an_orbit_batch_is_encoded_with_the_running_normalisation():
+    space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25)")
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, normalise_codes=True)
+    model.train()
+    model.encode(torch.rand(16, 1, 32, 32))  # one training batch sets the running statistics
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    # an orbit: the segment held, so its batch statistics would be degenerate
+    orbit = torch.rand(1, 1, 32, 32).repeat(8, 1, 1, 1)
+    orbit[:, :, :4] = torch.rand(8, 1, 4, 32)
+    encoded = encode_with_running_norms(model, orbit)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert model.training and all(norm.training for norm in model.code_norms.values())
+    model.eval()
+    assert torch.equal(encoded.mu, model.encode(orbit).mu)
