@@ -154,3 +154,19 @@ def test_memory_rss_grid_and_file_load_with_the_shapes3d_loader(scripts, tmp_pat
     with pytest.raises(ValueError, match="--num-images must be >= 2"):
         memory_rss.grid_sizes(1)
     assert sys.modules["benchmarks.memory_rss"] is memory_rss
+
+
+def test_orbit_angles_reads_the_dial_and_records_its_table(monkeypatch, tmp_path, capsys):
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path))
+    orbit_angles = importlib.import_module("benchmarks.orbit_angles")
+    tables = importlib.import_module("benchmarks.tables")
+    argv = ["--datasets", "torus", "--orbits", "4", "--draws", "2", "--record", "orbit_angles"]
+    rows = orbit_angles.main(argv)
+    # both hands, each read once round from its images (measured 0.9997 or more over 100)
+    assert [row["factor"] for row in rows] == ["long_hand", "short_hand"]
+    assert all(row["alignment"] > 0.99 and row["agreement"] > 0.99 for row in rows)
+    assert "long_hand" in capsys.readouterr().out
+    payload = json.loads((tmp_path / "orbit_angles.json").read_text())
+    table = tables.renderer(payload["table"])(payload)
+    assert "| torus | short_hand | 40 | 4 (4) |" in table

@@ -16,29 +16,37 @@ hold, value for value, pairs that change that factor alone (the weak pairs the r
 on), and the turn and direction that best match one orbit's angles to the other's over those
 pairs carry one orbit's frame to the next. :func:`chained_orbits` walks from orbit to orbit,
 one held factor changed at each step, so every orbit's angles come out in the first one's
-frame: on the built-in data every loop's angles follow its factor with circular alignment
-0.97 to 1.00 over 100 to 200 orbits (``benchmarks/README.md``). The objective pulls each loop
+frame: on the procedural datasets (sprites, orbit, the dial) every loop's angles follow its
+factor with circular alignment 0.99 to 1.00 over 100 orbits (``benchmarks/orbit_angles.py``).
+The objective pulls each loop
 block's codes of these images toward their angles on its ring
 (:class:`~prodvae.objectives.product.ProductObjective`'s ``orbit_weight``), as labels would
 be pulled, but the angles were read from the images and pairs, not from any label.
 
-An orbit's graph that is not one cycle (an image whose two nearest neighbours are not the
-values beside it, as when the images barely change with the factor) gives angles that do not
-agree with the next orbit's; the walk measures that agreement (the circular alignment of the
-matched pairs) and a factor whose orbits do not agree, on median, at :data:`AGREEMENT` or
-better gets no start, which the log says.
+An orbit whose images do not make one cycle gets no angles: identical images (a factor the
+images do not show, or a symmetry that repeats them) or a graph in pieces are an error. One
+whose nearest neighbours are not the values beside it (images that barely change with the
+factor, under noise) gives angles that do not agree with the next orbit's; the walk measures
+that agreement (the circular alignment of the matched pairs) and a factor whose orbits do not
+agree, on median, at :data:`AGREEMENT` or better gets no start, which the log says. A factor
+whose images repeat under a symmetry (a square turned by a quarter turn) is not handled yet.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
+from prodvae.models import VAE, Posterior
+from prodvae.objectives.semi_supervision import supervised_pull
+from prodvae.spaces import Loop, ProductSpace
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ log = logging.getLogger(__name__)
 NEIGHBOURS = 2
 #: The smallest orbit read: fewer values cannot show a cycle.
 MIN_VALUES = 5
+#: Orbits drawn for a frame's reference before giving up when none makes a cycle.
+REFERENCE_TRIES = 10
 #: The median circular alignment between neighbouring orbits' angles over their matched
 #: pairs below which a factor's orbits are taken to hold no cycle.
 AGREEMENT = 0.9
@@ -68,42 +78,67 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     if not torch.isfinite(x).all():
         raise ValueError("orbit_angles: images hold NaN or infinite values")
     squared = torch.cdist(x, x).pow(2)
-    others = squared + torch.diag(torch.full((n,), math.inf, dtype=x.dtype))
+    others = squared + torch.diag(torch.full((n,), math.inf, dtype=x.dtype, device=x.device))
     nearest = others.sort(dim=1).values
-    scale = nearest[:, 0].median().clamp(min=torch.finfo(x.dtype).tiny)
+    scale = nearest[:, 0].median()
+    if not scale > 0:
+        raise ValueError(
+            "orbit_angles: most images have an identical twin: the factor does not move them "
+            "(or repeats them under a symmetry), so they make no cycle"
+        )
     joined = others <= nearest[:, neighbours - 1 : neighbours]
     joined = joined | joined.T
     weights = torch.where(joined, torch.exp(-squared / (2 * scale)), 0.0)
     degree = weights.sum(1)
+    if not bool((degree > 0).all()):
+        raise ValueError("orbit_angles: an image is too far from all the others to be joined")
     root = degree.sqrt()
-    laplacian = torch.eye(n, dtype=x.dtype) - weights / (root[:, None] * root[None, :])
-    vectors = torch.linalg.eigh(laplacian).eigenvectors[:, 1:3] / root[:, None]
+    eye = torch.eye(n, dtype=x.dtype, device=x.device)
+    values, vectors = torch.linalg.eigh(eye - weights / (root[:, None] * root[None, :]))
+    # a graph in pieces has a second zero eigenvalue: its angles would be each piece's own
+    if not values[1] > n * torch.finfo(x.dtype).eps:
+        raise ValueError("orbit_angles: the images' nearest neighbours make separate pieces")
+    vectors = vectors[:, 1:3] / root[:, None]
     return torch.atan2(vectors[:, 1], vectors[:, 0])
 
 
-def match_frame(reference: Tensor, angles: Tensor) -> tuple[Tensor, float]:
+class Frame(NamedTuple):
+    """Angles turned into a reference's frame, and how well they then agree with it."""
+
+    angles: Tensor
+    agreement: float
+
+
+def match_frame(reference: Tensor, angles: Tensor) -> Frame:
     """``angles`` turned (and reflected if that fits better) onto ``reference`` (both
     ``[n]``, row i of each an image of the same value), and how well they then agree: the
     circular alignment ``|mean exp(i (reference - angles'))|`` in [0, 1]."""
-    best: tuple[Tensor, float] | None = None
+    if reference.shape != angles.shape or reference.dim() != 1:
+        raise ValueError(
+            f"match_frame: expected two [n] tensors, got {list(reference.shape)} and "
+            f"{list(angles.shape)}"
+        )
+    best: Frame | None = None
     for sign in (1.0, -1.0):
         turned = sign * angles
         offset = torch.angle(torch.exp(1j * (reference - turned)).mean())
         fitted = turned + offset
         agreement = float(torch.exp(1j * (reference - fitted)).mean().abs())
-        if best is None or agreement > best[1]:
-            best = (fitted, agreement)
+        if best is None or agreement > best.agreement:
+            best = Frame(fitted, agreement)
     assert best is not None
     return best
 
 
 @dataclass(frozen=True)
 class Orbits:
-    """The images of a chain of orbits of one factor, ``uint8 [m, C, H, W]``, their angles in
-    the first orbit's frame, float64 ``[m]``, and each orbit's agreement with the one before
-    (float64 ``[orbits - 1]``)."""
+    """The images of a chain of orbits of one factor, ``uint8 [m, C, H, W]``, their grid
+    cells ``[m, K]``, their angles in the first orbit's frame, float64 ``[m]``, and the
+    agreement of each link (float64, one per orbit after the first; 0 for an orbit left out).
+    """
 
     images: Tensor
+    cells: Tensor
     angles: Tensor
     agreement: Tensor
 
@@ -117,34 +152,59 @@ def chained_orbits(
     dataset: GroundTruthDataset, factor: int, count: int, generator: torch.Generator
 ) -> Orbits:
     """``count`` orbits of ``factor`` of a grid dataset, each from the last with one other
-    varying factor moved to a random value, their angles carried into the first one's frame
-    (see the module docstring)."""
+    varying factor moved to another value, their angles carried into the first one's frame
+    (see the module docstring). An orbit that makes no cycle (:func:`orbit_angles` fails) is
+    left out and counts as a link that agrees at 0; the next is matched to the one before."""
     check_orbit_factor(dataset, factor)
     if count < 2:
         raise ValueError(f"chained_orbits: count must be >= 2, got {count}")
     sizes = list(dataset.factor_sizes)
     held = [k for k, size in enumerate(sizes) if k != factor and size > 1]
     cell = dataset.sample_factors(1, generator=generator)[0]
-    values = torch.arange(sizes[factor])
-    images, angles, agreement = [], [], []
+    images, cells, angles, agreement = [], [], [], []
     previous: Tensor | None = None
     for _ in range(count):
-        cells = cell.repeat(sizes[factor], 1)
-        cells[:, factor] = values
-        orbit = dataset.images_from_factors(cells)
-        theta = orbit_angles(orbit.float())
-        if previous is not None:
-            theta, agrees = match_frame(previous, theta)
-            agreement.append(agrees)
-        images.append(orbit)
-        angles.append(theta)
-        previous = theta
+        grid = orbit_cells(cell, factor, sizes[factor])
+        orbit = dataset.images_from_factors(grid)
+        try:
+            theta = orbit_angles(orbit.float())
+        except ValueError:  # no cycle here: a failed link, and the next one skips this orbit
+            agreement.append(0.0)
+        else:
+            if previous is not None:
+                theta, agrees = match_frame(previous, theta)
+                agreement.append(agrees)
+            images.append(orbit)
+            cells.append(grid)
+            angles.append(theta)
+            previous = theta
+        # another value of one held factor: a link to the same orbit would agree for free
         moved = held[int(torch.randint(len(held), (1,), generator=generator))]
+        step = 1 + int(torch.randint(sizes[moved] - 1, (1,), generator=generator))
         cell = cell.clone()
-        cell[moved] = int(torch.randint(sizes[moved], (1,), generator=generator))
-    return Orbits(
-        torch.cat(images), torch.cat(angles), torch.tensor(agreement, dtype=torch.float64)
-    )
+        cell[moved] = (int(cell[moved]) + step) % sizes[moved]
+    if not images:
+        raise ValueError(
+            f"chained_orbits: none of {count} orbits of {dataset.spec[factor].name!r} makes a cycle"
+        )
+    agrees = torch.tensor(agreement, dtype=torch.float64)
+    return Orbits(torch.cat(images), torch.cat(cells), torch.cat(angles), agrees)
+
+
+class Draw(NamedTuple):
+    """One orbit in a frame: its images ``uint8 [n, C, H, W]``, their angles ``[n]``, and the
+    worst agreement of a link on the path to it (0 where an orbit on it had no angles)."""
+
+    images: Tensor
+    angles: Tensor
+    worst: float
+
+
+def orbit_cells(cell: Tensor, factor: int, size: int) -> Tensor:
+    """The grid cells ``[size, K]`` of the orbit of ``factor`` through ``cell``, in order."""
+    cells = cell.repeat(size, 1)
+    cells[:, factor] = torch.arange(size)
+    return cells
 
 
 class OrbitFrame:
@@ -155,32 +215,31 @@ class OrbitFrame:
     orbit on the path matched to the one before over their pairs (:func:`match_frame`): a
     path of at most ``K - 1`` links, so the error does not grow with the number of orbits
     drawn, and every step of training can read a new orbit (a fixed set of orbits is learnt
-    by heart: 200 sprites turning, read back at 0.95 while fresh sprites read at 0.13).
+    by heart: on sprites, 200 fixed orbits' own pull fell to 1.8 while fresh sprites' rotation
+    read 0.13).
     """
 
     def __init__(self, dataset: GroundTruthDataset, factor: int, generator: torch.Generator):
         check_orbit_factor(dataset, factor)
         self.dataset, self.factor = dataset, factor
-        sizes = dataset.factor_sizes
-        self.held = [k for k, size in enumerate(sizes) if k != factor and size > 1]
-        self.values = torch.arange(sizes[factor])
-        self.cell = dataset.sample_factors(1, generator=generator)[0]
-        self.angles = orbit_angles(self.images(self.cell).float())
+        self.size = dataset.factor_sizes[factor]
+        self.held = [k for k, n in enumerate(dataset.factor_sizes) if k != factor and n > 1]
+        for attempt in range(REFERENCE_TRIES):  # a reference orbit that makes a cycle
+            self.cell = dataset.sample_factors(1, generator=generator)[0]
+            try:
+                self.angles = orbit_angles(self.images(self.cell).float())
+                break
+            except ValueError:
+                if attempt == REFERENCE_TRIES - 1:
+                    raise
 
     def images(self, cell: Tensor) -> Tensor:
         """The orbit's images ``uint8 [n, C, H, W]`` through ``cell``, in the factor's order."""
-        return self.dataset.images_from_factors(self.cells(cell))
+        return self.dataset.images_from_factors(orbit_cells(cell, self.factor, self.size))
 
-    def cells(self, cell: Tensor) -> Tensor:
-        """The orbit's grid cells ``[n, K]`` through ``cell``."""
-        cells = cell.repeat(len(self.values), 1)
-        cells[:, self.factor] = self.values
-        return cells
-
-    def orbit(self, cell: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, float]:
-        """The images ``uint8 [n, C, H, W]`` of the orbit through ``cell`` (its other factors'
-        values; the factor's own is ignored), their angles in the reference frame ``[n]``,
-        and the worst agreement of a link on the path there (1 for the reference itself)."""
+    def orbit(self, cell: Tensor, generator: torch.Generator) -> Draw:
+        """The orbit through ``cell`` (its other factors' values; the factor's own is
+        ignored) in the reference frame."""
         current, angles, worst = self.cell.clone(), self.angles, 1.0
         images = None
         order = torch.randperm(len(self.held), generator=generator).tolist()
@@ -189,11 +248,14 @@ class OrbitFrame:
                 continue
             current[j] = cell[j]
             images = self.images(current)
-            angles, agrees = match_frame(angles, orbit_angles(images.float()))
+            try:
+                angles, agrees = match_frame(angles, orbit_angles(images.float()))
+            except ValueError:  # an orbit on the path with no cycle: no frame past it
+                return Draw(self.images(cell), angles, 0.0)
             worst = min(worst, agrees)
         if images is None:
             images = self.images(current)
-        return images, angles, worst
+        return Draw(images, angles, worst)
 
 
 def check_orbit_factor(dataset: GroundTruthDataset, factor: int) -> None:
@@ -212,3 +274,117 @@ def check_orbit_factor(dataset: GroundTruthDataset, factor: int) -> None:
         )
     if not any(size > 1 for k, size in enumerate(sizes) if k != factor):
         raise ValueError("orbits: no other factor varies, so there is one orbit only")
+
+
+def orbit_frames(
+    dataset: GroundTruthDataset,
+    space: ProductSpace,
+    columns: Sequence[int],
+    anchored: Tensor | None,
+    count: int,
+    generator: torch.Generator,
+) -> dict[int, OrbitFrame]:
+    """An :class:`OrbitFrame` for each loop block of ``space`` (block k standing for the
+    data's factor ``columns[k]``) that ``anchored`` (bool over the space's dimensions, None
+    for none) leaves unanchored, whose factor is a loop of the data and whose ``count``
+    chained orbits agree (:func:`chained_orbits`). The log names each block started and each
+    left without; a dataset that is not a grid is an error."""
+    if not dataset.is_grid:
+        raise ValueError(
+            "orbit_weight: orbits need a grid dataset (every value of a factor with the others "
+            "held); this one is not"
+        )
+    frames: dict[int, OrbitFrame] = {}
+    for block, (factor, dims) in enumerate(zip(space.factors, space.slices)):
+        if not isinstance(factor, Loop):
+            continue
+        if anchored is not None and bool(anchored[dims].all()):
+            continue  # the plane starts it
+        column = columns[block]
+        spec = dataset.spec[column]
+        if spec.kind != "loop":
+            log.warning(
+                "orbits: no start for loop block %d: %s is a %s", block, spec.name, spec.kind
+            )
+            continue
+        try:
+            check = chained_orbits(dataset, column, count, generator)
+        except ValueError as error:
+            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
+            continue
+        agreement = float(check.agreement.median())
+        if not check.holds_cycle:
+            log.warning(
+                "orbits: no start for loop block %d (%s): neighbouring orbits agree at %.2f on "
+                "median (a cycle: >= %.2f)",
+                block,
+                spec.name,
+                agreement,
+                AGREEMENT,
+            )
+            continue
+        log.info(
+            "orbits: loop block %d (%s) is pulled toward the angles round its orbits (%d "
+            "chained orbits agree at %.2f on median)",
+            block,
+            spec.name,
+            count,
+            agreement,
+        )
+        try:
+            frames[block] = OrbitFrame(dataset, column, generator)
+        except ValueError as error:
+            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
+    if not frames:
+        log.warning("orbits: orbit_weight > 0, but no loop block was started")
+    return frames
+
+
+class OrbitPull(NamedTuple):
+    """The pull summed over blocks ``[]``, and the worst agreement on the paths drawn."""
+
+    total: Tensor
+    worst: float
+
+
+def orbit_pull(
+    model: VAE, frames: dict[int, OrbitFrame], batch: int, generator: torch.Generator
+) -> OrbitPull:
+    """For each block's frame, one fresh orbit drawn with ``generator``, and the pull
+    (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the labels' energy) of the
+    block's means of ``batch`` of its images (with replacement when the orbit has fewer)
+    toward their angles on its ring; an orbit reached through a link that agrees below
+    :data:`AGREEMENT` is not pulled toward."""
+    device = next(model.parameters()).device
+    total, worst = torch.zeros((), device=device), 1.0
+    for block, frame in frames.items():
+        cell = frame.dataset.sample_factors(1, generator=generator)[0]
+        draw = frame.orbit(cell, generator)
+        worst = min(worst, draw.worst)
+        if not draw.worst >= AGREEMENT:
+            continue
+        count = len(draw.angles)
+        if batch <= count:
+            rows = torch.randperm(count, generator=generator)[:batch]
+        else:
+            rows = torch.randint(count, (batch,), generator=generator)
+        x = draw.images.index_select(0, rows).to(device).float() / 255
+        mu = encode_with_running_norms(model, x).mu
+        labels = draw.angles[rows].to(device)[:, None]
+        total = total + supervised_pull(model.space, mu, labels, {0: block})
+    return OrbitPull(total, worst)
+
+
+def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
+    """``model.encode(x)`` with its code normalisations reading their running statistics and
+    leaving them as they are: a batch of one orbit holds every other factor at one value,
+    whose batch statistics would blow that factor's codes up and mislead the averages."""
+    norms = [*model.loop_norms.values(), *model.code_norms.values()]
+    modes = [norm.training for norm in norms]
+    for norm in norms:
+        norm.eval()
+    try:
+        return model.encode(x)
+    finally:
+        for norm, mode in zip(norms, modes):
+            norm.train(mode)

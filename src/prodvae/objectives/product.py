@@ -55,18 +55,22 @@ the normalisation out linearly over as many more
 (:class:`~prodvae.models.vae.CodeNorm`): every block spreads over its prior from the start,
 so none is left idle while another takes its factor, and then each is free to shrink to
 what its factor needs.
+``orbit_weight`` > 0 (with ``changed: known``, on a grid) pulls each loop block that the anchor
+leaves unanchored (every loop block without the anchor) toward the angles round its factor's
+orbits (:mod:`prodvae.objectives.orbits`): from step ``orbit_start`` on, ``orbit_batch`` images
+of one fresh orbit a step, with the labels' pull; a factor is started when ``orbit_count``
+chained orbits agree.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 from prodvae.data import FactorSpec, GroundTruthDataset
-from prodvae.models import VAE, Posterior
+from prodvae.models import VAE
 from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
 from prodvae.objectives.base import register_objective, require_gaussian
@@ -81,7 +85,7 @@ from prodvae.objectives.options import (
     check_numbers,
     normalise,
 )
-from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits
+from prodvae.objectives.orbits import OrbitFrame, OrbitPull, orbit_frames, orbit_pull
 from prodvae.objectives.schedules import SHAPES, Ramp
 from prodvae.objectives.semi_supervision import (
     check_label_map,
@@ -97,9 +101,7 @@ from prodvae.objectives.weak import (
     pair_separation,
     prior_spreads,
 )
-from prodvae.spaces import Loop, ProductSpace
-
-log = logging.getLogger(__name__)
+from prodvae.spaces import ProductSpace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,21 +215,6 @@ class ProductOptions(WeakOptions):
             )
 
 
-def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
-    """``model.encode(x)`` with its code normalisations reading their running statistics and
-    leaving them as they are: a batch of one orbit holds every other factor at one value,
-    whose batch statistics would blow that factor's codes up and mislead the averages."""
-    norms = [*model.loop_norms.values(), *model.code_norms.values()]
-    modes = [norm.training for norm in norms]
-    for norm in norms:
-        norm.eval()
-    try:
-        return model.encode(x)
-    finally:
-        for norm, mode in zip(norms, modes):
-            norm.train(mode)
-
-
 @register_objective("product")
 class ProductObjective(ElboObjective):
     """Annealed product-space ELBO with optional TC penalty, semi- and weak supervision."""
@@ -249,7 +236,7 @@ class ProductObjective(ElboObjective):
         self._label_specs: tuple[FactorSpec, ...] | None = None
         # orbit_weight: each orbit-started loop block's frame, and the seed of its draws
         self.orbits: dict[int, OrbitFrame] = {}
-        self._orbit_seed = 0
+        self._orbit_seed, self._orbits_fitted = 0, False
 
     @property
     def needs_labels(self) -> bool:
@@ -329,47 +316,16 @@ class ProductObjective(ElboObjective):
     def fit_orbits(
         self, dataset: GroundTruthDataset, space: ProductSpace, generator: torch.Generator
     ) -> dict[int, OrbitFrame]:
-        """A frame of orbits (:class:`~prodvae.objectives.orbits.OrbitFrame`) for each loop
-        block that the plane start leaves unanchored (every loop block without the anchor),
-        where the data gives orbits and ``orbit_count`` of them, chained, agree
-        (:func:`~prodvae.objectives.orbits.chained_orbits`); the log names every loop left
-        without."""
-        self.orbits = {}
+        """The orbit frames of the loop blocks the plane start leaves unanchored
+        (:func:`~prodvae.objectives.orbits.orbit_frames`), and the seed of their draws."""
         if self._varying is None:
-            raise ValueError(f"{self.name}: orbit_weight > 0 needs changed: known")
-        for block, (factor, columns) in enumerate(zip(space.factors, space.slices)):
-            if not isinstance(factor, Loop):
-                continue
-            if self.anchor is not None and bool(self.anchor.anchored[columns].all()):
-                continue  # the plane starts it
-            column = int(self._varying[block])
-            name = dataset.spec[column].name
-            try:
-                check = chained_orbits(dataset, column, self.options.orbit_count, generator)
-            except ValueError as error:
-                log.warning("orbits: no start for loop factor %d (%s): %s", block, name, error)
-                continue
-            agreement = float(check.agreement.median())
-            if not check.holds_cycle:
-                log.warning(
-                    "orbits: no start for loop factor %d (%s): neighbouring orbits agree at "
-                    "%.2f on median (a cycle: >= %.2f)",
-                    block,
-                    name,
-                    agreement,
-                    AGREEMENT,
-                )
-                continue
-            log.info(
-                "orbits: loop factor %d (%s) is pulled toward the angles round its orbits "
-                "(%d chained orbits agree at %.2f on median)",
-                block,
-                name,
-                self.options.orbit_count,
-                agreement,
-            )
-            self.orbits[block] = OrbitFrame(dataset, column, generator)
+            raise ValueError(f"{self.name}: orbit_weight > 0 needs prepare with changed: known")
+        anchored = None if self.anchor is None else self.anchor.anchored
+        self.orbits = orbit_frames(
+            dataset, space, self._varying.tolist(), anchored, self.options.orbit_count, generator
+        )
         self._orbit_seed = int(torch.randint(2**62, (1,), generator=generator))
+        self._orbits_fitted = True
         return self.orbits
 
     def orbit_scale(self, step: int) -> float:
@@ -378,32 +334,11 @@ class ProductObjective(ElboObjective):
         first layout to them)."""
         return self.options.orbit_weight if step >= self.options.orbit_start else 0.0
 
-    def orbit_pull(self, model: VAE, step: int) -> tuple[Tensor, float]:
-        """The pull of each orbit-started loop block's means of ``orbit_batch`` images of a
-        fresh orbit (drawn from ``step`` alone) toward their angles on its ring, summed over
-        blocks; and the worst agreement on the paths to those orbits. An orbit reached
-        through a link that agrees below :data:`~prodvae.objectives.orbits.AGREEMENT` is
-        not pulled toward."""
+    def orbit_pull(self, model: VAE, step: int) -> OrbitPull:
+        """:func:`~prodvae.objectives.orbits.orbit_pull` of this step's fresh orbits (drawn
+        from the seed :meth:`fit_orbits` drew and ``step``)."""
         generator = torch.Generator().manual_seed(self._orbit_seed + step)
-        device = next(model.parameters()).device
-        total, worst = torch.zeros((), device=device), 1.0
-        for block, frame in self.orbits.items():
-            cell = frame.dataset.sample_factors(1, generator=generator)[0]
-            images, angles, agreement = frame.orbit(cell, generator)
-            worst = min(worst, agreement)
-            if agreement < AGREEMENT:
-                continue
-            count = len(angles)
-            batch = self.options.orbit_batch
-            if batch <= count:
-                rows = torch.randperm(count, generator=generator)[:batch]
-            else:
-                rows = torch.randint(count, (batch,), generator=generator)
-            x = images.index_select(0, rows).to(device).float() / 255
-            mu = encode_with_running_norms(model, x).mu
-            labels = angles[rows].to(device)[:, None]
-            total = total + supervised_pull(model.space, mu, labels, {0: block})
-        return total, worst
+        return orbit_pull(model, self.orbits, self.options.orbit_batch, generator)
 
     def code_blend(self, step: int) -> float:
         """How much of the normalised means the model uses at ``step``: 1 for the first
@@ -485,11 +420,17 @@ class ProductObjective(ElboObjective):
             gap = self.anchor.gap(terms.codes, terms.images)
             penalty = penalty + self.anchor_scale(step) * gap
             logs["anchor"] = gap.item()
-        if self.orbits and self.orbit_scale(step) > 0:
-            pull, agreement = self.orbit_pull(model, step)
-            penalty = penalty + self.orbit_scale(step) * pull
-            logs["orbits"] = pull.item()
-            logs["orbit_agreement"] = agreement
+        if self.orbit_scale(step) > 0:
+            if not self._orbits_fitted:
+                raise ValueError(
+                    f"{self.name}: orbit_weight > 0 needs the orbits: call "
+                    "objective.prepare(dataset, space, generator) before training"
+                )
+            if self.orbits:
+                pull = self.orbit_pull(model, step)
+                penalty = penalty + self.orbit_scale(step) * pull.total
+                logs["orbits"] = pull.total.item()
+                logs["orbit_agreement"] = pull.worst
         if self.needs_labels and labels is not None:
             if self._label_specs is not None:
                 labels = latent_labels(labels, self._label_specs, model.space, o.label_map)

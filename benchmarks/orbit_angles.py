@@ -1,0 +1,89 @@
+"""How well do orbits read each loop's angle from its images alone?
+
+For every loop factor of the procedural datasets, :func:`prodvae.objectives.orbits.
+chained_orbits` reads the angles of ``--orbits`` orbits (every value of the factor, the rest
+held), chained through the pairs that join neighbouring orbits, and this prints their
+circular alignment with the true values (either way round; 1 for angles equal to the values
+up to one turn and direction), the median agreement of neighbouring orbits, and the time to
+draw one fresh orbit in a frame (:class:`~prodvae.objectives.orbits.OrbitFrame`, as
+``product``'s ``orbit_weight`` does at every step).
+
+    python -m benchmarks.orbit_angles --record orbit_angles
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.results import record
+from prodvae.data import get_dataset
+from prodvae.metrics.circular import circular_alignment
+from prodvae.objectives.orbits import OrbitFrame, chained_orbits
+
+DATASETS = ("sprites", "orbit", "torus")
+
+
+def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dict[str, Any]:
+    """One loop factor's row: alignment of ``orbits`` chained orbits' angles with the truth,
+    their median agreement, and the mean seconds to draw one fresh orbit in a frame."""
+    spec = dataset.spec[factor]
+    generator = torch.Generator().manual_seed(seed)
+    chain = chained_orbits(dataset, factor, orbits, generator)
+    values = np.asarray(spec.values, dtype=np.float64)[chain.cells[:, factor].numpy()]
+    turns = values / spec.period
+    truth = 2 * math.pi * turns * spec.symmetry
+    frame = OrbitFrame(dataset, factor, generator)
+    start = time.perf_counter()
+    for _ in range(draws):
+        frame.orbit(dataset.sample_factors(1, generator=generator)[0], generator)
+    seconds = (time.perf_counter() - start) / draws
+    return {
+        "factor": spec.name,
+        "values": dataset.factor_sizes[factor],
+        "orbits": orbits,
+        "kept": len(chain.angles) // dataset.factor_sizes[factor],
+        "alignment": circular_alignment(chain.angles.numpy(), truth),
+        "agreement": float(chain.agreement.median()),
+        "seconds_per_orbit": seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--orbits", type=int, default=100)
+    parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
+    args = parser.parse_args(argv)
+    rows = []
+    for name in args.datasets:
+        dataset = get_dataset(name, image_size=args.image_size)
+        for factor, spec in enumerate(dataset.spec):
+            if spec.kind != "loop":
+                continue
+            row = {
+                "dataset": name,
+                **read_factor(dataset, factor, args.orbits, args.draws, args.seed),
+            }
+            rows.append(row)
+            print(
+                f"{name:8s} {row['factor']:12s} alignment {row['alignment']:.4f}, neighbouring "
+                f"orbits agree {row['agreement']:.4f}, {1000 * row['seconds_per_orbit']:.1f} ms "
+                "a fresh orbit",
+                flush=True,
+            )
+    if args.record:
+        record(args.record, {"image_size": args.image_size, "rows": rows}, table="orbit_angles")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

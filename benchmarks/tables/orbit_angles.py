@@ -1,0 +1,24 @@
+"""Loops read from their orbits (``benchmarks/orbit_angles.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render(payload: dict[str, Any]) -> str:
+    results = payload["results"]
+    lines = [
+        f"At {results['image_size']} px:",
+        "",
+        "| dataset | loop | values | orbits (with a cycle) | alignment with the truth "
+        "| neighbours agree | ms a fresh orbit |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["rows"]:
+        lines.append(
+            f"| {row['dataset']} | {row['factor']} | {row['values']} | {row['orbits']} "
+            f"({row['kept']}) "
+            f"| {row['alignment']:.4f} | {row['agreement']:.4f} "
+            f"| {1000 * row['seconds_per_orbit']:.1f} |"
+        )
+    return "\n".join(lines)
