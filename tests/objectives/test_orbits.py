@@ -140,15 +140,37 @@ def test_every_fresh_orbit_comes_in_the_reference_frame():
     angles, truth = [], []
     for _ in range(10):
         cell = dataset.sample_factors(1, generator=generator)[0]
-        images, theta, worst = frame.orbit(cell, generator)
+        theta, worst = frame.orbit(cell, generator)
         assert worst > AGREEMENT
         # the images are the orbit's through the cell: its held factors, every inner value
         expected = orbit_cells(cell, 1, 12)
-        assert torch.equal(images, dataset.images_from_factors(expected))
+        assert torch.equal(frame.images(cell), dataset.images_from_factors(expected))
+        assert torch.equal(frame.images(cell, torch.tensor([3, 1])), frame.images(cell)[[3, 1]])
         angles.append(theta)
         truth.append(np.asarray(dataset.spec[1].values))
     # one turn and direction for all ten orbits together
     assert alignment(torch.cat(angles), np.concatenate(truth)) > 0.99
+
+
+def test_a_frame_keeps_its_orbits_and_links_a_new_one_to_a_kept_neighbour(monkeypatch):
+    dataset = blob_grid()
+    generator = torch.Generator().manual_seed(2)
+    frame = OrbitFrame(dataset, 0, generator)
+    calls = []
+    read = frame._link
+    monkeypatch.setattr(frame, "_link", lambda cell, known: calls.append(cell) or read(cell, known))
+    far = frame.cell.clone()
+    far[1], far[2] = (far[1] + 3) % 12, (far[2] + 2) % 6  # two held factors away: a path
+    first = frame.orbit(far, generator)
+    assert len(calls) == 2 and first.worst > AGREEMENT
+    assert frame.orbit(far, generator) == first and len(calls) == 2  # kept: no new link
+    near = far.clone()
+    near[2] = (near[2] + 1) % 6  # one held factor from a kept orbit: one link
+    frame.orbit(near, generator)
+    assert len(calls) == 3
+    truth = np.tile(np.asarray(dataset.spec[0].values), len(frame.kept))
+    kept = torch.cat([draw.angles for draw in frame.kept.values()])
+    assert alignment(kept, truth) > 0.99
 
 
 def test_chained_orbits_of_a_factor_the_images_do_not_show_hold_no_cycle():
@@ -250,6 +272,24 @@ def test_the_orbit_pull_depends_on_the_step_alone_and_reaches_the_encoder():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
+def test_orbit_draws_split_the_batch_over_that_many_orbits(monkeypatch):
+    dataset = blob_grid(size=32)
+    objective, space = product_on(dataset, orbit_batch=10, orbit_draws=3)
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    model = build_vae(space, "burgess", dataset.image_shape, width=4)
+    rows = []
+    for frame in objective.orbits.values():
+        images = frame.images
+        monkeypatch.setattr(  # the rows drawn (an orbit read whole for its angles: None)
+            frame, "images", lambda cell, r=None, f=images: rows.append(r) or f(cell, r)
+        )
+    objective.orbit_pull(model, step=0)
+    drawn = [len(r) for r in rows if r is not None]
+    assert drawn == [4, 3, 3] * len(objective.orbits)
+    with pytest.raises(ValueError, match="orbit_draws.*at most orbit_batch"):
+        get_objective("product", orbit_batch=2, orbit_draws=3)
+
+
 def test_an_orbit_batch_is_encoded_with_the_running_normalisation():
     space = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25)")
     model = build_vae(space, "burgess", (1, 32, 32), width=4, normalise_codes=True)
@@ -275,7 +315,7 @@ def test_an_orbit_reached_through_a_poor_link_is_not_pulled_toward(monkeypatch):
 
     def poor(frame):
         good = frame.orbit
-        return lambda cell, generator: Draw(*good(cell, generator)[:2], 0.5)
+        return lambda cell, generator: Draw(good(cell, generator).angles, 0.5)
 
     for frame in objective.orbits.values():
         monkeypatch.setattr(frame, "orbit", poor(frame))
@@ -293,9 +333,13 @@ def test_training_without_prepare_names_the_orbits():
         objective(model, pairs, 0, changed=changed)
 
 
-def test_orbits_need_a_grid(monkeypatch):
+def test_a_dataset_that_is_not_a_grid_starts_no_orbit_and_says_so(monkeypatch, caplog):
     dataset = blob_grid()
     space = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5) * loop(3, 0.5)")
     monkeypatch.setattr(type(dataset), "is_grid", property(lambda self: False))
+    with caplog.at_level("WARNING"):
+        frames = orbit_frames(dataset, space, [0, 1, 2], None, 4, torch.Generator().manual_seed(0))
+    assert frames == {}
+    assert "orbits need a grid dataset" in caplog.text
     with pytest.raises(ValueError, match="orbits need a grid"):
-        orbit_frames(dataset, space, [0, 1, 2], None, 4, torch.Generator().manual_seed(0))
+        OrbitFrame(dataset, 0, torch.Generator().manual_seed(0))

@@ -192,10 +192,10 @@ def chained_orbits(
 
 
 class Draw(NamedTuple):
-    """One orbit in a frame: its images ``uint8 [n, C, H, W]``, their angles ``[n]``, and the
-    worst agreement of a link on the path to it (0 where an orbit on it had no angles)."""
+    """One orbit in a frame: its angles ``[n]`` (value i of the factor at row i), and the
+    worst agreement of a link on the chain that reached it (0 where an orbit on it had no
+    angles)."""
 
-    images: Tensor
     angles: Tensor
     worst: float
 
@@ -208,15 +208,17 @@ def orbit_cells(cell: Tensor, factor: int, size: int) -> Tensor:
 
 
 class OrbitFrame:
-    """Fresh orbits of one factor of a grid dataset, each in one reference orbit's frame.
+    """Orbits of one factor of a grid dataset, each in one reference orbit's frame.
 
-    The reference orbit is drawn once; any other orbit is reached from it by a path that
-    changes the held factors that differ one at a time (in an order drawn at random), each
-    orbit on the path matched to the one before over their pairs (:func:`match_frame`): a
-    path of at most ``K - 1`` links, so the error does not grow with the number of orbits
-    drawn, and every step of training can read a new orbit (a fixed set of orbits is learnt
-    by heart: on sprites, 200 fixed orbits' own pull fell to 1.8 while fresh sprites' rotation
-    read 0.13).
+    The reference orbit is drawn once. Every orbit read since is kept (its angles, and the
+    worst agreement on its chain), and a new one is matched (:func:`match_frame`) to a kept
+    orbit that differs from it in one held factor, found in a random order; when none does,
+    the new orbit is reached from the reference by a path that changes the held factors
+    that differ one at a time (in an order drawn at random), every orbit on the path kept.
+    Every step of training can so read new orbits at about one link each (a fixed set of
+    orbits is learnt by heart: on sprites, 200 fixed orbits' own pull fell to 1.8 while
+    fresh sprites' rotation read 0.13). What is kept depends on the draws made, so a run
+    resumed from a checkpoint reads its orbits over the paths it draws after.
     """
 
     def __init__(self, dataset: GroundTruthDataset, factor: int, generator: torch.Generator):
@@ -224,38 +226,61 @@ class OrbitFrame:
         self.dataset, self.factor = dataset, factor
         self.size = dataset.factor_sizes[factor]
         self.held = [k for k, n in enumerate(dataset.factor_sizes) if k != factor and n > 1]
+        self.kept: dict[tuple[int, ...], Draw] = {}
         for attempt in range(REFERENCE_TRIES):  # a reference orbit that makes a cycle
             self.cell = dataset.sample_factors(1, generator=generator)[0]
             try:
-                self.angles = orbit_angles(self.images(self.cell).float())
+                angles = orbit_angles(self.images(self.cell).float())
                 break
             except ValueError:
                 if attempt == REFERENCE_TRIES - 1:
                     raise
+        self.angles = angles
+        self.kept[self.key(self.cell)] = Draw(angles, 1.0)
 
-    def images(self, cell: Tensor) -> Tensor:
-        """The orbit's images ``uint8 [n, C, H, W]`` through ``cell``, in the factor's order."""
-        return self.dataset.images_from_factors(orbit_cells(cell, self.factor, self.size))
+    def key(self, cell: Tensor) -> tuple[int, ...]:
+        """The held factors' values of ``cell``: which orbit it lies on."""
+        return tuple(int(cell[k]) for k in self.held)
+
+    def images(self, cell: Tensor, rows: Tensor | None = None) -> Tensor:
+        """The orbit's images ``uint8 [n, C, H, W]`` through ``cell``, in the factor's order
+        (the values ``rows`` only, when given)."""
+        cells = orbit_cells(cell, self.factor, self.size)
+        return self.dataset.images_from_factors(cells if rows is None else cells[rows])
+
+    def _link(self, cell: Tensor, known: Draw) -> Draw:
+        """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away."""
+        try:
+            angles, agrees = match_frame(known.angles, orbit_angles(self.images(cell).float()))
+        except ValueError:  # no cycle here: no frame through it
+            draw = Draw(known.angles, 0.0)
+        else:
+            draw = Draw(angles, min(known.worst, agrees))
+        self.kept[self.key(cell)] = draw
+        return draw
 
     def orbit(self, cell: Tensor, generator: torch.Generator) -> Draw:
         """The orbit through ``cell`` (its other factors' values; the factor's own is
         ignored) in the reference frame."""
-        current, angles, worst = self.cell.clone(), self.angles, 1.0
-        images = None
-        order = torch.randperm(len(self.held), generator=generator).tolist()
-        for j in (self.held[i] for i in order):
-            if int(cell[j]) == int(current[j]):
+        key = self.key(cell)
+        if key in self.kept:
+            return self.kept[key]
+        order = [self.held[i] for i in torch.randperm(len(self.held), generator=generator)]
+        for k in order:  # a kept orbit one held factor away
+            for value in torch.randperm(self.dataset.factor_sizes[k], generator=generator):
+                near = (*key[: self.held.index(k)], int(value), *key[self.held.index(k) + 1 :])
+                if near in self.kept and self.kept[near].worst > 0:
+                    return self._link(cell, self.kept[near])
+        current = self.cell.clone()  # none: a path from the reference
+        draw = self.kept[self.key(current)]
+        for k in order:
+            if int(cell[k]) == int(current[k]):
                 continue
-            current[j] = cell[j]
-            images = self.images(current)
-            try:
-                angles, agrees = match_frame(angles, orbit_angles(images.float()))
-            except ValueError:  # an orbit on the path with no cycle: no frame past it
-                return Draw(self.images(cell), angles, 0.0)
-            worst = min(worst, agrees)
-        if images is None:
-            images = self.images(current)
-        return Draw(images, angles, worst)
+            current[k] = cell[k]
+            draw = self.kept.get(self.key(current)) or self._link(current.clone(), draw)
+            if draw.worst == 0.0:
+                break
+        return draw
 
 
 def check_orbit_factor(dataset: GroundTruthDataset, factor: int) -> None:
@@ -288,13 +313,14 @@ def orbit_frames(
     data's factor ``columns[k]``) that ``anchored`` (bool over the space's dimensions, None
     for none) leaves unanchored, whose factor is a loop of the data and whose ``count``
     chained orbits agree (:func:`chained_orbits`). The log names each block started and each
-    left without; a dataset that is not a grid is an error."""
-    if not dataset.is_grid:
-        raise ValueError(
-            "orbit_weight: orbits need a grid dataset (every value of a factor with the others "
-            "held); this one is not"
-        )
+    left without; a dataset that is not a grid starts none, which the log says."""
     frames: dict[int, OrbitFrame] = {}
+    if not dataset.is_grid:
+        log.warning(
+            "orbits: no loop block is started: orbits need a grid dataset (every value of a "
+            "factor with the others held), and this one is not"
+        )
+        return frames
     for block, (factor, dims) in enumerate(zip(space.factors, space.slices)):
         if not isinstance(factor, Loop):
             continue
@@ -348,29 +374,46 @@ class OrbitPull(NamedTuple):
 
 
 def orbit_pull(
-    model: VAE, frames: dict[int, OrbitFrame], batch: int, generator: torch.Generator
+    model: VAE,
+    frames: dict[int, OrbitFrame],
+    batch: int,
+    generator: torch.Generator,
+    draws: int = 1,
 ) -> OrbitPull:
-    """For each block's frame, one fresh orbit drawn with ``generator``, and the pull
-    (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the labels' energy) of the
-    block's means of ``batch`` of its images (with replacement when the orbit has fewer)
-    toward their angles on its ring; an orbit reached through a link that agrees below
-    :data:`AGREEMENT` is not pulled toward."""
+    """For each block's frame, ``draws`` orbits drawn with ``generator`` through random
+    cells, ``batch`` of their images in all (split evenly; with replacement when an orbit has
+    fewer), and the pull (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the
+    labels' energy) of the block's means of them toward their angles on its ring, summed
+    over blocks; an orbit reached through a link that agrees below :data:`AGREEMENT` is not
+    pulled toward."""
+    if not 1 <= draws <= batch:
+        raise ValueError(f"orbit_pull: draws must be in [1, batch={batch}], got {draws}")
     device = next(model.parameters()).device
     total, worst = torch.zeros((), device=device), 1.0
     for block, frame in frames.items():
-        cell = frame.dataset.sample_factors(1, generator=generator)[0]
-        draw = frame.orbit(cell, generator)
-        worst = min(worst, draw.worst)
-        if not draw.worst >= AGREEMENT:
+        images, angles = [], []
+        for i in range(draws):
+            # the cells and rows drawn do not hang on which orbits are kept: the path has
+            # its own generator
+            cell = frame.dataset.sample_factors(1, generator=generator)[0]
+            take = batch // draws + (i < batch % draws)
+            if take <= frame.size:
+                rows = torch.randperm(frame.size, generator=generator)[:take]
+            else:
+                rows = torch.randint(frame.size, (take,), generator=generator)
+            path = torch.Generator().manual_seed(
+                int(torch.randint(2**62, (1,), generator=generator))
+            )
+            draw = frame.orbit(cell, path)
+            worst = min(worst, draw.worst)
+            if draw.worst >= AGREEMENT:
+                images.append(frame.images(cell, rows))
+                angles.append(draw.angles[rows])
+        if not images:
             continue
-        count = len(draw.angles)
-        if batch <= count:
-            rows = torch.randperm(count, generator=generator)[:batch]
-        else:
-            rows = torch.randint(count, (batch,), generator=generator)
-        x = draw.images.index_select(0, rows).to(device).float() / 255
+        x = torch.cat(images).to(device).float() / 255
         mu = encode_with_running_norms(model, x).mu
-        labels = draw.angles[rows].to(device)[:, None]
+        labels = torch.cat(angles).to(device)[:, None]
         total = total + supervised_pull(model.space, mu, labels, {0: block})
     return OrbitPull(total, worst)
 

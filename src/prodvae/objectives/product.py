@@ -217,7 +217,8 @@ class ProductObjective(ElboObjective):
         """:func:`~prodvae.objectives.orbits.orbit_pull` of this step's fresh orbits (drawn
         from the seed :meth:`fit_orbits` drew and ``step``)."""
         generator = torch.Generator().manual_seed(self._orbit_seed + step)
-        return orbit_pull(model, self.orbits, self.options.orbit_batch, generator)
+        o = self.options
+        return orbit_pull(model, self.orbits, o.orbit_batch, generator, o.orbit_draws)
 
     def code_blend(self, step: int) -> float:
         """How much of the normalised means the model uses at ``step``: 1 for the first

@@ -48,6 +48,7 @@ class ProductOptions(WeakOptions):
     orbit_start: int = 0
     orbit_count: int = 20
     orbit_batch: int = 32
+    orbit_draws: int = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -81,6 +82,11 @@ class ProductOptions(WeakOptions):
         check_count("orbit_start", self.orbit_start)
         check_count("orbit_count", self.orbit_count, low=2)
         check_count("orbit_batch", self.orbit_batch, low=1)
+        draws = check_count("orbit_draws", self.orbit_draws, low=1)
+        if draws > self.orbit_batch:
+            raise OptionError(
+                "orbit_draws", f"({draws}) must be at most orbit_batch ({self.orbit_batch})"
+            )
         if self.orbit_weight > 0 and self.changed != "known":
             raise OptionError(
                 "orbit_weight", "> 0 pulls latent factor k toward factor k: set changed: known"
