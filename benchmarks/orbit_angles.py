@@ -4,9 +4,11 @@ For every loop factor of the procedural datasets, :func:`prodvae.objectives.orbi
 chained_orbits` reads the angles of ``--orbits`` orbits (every value of the factor, the rest
 held), chained through the pairs that join neighbouring orbits, and this prints their
 circular alignment with the true values (either way round; 1 for angles equal to the values
-up to one turn and direction), the median agreement of neighbouring orbits, and the time to
-draw one fresh orbit in a frame (:class:`~prodvae.objectives.orbits.OrbitFrame`, as
-``product``'s ``orbit_weight`` does at every step).
+up to one turn and direction), the median agreement of neighbouring orbits; then it draws
+``--draws`` orbits through random cells in one frame (:class:`~prodvae.objectives.orbits.
+OrbitFrame`, as ``product``'s ``orbit_weight`` does at every step: each new orbit linked to
+a kept one), and prints the mean time a draw and the alignment of every orbit the frame
+kept with the truth (the error of the links, gathered over the draws).
 
     python -m benchmarks.orbit_angles --record orbit_angles
 """
@@ -24,7 +26,7 @@ import torch
 from benchmarks.results import record
 from prodvae.data import get_dataset
 from prodvae.metrics.circular import circular_alignment
-from prodvae.objectives.orbits import OrbitFrame, chained_orbits
+from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits
 
 DATASETS = ("sprites", "orbit", "torus")
 
@@ -43,6 +45,9 @@ def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dic
     for _ in range(draws):
         frame.orbit(dataset.sample_factors(1, generator=generator)[0], generator)
     seconds = (time.perf_counter() - start) / draws
+    kept = [draw.angles for draw in frame.kept.values() if draw.worst >= AGREEMENT]
+    levels = 2 * math.pi * np.asarray(spec.values, dtype=np.float64) / spec.period
+    kept_truth = np.tile(levels * spec.symmetry, len(kept))
     return {
         "factor": spec.name,
         "values": dataset.factor_sizes[factor],
@@ -51,6 +56,8 @@ def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dic
         "alignment": circular_alignment(chain.angles.numpy(), truth),
         "agreement": float(chain.agreement.median()),
         "seconds_per_orbit": seconds,
+        "frame_orbits": len(frame.kept),
+        "frame_alignment": circular_alignment(torch.cat(kept).numpy(), kept_truth),
     }
 
 
@@ -59,7 +66,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--orbits", type=int, default=100)
-    parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             print(
                 f"{name:8s} {row['factor']:12s} alignment {row['alignment']:.4f}, neighbouring "
                 f"orbits agree {row['agreement']:.4f}, {1000 * row['seconds_per_orbit']:.1f} ms "
-                "a fresh orbit",
+                f"a draw, the {row['frame_orbits']} kept at {row['frame_alignment']:.4f}",
                 flush=True,
             )
     if args.record:

@@ -11,14 +11,19 @@ def render(payload: dict[str, Any]) -> str:
         f"At {results['image_size']} px:",
         "",
         "| dataset | loop | values | orbits (with a cycle) | alignment with the truth "
-        "| neighbours agree | ms a fresh orbit |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| neighbours agree | ms a draw | orbits kept | their alignment |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["rows"]:
         lines.append(
             f"| {row['dataset']} | {row['factor']} | {row['values']} | {row['orbits']} "
             f"({row['kept']}) "
             f"| {row['alignment']:.4f} | {row['agreement']:.4f} "
-            f"| {1000 * row['seconds_per_orbit']:.1f} |"
+            f"| {1000 * row['seconds_per_orbit']:.1f} | {row.get('frame_orbits', '--')} "
+            f"| {_alignment(row.get('frame_alignment'))} |"
         )
     return "\n".join(lines)
+
+
+def _alignment(value: float | None) -> str:
+    return "--" if value is None else f"{value:.4f}"

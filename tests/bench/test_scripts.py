@@ -161,11 +161,13 @@ def test_orbit_angles_reads_the_dial_and_records_its_table(monkeypatch, tmp_path
     monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path))
     orbit_angles = importlib.import_module("benchmarks.orbit_angles")
     tables = importlib.import_module("benchmarks.tables")
-    argv = ["--datasets", "torus", "--orbits", "4", "--draws", "2", "--record", "orbit_angles"]
+    argv = ["--datasets", "torus", "--orbits", "4", "--draws", "6", "--record", "orbit_angles"]
     rows = orbit_angles.main(argv)
     # both hands, each read once round from its images (measured 0.9997 or more over 100)
     assert [row["factor"] for row in rows] == ["long_hand", "short_hand"]
     assert all(row["alignment"] > 0.99 and row["agreement"] > 0.99 for row in rows)
+    # the frame keeps the reference and every orbit its draws read, all in one frame
+    assert all(row["frame_orbits"] >= 2 and row["frame_alignment"] > 0.99 for row in rows)
     assert "long_hand" in capsys.readouterr().out
     payload = json.loads((tmp_path / "orbit_angles.json").read_text())
     table = tables.renderer(payload["table"])(payload)

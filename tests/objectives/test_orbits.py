@@ -14,16 +14,15 @@ from prodvae.data.procedural import grid_values
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
+from prodvae.objectives.orbit_pull import encode_with_running_norms, orbit_frames
 from prodvae.objectives.orbits import (
     AGREEMENT,
     Draw,
     OrbitFrame,
     chained_orbits,
-    encode_with_running_norms,
     match_frame,
     orbit_angles,
     orbit_cells,
-    orbit_frames,
 )
 from prodvae.spaces import ProductSpace
 
@@ -182,11 +181,24 @@ def test_chained_orbits_of_a_factor_the_images_do_not_show_hold_no_cycle():
 def test_identical_images_make_no_orbit():
     # the hidden factor without noise: every image of its orbits is the same
     orbit = blob_grid().images_from_factors(torch.tensor([[0, 0, v] for v in range(6)]))
-    with pytest.raises(ValueError, match="identical twin"):
+    with pytest.raises(ValueError, match="the images repeat: 1 distinct of 6"):
         orbit_angles(orbit.float())
     # so a chain of them has none with a cycle
     with pytest.raises(ValueError, match="none of 4 orbits of 'hidden' makes a cycle"):
         chained_orbits(blob_grid(), 2, 4, torch.Generator().manual_seed(0))
+
+
+def test_images_that_repeat_under_a_symmetry_go_round_once_per_repeat():
+    # two blobs opposite each other: a half turn gives the same pixels (symmetry 2)
+    theta = torch.arange(24, dtype=torch.float64) * 2 * math.pi / 24
+    pair = torch.maximum(blob_images(theta[:, None].float()), blob_images(theta[:, None] + math.pi))
+    images = (pair * 255).round().to(torch.uint8)
+    assert torch.equal(images[:12], images[12:])
+    angles = orbit_angles(images.float())
+    assert torch.equal(angles[:12], angles[12:])
+    assert alignment(angles, 2 * theta) > 0.99  # once round per half turn
+    with pytest.raises(ValueError, match="the images repeat: 4 distinct of 24"):
+        orbit_angles(images[torch.arange(24) % 4].float())
 
 
 def test_a_chain_never_links_an_orbit_to_itself():
@@ -329,7 +341,9 @@ def test_training_without_prepare_names_the_orbits():
     model = build_vae(space, "burgess", (1, 32, 32), width=4)
     pairs = torch.rand(2, 2, 1, 32, 32)
     changed = torch.tensor([[True, False], [False, True]])
-    with pytest.raises(ValueError, match="orbit_weight > 0 needs the orbits"):
+    with pytest.raises(
+        ValueError, match="orbit_weight or orbit_points_weight > 0 needs the orbits"
+    ):
         objective(model, pairs, 0, changed=changed)
 
 

@@ -23,20 +23,22 @@ block's codes of these images toward their angles on its ring
 (:class:`~prodvae.objectives.product.ProductObjective`'s ``orbit_weight``), as labels would
 be pulled, but the angles were read from the images and pairs, not from any label.
 
-An orbit whose images do not make one cycle gets no angles: identical images (a factor the
-images do not show, or a symmetry that repeats them) or a graph in pieces are an error. One
-whose nearest neighbours are not the values beside it (images that barely change with the
-factor, under noise) gives angles that do not agree with the next orbit's; the walk measures
-that agreement (the circular alignment of the matched pairs) and a factor whose orbits do not
-agree, on median, at :data:`AGREEMENT` or better gets no start, which the log says. A factor
-whose images repeat under a symmetry (a square turned by a quarter turn) is not handled yet.
+An orbit whose images do not make one cycle gets no angles: too few distinct images (a factor
+the images do not show) or a graph in pieces are an error. Images that repeat exactly (a
+factor with a symmetry: a square's quarter turn gives the same pixels) share one angle, read
+round their distinct images, so the angles go once round per repeat -- the factor's symmetry
+harmonic, at which :mod:`prodvae.metrics.recovery` reads a loop; orbits whose symmetry differs
+(dSprites' square and heart) do not match, and a link between them agrees poorly. One whose
+nearest neighbours are not the values beside it (images that barely change with the factor,
+under noise) gives angles that do not agree with the next orbit's; the walk measures that
+agreement (the circular alignment of the matched pairs) and a factor whose orbits do not
+agree, on median, at :data:`AGREEMENT` or better gets no start, which the log says.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -44,9 +46,6 @@ import torch
 from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
-from prodvae.models import VAE, Posterior
-from prodvae.objectives.semi_supervision import supervised_pull
-from prodvae.spaces import Loop, ProductSpace
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +67,9 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     ``neighbours`` nearest (the joins made symmetric), weighted by a Gaussian of the squared
     distance in units of the median squared distance to the nearest neighbour; the angle is
     ``atan2`` of the Laplacian's second and third eigenvectors (random-walk normalised).
+    Images that repeat (the same pixels at several values: a factor with a symmetry, such
+    as a square's quarter turn) share the angle their distinct images give, so the angles
+    go round once per repeat; fewer than :data:`MIN_VALUES` distinct images make no cycle.
     """
     n = images.shape[0]
     if n < MIN_VALUES:
@@ -78,14 +80,23 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     if not torch.isfinite(x).all():
         raise ValueError("orbit_angles: images hold NaN or infinite values")
     squared = torch.cdist(x, x).pow(2)
+    # the same pixels, up to the rounding of the distances (a sum of n-vector products)
+    same = squared <= 16 * x.shape[1] * torch.finfo(x.dtype).eps * x.pow(2).amax()
+    first = same.int().argmax(dim=1)  # each image's first twin (itself, when it has none)
+    distinct = torch.unique(first)
+    if len(distinct) < n:
+        if len(distinct) < MIN_VALUES:
+            raise ValueError(
+                f"orbit_angles: the images repeat: {len(distinct)} distinct of {n} (the factor "
+                f"does not move them), fewer than {MIN_VALUES} to make a cycle"
+            )
+        angles = orbit_angles(x[distinct], min(neighbours, len(distinct) - 1))
+        slot = torch.empty(n, dtype=torch.long, device=x.device)
+        slot[distinct] = torch.arange(len(distinct), device=x.device)
+        return angles[slot[first]]
     others = squared + torch.diag(torch.full((n,), math.inf, dtype=x.dtype, device=x.device))
     nearest = others.sort(dim=1).values
-    scale = nearest[:, 0].median()
-    if not scale > 0:
-        raise ValueError(
-            "orbit_angles: most images have an identical twin: the factor does not move them "
-            "(or repeats them under a symmetry), so they make no cycle"
-        )
+    scale = nearest[:, 0].median()  # > 0: no two images are the same
     joined = others <= nearest[:, neighbours - 1 : neighbours]
     joined = joined | joined.T
     weights = torch.where(joined, torch.exp(-squared / (2 * scale)), 0.0)
@@ -299,135 +310,3 @@ def check_orbit_factor(dataset: GroundTruthDataset, factor: int) -> None:
         )
     if not any(size > 1 for k, size in enumerate(sizes) if k != factor):
         raise ValueError("orbits: no other factor varies, so there is one orbit only")
-
-
-def orbit_frames(
-    dataset: GroundTruthDataset,
-    space: ProductSpace,
-    columns: Sequence[int],
-    anchored: Tensor | None,
-    count: int,
-    generator: torch.Generator,
-) -> dict[int, OrbitFrame]:
-    """An :class:`OrbitFrame` for each loop block of ``space`` (block k standing for the
-    data's factor ``columns[k]``) that ``anchored`` (bool over the space's dimensions, None
-    for none) leaves unanchored, whose factor is a loop of the data and whose ``count``
-    chained orbits agree (:func:`chained_orbits`). The log names each block started and each
-    left without; a dataset that is not a grid starts none, which the log says."""
-    frames: dict[int, OrbitFrame] = {}
-    if not dataset.is_grid:
-        log.warning(
-            "orbits: no loop block is started: orbits need a grid dataset (every value of a "
-            "factor with the others held), and this one is not"
-        )
-        return frames
-    for block, (factor, dims) in enumerate(zip(space.factors, space.slices)):
-        if not isinstance(factor, Loop):
-            continue
-        if anchored is not None and bool(anchored[dims].all()):
-            continue  # the plane starts it
-        column = columns[block]
-        spec = dataset.spec[column]
-        if spec.kind != "loop":
-            log.warning(
-                "orbits: no start for loop block %d: %s is a %s", block, spec.name, spec.kind
-            )
-            continue
-        try:
-            check = chained_orbits(dataset, column, count, generator)
-        except ValueError as error:
-            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
-            continue
-        agreement = float(check.agreement.median())
-        if not check.holds_cycle:
-            log.warning(
-                "orbits: no start for loop block %d (%s): neighbouring orbits agree at %.2f on "
-                "median (a cycle: >= %.2f)",
-                block,
-                spec.name,
-                agreement,
-                AGREEMENT,
-            )
-            continue
-        log.info(
-            "orbits: loop block %d (%s) is pulled toward the angles round its orbits (%d "
-            "chained orbits agree at %.2f on median)",
-            block,
-            spec.name,
-            count,
-            agreement,
-        )
-        try:
-            frames[block] = OrbitFrame(dataset, column, generator)
-        except ValueError as error:
-            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
-    if not frames:
-        log.warning("orbits: orbit_weight > 0, but no loop block was started")
-    return frames
-
-
-class OrbitPull(NamedTuple):
-    """The pull summed over blocks ``[]``, and the worst agreement on the paths drawn."""
-
-    total: Tensor
-    worst: float
-
-
-def orbit_pull(
-    model: VAE,
-    frames: dict[int, OrbitFrame],
-    batch: int,
-    generator: torch.Generator,
-    draws: int = 1,
-) -> OrbitPull:
-    """For each block's frame, ``draws`` orbits drawn with ``generator`` through random
-    cells, ``batch`` of their images in all (split evenly; with replacement when an orbit has
-    fewer), and the pull (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the
-    labels' energy) of the block's means of them toward their angles on its ring, summed
-    over blocks; an orbit reached through a link that agrees below :data:`AGREEMENT` is not
-    pulled toward."""
-    if not 1 <= draws <= batch:
-        raise ValueError(f"orbit_pull: draws must be in [1, batch={batch}], got {draws}")
-    device = next(model.parameters()).device
-    total, worst = torch.zeros((), device=device), 1.0
-    for block, frame in frames.items():
-        images, angles = [], []
-        for i in range(draws):
-            # the cells and rows drawn do not hang on which orbits are kept: the path has
-            # its own generator
-            cell = frame.dataset.sample_factors(1, generator=generator)[0]
-            take = batch // draws + (i < batch % draws)
-            if take <= frame.size:
-                rows = torch.randperm(frame.size, generator=generator)[:take]
-            else:
-                rows = torch.randint(frame.size, (take,), generator=generator)
-            path = torch.Generator().manual_seed(
-                int(torch.randint(2**62, (1,), generator=generator))
-            )
-            draw = frame.orbit(cell, path)
-            worst = min(worst, draw.worst)
-            if draw.worst >= AGREEMENT:
-                images.append(frame.images(cell, rows))
-                angles.append(draw.angles[rows])
-        if not images:
-            continue
-        x = torch.cat(images).to(device).float() / 255
-        mu = encode_with_running_norms(model, x).mu
-        labels = torch.cat(angles).to(device)[:, None]
-        total = total + supervised_pull(model.space, mu, labels, {0: block})
-    return OrbitPull(total, worst)
-
-
-def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
-    """``model.encode(x)`` with its code normalisations reading their running statistics and
-    leaving them as they are: a batch of one orbit holds every other factor at one value,
-    whose batch statistics would blow that factor's codes up and mislead the averages."""
-    norms = [*model.loop_norms.values(), *model.code_norms.values()]
-    modes = [norm.training for norm in norms]
-    for norm in norms:
-        norm.eval()
-    try:
-        return model.encode(x)
-    finally:
-        for norm, mode in zip(norms, modes):
-            norm.train(mode)

@@ -58,8 +58,10 @@ what its factor needs.
 ``orbit_weight`` > 0 (with ``changed: known``, on a grid) pulls each loop block that the anchor
 leaves unanchored (every loop block without the anchor) toward the angles round its factor's
 orbits (:mod:`prodvae.objectives.orbits`): from step ``orbit_start`` on, ``orbit_batch`` images
-of one fresh orbit a step, with the labels' pull; a factor is started when ``orbit_count``
-chained orbits agree.
+a step from ``orbit_draws`` orbits, with the labels' pull; a factor is started when
+``orbit_count`` chained orbits agree. ``orbit_points_weight`` > 0 spreads each points block's
+codes of an orbit's values over distinct points (:mod:`prodvae.objectives.orbit_pull`),
+``orbit_draws`` orbits a step from ``orbit_start`` on.
 """
 
 from __future__ import annotations
@@ -75,7 +77,14 @@ from prodvae.objectives.base import register_objective, require_gaussian
 from prodvae.objectives.coverage import loop_coverage, points_coverage
 from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
-from prodvae.objectives.orbits import OrbitFrame, OrbitPull, orbit_frames, orbit_pull
+from prodvae.objectives.orbit_pull import (
+    OrbitPull,
+    orbit_frames,
+    orbit_points,
+    orbit_pull,
+    orbit_spread,
+)
+from prodvae.objectives.orbits import OrbitFrame
 from prodvae.objectives.product_options import ProductOptions
 from prodvae.objectives.schedules import Ramp
 from prodvae.objectives.semi_supervision import (
@@ -115,7 +124,10 @@ class ProductObjective(ElboObjective):
         self._label_specs: tuple[FactorSpec, ...] | None = None
         # orbit_weight: each orbit-started loop block's frame, and the seed of its draws
         self.orbits: dict[int, OrbitFrame] = {}
-        self._orbit_seed, self._orbits_fitted = 0, False
+        # orbit_points_weight: each spread points block's factor, and the data to draw from
+        self.orbit_points: dict[int, int] = {}
+        self._orbit_data: GroundTruthDataset | None = None
+        self._orbit_seed, self._spread_seed, self._orbits_fitted = 0, 0, False
 
     @property
     def needs_labels(self) -> bool:
@@ -163,7 +175,7 @@ class ProductObjective(ElboObjective):
             self._label_specs = tuple(dataset.spec)
         if self.options.anchor_weight > 0:
             self._prepare_anchor(dataset, space, generator, num_changed)
-        if self.options.orbit_weight > 0:
+        if self.options.orbit_weight > 0 or self.options.orbit_points_weight > 0:
             self.fit_orbits(dataset, space, generator)
 
     def _prepare_anchor(
@@ -196,14 +208,21 @@ class ProductObjective(ElboObjective):
         self, dataset: GroundTruthDataset, space: ProductSpace, generator: torch.Generator
     ) -> dict[int, OrbitFrame]:
         """The orbit frames of the loop blocks the plane start leaves unanchored
-        (:func:`~prodvae.objectives.orbits.orbit_frames`), and the seed of their draws."""
+        (:func:`~prodvae.objectives.orbit_pull.orbit_frames`, with ``orbit_weight``), the
+        points blocks to spread (:func:`~prodvae.objectives.orbit_pull.orbit_points`, with
+        ``orbit_points_weight``), and the seeds of their draws."""
         if self._varying is None:
-            raise ValueError(f"{self.name}: orbit_weight > 0 needs prepare with changed: known")
-        anchored = None if self.anchor is None else self.anchor.anchored
-        self.orbits = orbit_frames(
-            dataset, space, self._varying.tolist(), anchored, self.options.orbit_count, generator
-        )
-        self._orbit_seed = int(torch.randint(2**62, (1,), generator=generator))
+            raise ValueError(f"{self.name}: orbits need prepare with changed: known")
+        columns = self._varying.tolist()
+        if self.options.orbit_weight > 0:
+            anchored = None if self.anchor is None else self.anchor.anchored
+            count = self.options.orbit_count
+            self.orbits = orbit_frames(dataset, space, columns, anchored, count, generator)
+        if self.options.orbit_points_weight > 0:
+            self.orbit_points = orbit_points(dataset, space, columns)
+        self._orbit_data = dataset
+        self._orbit_seed, self._spread_seed = torch.randint(2**62, (2,), generator=generator)
+        self._orbit_seed, self._spread_seed = int(self._orbit_seed), int(self._spread_seed)
         self._orbits_fitted = True
         return self.orbits
 
@@ -219,6 +238,37 @@ class ProductObjective(ElboObjective):
         generator = torch.Generator().manual_seed(self._orbit_seed + step)
         o = self.options
         return orbit_pull(model, self.orbits, o.orbit_batch, generator, o.orbit_draws)
+
+    def orbit_spread(self, model: VAE, step: int) -> Tensor:
+        """:func:`~prodvae.objectives.orbit_pull.orbit_spread` of this step's orbits of each
+        spread points block (``orbit_draws`` of them, drawn from a seed and ``step``)."""
+        if self._orbit_data is None:
+            raise ValueError(f"{self.name}: call prepare before orbit_spread")
+        generator = torch.Generator().manual_seed(self._spread_seed + step)
+        data, draws = self._orbit_data, self.options.orbit_draws
+        return orbit_spread(model, data, self.orbit_points, draws, generator)
+
+    def _orbit_terms(self, model: VAE, step: int, logs: dict[str, float]) -> Tensor:
+        """The orbits' pull and spread at ``step`` (0 before ``orbit_start``), weighted."""
+        o = self.options
+        penalty = torch.zeros((), device=next(model.parameters()).device)
+        if step < o.orbit_start or not (o.orbit_weight > 0 or o.orbit_points_weight > 0):
+            return penalty
+        if not self._orbits_fitted:
+            raise ValueError(
+                f"{self.name}: orbit_weight or orbit_points_weight > 0 needs the orbits: call "
+                "objective.prepare(dataset, space, generator) before training"
+            )
+        if o.orbit_weight > 0 and self.orbits:
+            pull = self.orbit_pull(model, step)
+            penalty = penalty + self.orbit_scale(step) * pull.total
+            logs["orbits"] = pull.total.item()
+            logs["orbit_agreement"] = pull.worst
+        if o.orbit_points_weight > 0 and self.orbit_points:
+            spread = self.orbit_spread(model, step)
+            penalty = penalty + o.orbit_points_weight * spread
+            logs["orbit_spread"] = spread.item()
+        return penalty
 
     def code_blend(self, step: int) -> float:
         """How much of the normalised means the model uses at ``step``: 1 for the first
@@ -300,17 +350,7 @@ class ProductObjective(ElboObjective):
             gap = self.anchor.gap(terms.codes, terms.images)
             penalty = penalty + self.anchor_scale(step) * gap
             logs["anchor"] = gap.item()
-        if self.orbit_scale(step) > 0:
-            if not self._orbits_fitted:
-                raise ValueError(
-                    f"{self.name}: orbit_weight > 0 needs the orbits: call "
-                    "objective.prepare(dataset, space, generator) before training"
-                )
-            if self.orbits:
-                pull = self.orbit_pull(model, step)
-                penalty = penalty + self.orbit_scale(step) * pull.total
-                logs["orbits"] = pull.total.item()
-                logs["orbit_agreement"] = pull.worst
+        penalty = penalty + self._orbit_terms(model, step, logs)
         if self.needs_labels and labels is not None:
             if self._label_specs is not None:
                 labels = latent_labels(labels, self._label_specs, model.space, o.label_map)

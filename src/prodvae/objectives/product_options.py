@@ -49,6 +49,7 @@ class ProductOptions(WeakOptions):
     orbit_count: int = 20
     orbit_batch: int = 32
     orbit_draws: int = 1
+    orbit_points_weight: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -67,6 +68,7 @@ class ProductOptions(WeakOptions):
             "separation_weight",
             "geometry_weight",
             "orbit_weight",
+            "orbit_points_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         self._check_pair_terms()
@@ -87,10 +89,11 @@ class ProductOptions(WeakOptions):
             raise OptionError(
                 "orbit_draws", f"({draws}) must be at most orbit_batch ({self.orbit_batch})"
             )
-        if self.orbit_weight > 0 and self.changed != "known":
-            raise OptionError(
-                "orbit_weight", "> 0 pulls latent factor k toward factor k: set changed: known"
-            )
+        for name in ("orbit_weight", "orbit_points_weight"):
+            if getattr(self, name) > 0 and self.changed != "known":
+                raise OptionError(
+                    name, "> 0 reads latent factor k's orbits from factor k: set changed: known"
+                )
 
     def _check_annealing(self) -> None:
         check_numbers(self, "anneal_factor", low=1.0)

@@ -1,0 +1,229 @@
+"""Orbits in training: the pull of loop blocks toward the angles round their orbits, and the
+spread of points blocks over their points within an orbit (``product``'s ``orbit_weight`` and
+``orbit_points_weight``; the angles: :mod:`prodvae.objectives.orbits`).
+
+A points factor's orbit -- its every value, the rest held -- holds as many distinct values as
+images, so its codes belong at as many distinct points: :func:`orbit_spread` penalises a point
+that holds more than one of them (shared softly, as the points coverage shares a batch,
+:func:`~prodvae.objectives.coverage.points_coverage`). It asks no more of the pairs than the
+pair separation does (a pair that changes the factor holds two values), but asks it of every
+value of one sprite, in one context, at once: two values left astride one point are pushed
+apart even when the values beside them hold the points next to it. No identity of a value is
+carried from one orbit to another; which point holds which value is left to the pairs that
+keep the factor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from prodvae.data import GroundTruthDataset
+from prodvae.models import VAE, Posterior
+from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits, orbit_cells
+from prodvae.objectives.semi_supervision import supervised_pull
+from prodvae.spaces import Loop, PointSet, ProductSpace
+
+log = logging.getLogger(__name__)
+
+
+def orbit_frames(
+    dataset: GroundTruthDataset,
+    space: ProductSpace,
+    columns: Sequence[int],
+    anchored: Tensor | None,
+    count: int,
+    generator: torch.Generator,
+) -> dict[int, OrbitFrame]:
+    """An :class:`OrbitFrame` for each loop block of ``space`` (block k standing for the
+    data's factor ``columns[k]``) that ``anchored`` (bool over the space's dimensions, None
+    for none) leaves unanchored, whose factor is a loop of the data and whose ``count``
+    chained orbits agree (:func:`chained_orbits`). The log names each block started and each
+    left without; a dataset that is not a grid starts none, which the log says."""
+    frames: dict[int, OrbitFrame] = {}
+    if not dataset.is_grid:
+        log.warning(
+            "orbits: no loop block is started: orbits need a grid dataset (every value of a "
+            "factor with the others held), and this one is not"
+        )
+        return frames
+    for block, (factor, dims) in enumerate(zip(space.factors, space.slices)):
+        if not isinstance(factor, Loop):
+            continue
+        if anchored is not None and bool(anchored[dims].all()):
+            continue  # the plane starts it
+        column = columns[block]
+        spec = dataset.spec[column]
+        if spec.kind != "loop":
+            log.warning(
+                "orbits: no start for loop block %d: %s is a %s", block, spec.name, spec.kind
+            )
+            continue
+        try:
+            check = chained_orbits(dataset, column, count, generator)
+        except ValueError as error:
+            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
+            continue
+        agreement = float(check.agreement.median())
+        if not check.holds_cycle:
+            log.warning(
+                "orbits: no start for loop block %d (%s): neighbouring orbits agree at %.2f on "
+                "median (a cycle: >= %.2f)",
+                block,
+                spec.name,
+                agreement,
+                AGREEMENT,
+            )
+            continue
+        log.info(
+            "orbits: loop block %d (%s) is pulled toward the angles round its orbits (%d "
+            "chained orbits agree at %.2f on median)",
+            block,
+            spec.name,
+            count,
+            agreement,
+        )
+        try:
+            frames[block] = OrbitFrame(dataset, column, generator)
+        except ValueError as error:
+            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
+    if not frames:
+        log.warning("orbits: orbit_weight > 0, but no loop block was started")
+    return frames
+
+
+class OrbitPull(NamedTuple):
+    """The pull summed over blocks ``[]``, and the worst agreement on the paths drawn."""
+
+    total: Tensor
+    worst: float
+
+
+def orbit_pull(
+    model: VAE,
+    frames: dict[int, OrbitFrame],
+    batch: int,
+    generator: torch.Generator,
+    draws: int = 1,
+) -> OrbitPull:
+    """For each block's frame, ``draws`` orbits drawn with ``generator`` through random
+    cells, ``batch`` of their images in all (split evenly; with replacement when an orbit has
+    fewer), and the pull (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the
+    labels' energy) of the block's means of them toward their angles on its ring, summed
+    over blocks; an orbit reached through a link that agrees below :data:`AGREEMENT` is not
+    pulled toward."""
+    if not 1 <= draws <= batch:
+        raise ValueError(f"orbit_pull: draws must be in [1, batch={batch}], got {draws}")
+    device = next(model.parameters()).device
+    total, worst = torch.zeros((), device=device), 1.0
+    for block, frame in frames.items():
+        images, angles = [], []
+        for i in range(draws):
+            # the cells and rows drawn do not hang on which orbits are kept: the path has
+            # its own generator
+            cell = frame.dataset.sample_factors(1, generator=generator)[0]
+            take = batch // draws + (i < batch % draws)
+            if take <= frame.size:
+                rows = torch.randperm(frame.size, generator=generator)[:take]
+            else:
+                rows = torch.randint(frame.size, (take,), generator=generator)
+            path = torch.Generator().manual_seed(
+                int(torch.randint(2**62, (1,), generator=generator))
+            )
+            draw = frame.orbit(cell, path)
+            worst = min(worst, draw.worst)
+            if draw.worst >= AGREEMENT:
+                images.append(frame.images(cell, rows))
+                angles.append(draw.angles[rows])
+        if not images:
+            continue
+        x = torch.cat(images).to(device).float() / 255
+        mu = encode_with_running_norms(model, x).mu
+        labels = torch.cat(angles).to(device)[:, None]
+        total = total + supervised_pull(model.space, mu, labels, {0: block})
+    return OrbitPull(total, worst)
+
+
+def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
+    """``model.encode(x)`` with its code normalisations reading their running statistics and
+    leaving them as they are: a batch of one orbit holds every other factor at one value,
+    whose batch statistics would blow that factor's codes up and mislead the averages."""
+    norms = [*model.loop_norms.values(), *model.code_norms.values()]
+    modes = [norm.training for norm in norms]
+    for norm in norms:
+        norm.eval()
+    try:
+        return model.encode(x)
+    finally:
+        for norm, mode in zip(norms, modes):
+            norm.train(mode)
+
+
+def orbit_points(
+    dataset: GroundTruthDataset, space: ProductSpace, columns: Sequence[int]
+) -> dict[int, int]:
+    """The points blocks of ``space`` (block k standing for the data's factor ``columns[k]``)
+    whose factor is a points factor of a grid with at least 2 and at most as many values as
+    the block has points, each with its factor; the log names each block left without."""
+    if not dataset.is_grid:
+        log.warning("orbits: no points block is spread: orbits need a grid dataset")
+        return {}
+    spread: dict[int, int] = {}
+    for block, factor in enumerate(space.factors):
+        if not isinstance(factor, PointSet):
+            continue
+        column = columns[block]
+        spec, size = dataset.spec[column], dataset.factor_sizes[column]
+        if spec.kind != "points" or not 2 <= size <= factor.num_points:
+            log.warning(
+                "orbits: points block %d (%d points) is not spread: %s is a %s of %d values",
+                block,
+                factor.num_points,
+                spec.name,
+                spec.kind,
+                size,
+            )
+            continue
+        spread[block] = column
+    return spread
+
+
+def orbit_spread(
+    model: VAE,
+    dataset: GroundTruthDataset,
+    blocks: dict[int, int],
+    draws: int,
+    generator: torch.Generator,
+) -> Tensor:
+    """For each points block (block -> the data's factor, :func:`orbit_points`), ``draws``
+    orbits of its factor through random cells, encoded (:func:`encode_with_running_norms`),
+    and the overlap of the block's means (:func:`orbit_overlap`), summed over blocks ``[]``."""
+    device = next(model.parameters()).device
+    total = torch.zeros((), device=device)
+    for block, column in blocks.items():
+        size = dataset.factor_sizes[column]
+        cells = dataset.sample_factors(draws, generator=generator)
+        grid = torch.cat([orbit_cells(cell, column, size) for cell in cells])
+        x = dataset.images_from_factors(grid).to(device).float() / 255
+        mu = model.space.split(encode_with_running_norms(model, x).mu)[block]
+        factor = model.space.factors[block]
+        assert isinstance(factor, PointSet)
+        total = total + orbit_overlap(mu.view(draws, size, -1), factor)
+    return total
+
+
+def orbit_overlap(codes: Tensor, factor: PointSet) -> Tensor:
+    """How far the orbits' codes ``[orbits, values, 1]`` of a points block crowd its points:
+    each code shared among the points by a softmax of its squared distances (a Gaussian
+    kernel of standard deviation half a spacing), and the mean over orbits of
+    ``sum_j relu(S_j - 1)^2``, ``S_j`` the orbit's total share of point j ``[]``. For four
+    points: 3e-4 when each value sits at a point of its own (the kernel's leak), 0.48 to
+    0.58 when two share a point and the rest sit apart, 6.4 when all four share one."""
+    centres = factor.points.to(codes)
+    scale = factor.spacing / 2
+    shares = torch.softmax(-((codes - centres) ** 2) / (2 * scale**2), dim=-1)
+    return torch.relu(shares.sum(1) - 1).pow(2).sum(-1).mean()
