@@ -42,8 +42,9 @@ def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dic
     truth = 2 * math.pi * turns * spec.symmetry
     frame = OrbitFrame(dataset, factor, generator)
     start = time.perf_counter()
-    for _ in range(draws):
-        frame.orbit(dataset.sample_factors(1, generator=generator)[0], generator)
+    for _ in range(draws):  # as in training: the cells drawn do not hang on what is kept
+        path = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        frame.orbit(dataset.sample_factors(1, generator=generator)[0], path)
     seconds = (time.perf_counter() - start) / draws
     kept = [draw.angles for draw in frame.kept.values() if draw.worst >= AGREEMENT]
     levels = 2 * math.pi * np.asarray(spec.values, dtype=np.float64) / spec.period
@@ -56,7 +57,7 @@ def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dic
         "alignment": circular_alignment(chain.angles.numpy(), truth),
         "agreement": float(chain.agreement.median()),
         "seconds_per_orbit": seconds,
-        "frame_orbits": len(frame.kept),
+        "frame_orbits": len(kept),
         "frame_alignment": circular_alignment(torch.cat(kept).numpy(), kept_truth),
     }
 

@@ -79,21 +79,16 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     x = images.reshape(n, -1).double()
     if not torch.isfinite(x).all():
         raise ValueError("orbit_angles: images hold NaN or infinite values")
-    squared = torch.cdist(x, x).pow(2)
-    # the same pixels, up to the rounding of the distances (a sum of n-vector products)
-    same = squared <= 16 * x.shape[1] * torch.finfo(x.dtype).eps * x.pow(2).amax()
-    first = same.int().argmax(dim=1)  # each image's first twin (itself, when it has none)
-    distinct = torch.unique(first)
+    distinct, which = torch.unique(x, dim=0, return_inverse=True)  # the same pixels, once
     if len(distinct) < n:
         if len(distinct) < MIN_VALUES:
             raise ValueError(
-                f"orbit_angles: the images repeat: {len(distinct)} distinct of {n} (the factor "
-                f"does not move them), fewer than {MIN_VALUES} to make a cycle"
+                f"orbit_angles: only {len(distinct)} distinct images of {n} (a factor that does "
+                f"not move them, or a symmetry of order {n // len(distinct)}): fewer than "
+                f"{MIN_VALUES} make no cycle"
             )
-        angles = orbit_angles(x[distinct], min(neighbours, len(distinct) - 1))
-        slot = torch.empty(n, dtype=torch.long, device=x.device)
-        slot[distinct] = torch.arange(len(distinct), device=x.device)
-        return angles[slot[first]]
+        return orbit_angles(distinct, min(neighbours, len(distinct) - 1))[which]
+    squared = torch.cdist(x, x).pow(2)
     others = squared + torch.diag(torch.full((n,), math.inf, dtype=x.dtype, device=x.device))
     nearest = others.sort(dim=1).values
     scale = nearest[:, 0].median()  # > 0: no two images are the same
@@ -226,6 +221,10 @@ class OrbitFrame:
     orbit that differs from it in one held factor, found in a random order; when none does,
     the new orbit is reached from the reference by a path that changes the held factors
     that differ one at a time (in an order drawn at random), every orbit on the path kept.
+    Only a well-linked orbit (agreement at least :data:`AGREEMENT` all the way) is linked
+    from; one reached through a poor link is read again the next time it is drawn. The
+    chains so grow longer than ``K - 1`` links; after 2000 draws their orbits follow the truth
+    as well as a chain's do (``benchmarks/orbit_angles.py``).
     Every step of training can so read new orbits at about one link each (a fixed set of
     orbits is learnt by heart: on sprites, 200 fixed orbits' own pull fell to 1.8 while
     fresh sprites' rotation read 0.13). What is kept depends on the draws made, so a run
@@ -274,13 +273,14 @@ class OrbitFrame:
         """The orbit through ``cell`` (its other factors' values; the factor's own is
         ignored) in the reference frame."""
         key = self.key(cell)
-        if key in self.kept:
+        if self._settled(key):
             return self.kept[key]
         order = [self.held[i] for i in torch.randperm(len(self.held), generator=generator)]
-        for k in order:  # a kept orbit one held factor away
+        for k in order:  # a kept orbit one held factor away, itself well linked
+            at = self.held.index(k)
             for value in torch.randperm(self.dataset.factor_sizes[k], generator=generator):
-                near = (*key[: self.held.index(k)], int(value), *key[self.held.index(k) + 1 :])
-                if near in self.kept and self.kept[near].worst > 0:
+                near = (*key[:at], int(value), *key[at + 1 :])
+                if near in self.kept and self.kept[near].worst >= AGREEMENT:
                     return self._link(cell, self.kept[near])
         current = self.cell.clone()  # none: a path from the reference
         draw = self.kept[self.key(current)]
@@ -288,10 +288,16 @@ class OrbitFrame:
             if int(cell[k]) == int(current[k]):
                 continue
             current[k] = cell[k]
-            draw = self.kept.get(self.key(current)) or self._link(current.clone(), draw)
-            if draw.worst == 0.0:
+            step = self.key(current)
+            draw = self.kept[step] if self._settled(step) else self._link(current.clone(), draw)
+            if draw.worst < AGREEMENT:
                 break
         return draw
+
+    def _settled(self, key: tuple[int, ...]) -> bool:
+        """Whether the orbit ``key`` is kept for good: well linked, or without a cycle (its
+        images will not change); one kept through a poor link is read again when drawn."""
+        return key in self.kept and not 0 < self.kept[key].worst < AGREEMENT
 
 
 def check_orbit_factor(dataset: GroundTruthDataset, factor: int) -> None:

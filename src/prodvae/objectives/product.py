@@ -166,9 +166,9 @@ class ProductObjective(ElboObjective):
         on pairs) drawn with ``generator`` (:func:`~prodvae.objectives.anchor.anchor_images`).
         With labels, keep the data's factors: the trainer's labels are their values, which
         each call maps to the latent factors' coordinates
-        (:func:`~prodvae.objectives.semi_supervision.latent_labels`). ``orbit_weight > 0``:
-        after the anchor, read the orbits of each loop it leaves unanchored
-        (:meth:`fit_orbits`)."""
+        (:func:`~prodvae.objectives.semi_supervision.latent_labels`). ``orbit_weight > 0``
+        or ``orbit_points_weight > 0``: after the anchor, read the orbits of each loop it
+        leaves unanchored, and pick the points blocks to spread (:meth:`fit_orbits`)."""
         super().prepare(dataset, space, generator, num_changed=num_changed)
         if self.needs_labels:
             check_labelled_factors(dataset.spec, space, self.options.label_map)
@@ -233,8 +233,9 @@ class ProductObjective(ElboObjective):
         return self.options.orbit_weight if step >= self.options.orbit_start else 0.0
 
     def orbit_pull(self, model: VAE, step: int) -> OrbitPull:
-        """:func:`~prodvae.objectives.orbits.orbit_pull` of this step's fresh orbits (drawn
-        from the seed :meth:`fit_orbits` drew and ``step``)."""
+        """:func:`~prodvae.objectives.orbit_pull.orbit_pull` of this step's orbits: the cells
+        and rows drawn from the seed :meth:`fit_orbits` drew and ``step``; their angles from
+        the frames, which keep what earlier steps read."""
         generator = torch.Generator().manual_seed(self._orbit_seed + step)
         o = self.options
         return orbit_pull(model, self.orbits, o.orbit_batch, generator, o.orbit_draws)
