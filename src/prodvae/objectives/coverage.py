@@ -67,11 +67,17 @@ def points_coverage(codes: Tensor, space: ProductSpace) -> Tensor:
     for factor, block in zip(space.factors, space.split(codes)):
         if not isinstance(factor, PointSet):
             continue
-        centres = factor.points.to(codes)
-        scale = factor.spacing / 2
-        shares = torch.softmax(-((block - centres) ** 2) / (2 * scale**2), dim=-1)  # [n, K]
+        shares = point_shares(block, factor)  # [n, K]
         sums = shares.sum(0)
         squares = (sums.pow(2) - shares.pow(2).sum(0)) / (n * (n - 1))
         k = factor.num_points
         total = total + k / (k - 1) * (squares.sum() - 1 / k)
     return total
+
+
+def point_shares(codes: Tensor, factor: PointSet) -> Tensor:
+    """Each code ``[..., 1]`` of a points block shared among its points ``[..., K]``: a softmax
+    of the squared distances (a Gaussian kernel of standard deviation half a spacing)."""
+    centres = factor.points.to(codes)
+    scale = factor.spacing / 2
+    return torch.softmax(-((codes - centres) ** 2) / (2 * scale**2), dim=-1)

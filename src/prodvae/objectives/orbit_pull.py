@@ -24,6 +24,7 @@ from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE, Posterior
+from prodvae.objectives.coverage import point_shares
 from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits, orbit_cells
 from prodvae.objectives.semi_supervision import supervised_pull
 from prodvae.spaces import Loop, PointSet, ProductSpace
@@ -218,12 +219,10 @@ def orbit_spread(
 
 def orbit_overlap(codes: Tensor, factor: PointSet) -> Tensor:
     """How far the orbits' codes ``[orbits, values, 1]`` of a points block crowd its points:
-    each code shared among the points by a softmax of its squared distances (a Gaussian
-    kernel of standard deviation half a spacing), and the mean over orbits of
+    each code shared among the points (:func:`~prodvae.objectives.coverage.point_shares`,
+    as the points coverage shares a batch), and the mean over orbits of
     ``sum_j relu(S_j - 1)^2``, ``S_j`` the orbit's total share of point j ``[]``. For four
     points: 3e-4 when each value sits at a point of its own (the kernel's leak), 0.48 to
     0.58 when two share a point and the rest sit apart, 6.4 when all four share one."""
-    centres = factor.points.to(codes)
-    scale = factor.spacing / 2
-    shares = torch.softmax(-((codes - centres) ** 2) / (2 * scale**2), dim=-1)
+    shares = point_shares(codes, factor)
     return torch.relu(shares.sum(1) - 1).pow(2).sum(-1).mean()
