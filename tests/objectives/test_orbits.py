@@ -305,6 +305,19 @@ def test_prepare_starts_every_loop_whose_orbits_hold_a_cycle(caplog):
     assert "no start for loop block 2 (hidden)" in caplog.text
 
 
+def test_loops_the_plane_starts_are_not_pulled_and_the_log_says_why(caplog):
+    """On the dial the plane start anchors both hands: no orbit frame, and the log says that
+    is why (not that the orbits failed)."""
+    dataset = blob_grid()
+    space = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5) * loop(3, 0.5)")
+    anchored = torch.ones(space.dim, dtype=torch.bool)
+    with caplog.at_level("INFO"):
+        frames = orbit_frames(dataset, space, [0, 1, 2], anchored, 4, torch.Generator())
+    assert frames == {}
+    assert "every loop block starts on its plane" in caplog.text
+    assert "no loop block was started" not in caplog.text
+
+
 def test_the_orbit_pull_draws_by_the_step_and_reaches_the_encoder():
     dataset = blob_grid(size=32)
     objective, space = product_on(dataset)

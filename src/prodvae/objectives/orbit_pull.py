@@ -52,11 +52,13 @@ def orbit_frames(
             "factor with the others held), and this one is not"
         )
         return frames
+    left = 0  # loop blocks the plane does not start
     for block, (factor, dims) in enumerate(zip(space.factors, space.slices)):
         if not isinstance(factor, Loop):
             continue
         if anchored is not None and bool(anchored[dims].all()):
             continue  # the plane starts it
+        left += 1
         column = columns[block]
         spec = dataset.spec[column]
         if spec.kind != "loop":
@@ -92,7 +94,9 @@ def orbit_frames(
             frames[block] = OrbitFrame(dataset, column, generator)
         except ValueError as error:
             log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
-    if not frames:
+    if not left:
+        log.info("orbits: every loop block starts on its plane; none is pulled toward orbits")
+    elif not frames:
         log.warning("orbits: orbit_weight > 0, but no loop block was started")
     return frames
 
