@@ -405,3 +405,21 @@ def test_a_dataset_that_is_not_a_grid_starts_no_orbit_and_says_so(monkeypatch, c
     assert "orbits need a grid dataset" in caplog.text
     with pytest.raises(ValueError, match="orbits need a grid"):
         OrbitFrame(dataset, 0, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize(("name", "factor"), [("sprites", 2), ("orbit", 4), ("torus", 1)])
+def test_rows_of_the_orbit_just_read_are_the_rows_rendered_alone(name, factor):
+    """The frame keeps the orbit it rendered last and serves the rows pulled from it: the
+    same pixels as rendering those rows alone, on every procedural dataset."""
+    dataset = get_dataset(name, image_size=32)
+    frame = OrbitFrame(dataset, factor, torch.Generator().manual_seed(0))
+    cell = dataset.sample_factors(1, generator=torch.Generator().manual_seed(1))[0]
+    rows = torch.randperm(frame.size, generator=torch.Generator().manual_seed(2))[:8]
+    alone = dataset.images_from_factors(orbit_cells(cell, factor, frame.size)[rows])
+    assert torch.equal(frame.images(cell, rows), alone)  # not read yet: rendered alone
+    whole = frame.images(cell)
+    assert torch.equal(whole[rows], alone)
+    assert torch.equal(frame.images(cell, rows), alone)  # now served from the kept orbit
+    other = cell.clone()
+    other[frame.held[0]] = (int(other[frame.held[0]]) + 1) % dataset.factor_sizes[frame.held[0]]
+    assert not torch.equal(frame.images(other, rows), alone)

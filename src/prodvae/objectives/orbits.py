@@ -237,6 +237,7 @@ class OrbitFrame:
         self.size = dataset.factor_sizes[factor]
         self.held = [k for k, n in enumerate(dataset.factor_sizes) if k != factor and n > 1]
         self.kept: dict[tuple[int, ...], Draw] = {}
+        self._last: tuple[tuple[int, ...], Tensor] | None = None  # the orbit rendered last
         for attempt in range(REFERENCE_TRIES):  # a reference orbit that makes a cycle
             self.cell = dataset.sample_factors(1, generator=generator)[0]
             try:
@@ -254,9 +255,18 @@ class OrbitFrame:
 
     def images(self, cell: Tensor, rows: Tensor | None = None) -> Tensor:
         """The orbit's images ``uint8 [n, C, H, W]`` through ``cell``, in the factor's order
-        (the values ``rows`` only, when given)."""
+        (the values ``rows`` only, when given). The whole orbit rendered last is kept, so the
+        rows pulled from an orbit just read are not rendered twice."""
+        key = self.key(cell)
+        if self._last is not None and self._last[0] == key:
+            whole = self._last[1]
+            return whole if rows is None else whole[rows]
         cells = orbit_cells(cell, self.factor, self.size)
-        return self.dataset.images_from_factors(cells if rows is None else cells[rows])
+        if rows is not None:
+            return self.dataset.images_from_factors(cells[rows])
+        whole = self.dataset.images_from_factors(cells)
+        self._last = (key, whole)
+        return whole
 
     def _link(self, cell: Tensor, known: Draw) -> Draw:
         """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away."""
