@@ -7,7 +7,8 @@ the path ``prodvae train`` takes -- from ``configs/product_weak.yaml`` with
 :func:`prodvae.metrics.factor_recovery`: factors and latent factors paired one to one; a
 loop recovered when its block's angle follows it (circular alignment >= 0.9 at its symmetry
 harmonic) and winds once (``+-1``); a segment at ``|Spearman|`` >= 0.9; points at matched
-accuracy >= 0.9. Methods, all with the recipe's data, network and budget:
+accuracy >= 0.9. Methods, all with the recipe's data, network width and budget (its steps,
+unless ``--steps`` says otherwise):
 
 - ``product_weak``: the recipe as it is (the product prior on weak pairs that say which
   factor they change);
@@ -27,7 +28,7 @@ accuracy >= 0.9. Methods, all with the recipe's data, network and budget:
   prior's or the pairs'.
 
     python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
-        --steps 3000 --record recovery_cpu
+        --record recovery_cpu_recipe_orbits
 
 A run folder that already holds a finished run of the same config is scored again, not
 retrained, so an interrupted sweep continues where it stopped; a finished run of another
@@ -55,13 +56,16 @@ from prodvae.train.checkpoint import check_identity, read_state
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "product_weak.yaml"
 SAMPLES = 2000
+#: The recipe's network width and training steps, which every method shares.
+WIDTH = load_config(RECIPE).model.options["width"]
+STEPS = load_config(RECIPE).train.steps
 
 #: What each method changes in the recipe (``--set`` strings, applied in order).
 METHODS: dict[str, tuple[str, ...]] = {
     "product_weak": (),
     "ada_gvae": (
         "model.space=euclidean^10",
-        "model.options={width: 16, encoder_activation: leaky_relu, initial_logvar: -4}",
+        f"model.options={{width: {WIDTH}, encoder_activation: leaky_relu, initial_logvar: -4}}",
         "objective.name=ada_gvae",
         "objective.options={likelihood: gaussian, likelihood_scale: 0.2}",
     ),
@@ -76,6 +80,7 @@ METHODS: dict[str, tuple[str, ...]] = {
         "objective.options.consistency_weight=0",
         "objective.options.separation_weight=0",
         "objective.options.labelled_fraction=1.0",
+        "objective.options.orbit_weight=0",  # labels alone (the orbit pull needs changed: known)
     ),
 }
 
@@ -206,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", default=["torus", "sprites", "orbit"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument(
+        "--steps", type=int, default=STEPS, help=f"training steps (the recipe's: {STEPS})"
+    )
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "recovery")
     parser.add_argument(

@@ -81,3 +81,18 @@ def test_labels_go_to_the_latent_factor_that_auto_builds_for_them(tmp_path):
     sweep = recovery.Sweep(2, 32, tmp_path, (sizes,))
     config, _ = recovery.run_config("sprites", "product_labels", 0, sweep)
     assert config.objective.options["label_map"] == {0: 0, 2: 1, 3: 2, 4: 3, 5: 4}
+
+
+def test_every_method_shares_the_recipes_width_and_budget(tmp_path):
+    """The baselines train the recipe's network width for the recipe's steps (the default of
+    ``--steps``); the label-told run has no orbit pull, which needs pairs that say which factor
+    they change."""
+    recipe = load_config(recovery.RECIPE)
+    sweep = recovery.Sweep(recovery.STEPS, 32, tmp_path)
+    for method in recovery.METHODS:
+        config, _ = recovery.run_config("torus", method, 0, sweep)
+        assert config.model.options["width"] == recipe.model.options["width"], method
+        assert config.train.steps == recipe.train.steps, method
+    labels, _ = recovery.run_config("sprites", "product_labels", 0, sweep)
+    assert labels.objective.options["orbit_weight"] == 0
+    assert recipe.objective.options["orbit_weight"] > 0  # the recipe itself pulls
