@@ -54,13 +54,11 @@ def test_product_weak_puts_each_hand_once_round_its_own_loop(tmp_path, monkeypat
 
 @pytest.mark.slow
 def test_product_weak_recovers_orbits_loops_and_segments_with_their_topology(tmp_path, monkeypatch):
-    """The README's orbit command as it stands (3000 steps, about 2½ minutes on 2 cores): both
+    """The README's orbit command as it stands (9000 steps, about 8 minutes on 2 cores): both
     hue circles and the camera's orbit once round loop blocks of their own, the scale and the
-    elevation along their segments: what ``python -m benchmarks.recovery`` finds in 5 of 5
-    seeds, and the four shapes at the four points of their block: 5 of 5 seeds there since
-    the points coverage (a17b462), and 0.94 on this test's one thread (``conftest.py``).
-    Before it, 4 of 5, and which run missed was a matter of rounding: one thread put seed 0's
-    shapes two to a well, 0.65, where two threads gave 0.94; so the shape was not asserted."""
+    elevation along their segments, and the four shapes at the four points of their block:
+    what ``python -m benchmarks.recovery`` finds in 5 of 5 seeds (the recipe since d27479b;
+    at 3000 steps and width 16 before, 5 of 5 as well since the points coverage, a17b462)."""
     monkeypatch.chdir(ROOT)
     metrics = train_and_recover("orbit", None, tmp_path)
     for factor in ("shape", "object_hue", "floor_hue", "scale", "azimuth", "elevation"):
