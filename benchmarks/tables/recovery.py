@@ -39,6 +39,21 @@ def _discovered(factors: dict[str, dict[str, list[dict[str, Any]]]], order: list
     ]
 
 
+def _train_seconds(rows: list[dict[str, Any]], dataset: str, methods: list[str]) -> list[str]:
+    """Each method's fewest and most seconds of training a seed on ``dataset`` (as recorded
+    by the runs; none where no run recorded them)."""
+    spans = []
+    for method in methods:
+        seconds = [
+            r["train_seconds"]
+            for r in rows
+            if r["dataset"] == dataset and r["method"] == method and r.get("train_seconds")
+        ]
+        if seconds:
+            spans.append(f"{method} {min(seconds):.0f}–{max(seconds):.0f}")
+    return ["Seconds of training a seed: " + ", ".join(spans) + "."] if spans else []
+
+
 def render(payload: dict[str, Any]) -> str:
     results = payload["results"]
     rows, settings = results["rows"], results["settings"]
@@ -68,6 +83,7 @@ def render(payload: dict[str, Any]) -> str:
             whole = sum(all(f["recovered"] for f in r["factors"]) for r in seeds)
             every.append(f"{method} {whole}/{len(seeds)}")
         lines += ["", "Seeds with every factor recovered: " + ", ".join(every) + "."]
+        lines += _train_seconds(rows, dataset, methods)
         lines += _discovered(factors, order)
         lines.append("")
     commits = sorted({str(r.get("trained_at"))[:12] for r in rows})

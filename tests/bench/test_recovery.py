@@ -56,6 +56,8 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
         assert options["label_map"] == {0: 0, 1: 1}
     table = render(payload)
     assert "#### torus" in table and "| long_hand | loop | " in table
+    seconds = round(row["train_seconds"])
+    assert f"Seconds of training a seed: {method} {seconds}–{seconds}." in table
     if method == "product_discover":
         assert "found each factor's own kind in: long_hand 1/1, short_hand 1/1." in table
     # a second sweep reads the finished run again (the same rows), it does not retrain it
