@@ -217,7 +217,7 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
     assert "(step 24)" in second  # report.html and the figures are redrawn at the new step
 
 
-@pytest.mark.slow  # the whole `make demo`, as a user runs it (about 2 minutes on 2 cores)
+@pytest.mark.slow  # the whole `make demo`, as a user runs it (about 6½ minutes on 2 cores)
 def test_make_demo_recovers_each_hand_once_round_its_own_loop(tmp_path):
     """README: "the evaluation in report.html opens with each hand's recovery: a loop block
     of its own, score >= 0.9, winding once round (+1 or -1)"."""
