@@ -59,7 +59,8 @@ def test_the_scout_is_a_euclidean_ada_gvae_on_a_third_of_the_steps():
     assert scout.model.options == network and scout.model.backbone == "burgess"
     assert scout.objective.name == "ada_gvae"
     assert scout.objective.options == {"likelihood": "bernoulli"}
-    assert scout.train.steps == 1000 and scout.train.lr == config.train.lr
+    assert scout.train.steps == round(config.train.steps / 3)  # a third of the recipe's
+    assert scout.train.lr == config.train.lr
     assert scout.data == config.data and scout.data.num_changed == 1
     assert scout.eval.at_end is False
 
