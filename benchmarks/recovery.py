@@ -25,7 +25,8 @@ unless ``--steps`` says otherwise):
   (``labelled_fraction: 1``, each factor's label pulling its own block,
   :mod:`prodvae.objectives.semi_supervision`): what this network learns at this budget when
   nothing is left to infer -- a factor it misses is out of the budget's reach, not the
-  prior's or the pairs'.
+  prior's or the pairs'. It has no orbit pull (which reads latent factor k's orbits from
+  pairs that say which factor they change).
 
     python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
         --record recovery_cpu_recipe_orbits
@@ -56,33 +57,38 @@ from prodvae.train.checkpoint import check_identity, read_state
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "product_weak.yaml"
 SAMPLES = 2000
-#: The recipe's network width and training steps, which every method shares.
-WIDTH = load_config(RECIPE).model.options["width"]
-STEPS = load_config(RECIPE).train.steps
 
-#: What each method changes in the recipe (``--set`` strings, applied in order).
-METHODS: dict[str, tuple[str, ...]] = {
-    "product_weak": (),
-    "ada_gvae": (
-        "model.space=euclidean^10",
-        f"model.options={{width: {WIDTH}, encoder_activation: leaky_relu, initial_logvar: -4}}",
-        "objective.name=ada_gvae",
-        "objective.options={likelihood: gaussian, likelihood_scale: 0.2}",
-    ),
-    "product": (
-        "objective.options={likelihood: bernoulli, warmup_steps: 200, anneal_steps: 300,"
-        " normalise_steps: 500}",
-    ),
-    "product_discover": ("model.space=discover",),
-    "product_labels": (
-        "objective.options.weak=none",
-        "objective.options.changed=detect",
-        "objective.options.consistency_weight=0",
-        "objective.options.separation_weight=0",
-        "objective.options.labelled_fraction=1.0",
-        "objective.options.orbit_weight=0",  # labels alone (the orbit pull needs changed: known)
-    ),
-}
+
+def methods(recipe: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """What each method changes in ``recipe`` (the recipe file by default; ``--set`` strings,
+    applied in order). Every method keeps the recipe's data, steps and network width."""
+    width = load_config(recipe or RECIPE).model.options["width"]
+    return {
+        "product_weak": (),
+        "ada_gvae": (
+            "model.space=euclidean^10",
+            f"model.options={{width: {width}, encoder_activation: leaky_relu, initial_logvar: -4}}",
+            "objective.name=ada_gvae",
+            "objective.options={likelihood: gaussian, likelihood_scale: 0.2}",
+        ),
+        "product": (
+            "objective.options={likelihood: bernoulli, warmup_steps: 200, anneal_steps: 300,"
+            " normalise_steps: 500}",
+        ),
+        "product_discover": ("model.space=discover",),
+        "product_labels": (
+            "objective.options.weak=none",
+            "objective.options.changed=detect",
+            "objective.options.consistency_weight=0",
+            "objective.options.separation_weight=0",
+            "objective.options.labelled_fraction=1.0",
+            "objective.options.orbit_weight=0",  # labels alone (the pull needs changed: known)
+        ),
+    }
+
+
+#: The methods' names, in the order a sweep runs them.
+METHODS = tuple(methods())
 
 
 def label_map(config: Config) -> str:
@@ -110,10 +116,11 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     name = f"{dataset}-{method}-s{seed}"
+    changes = methods()[method]
     overrides = [
         f"data.name={dataset}",
         f"data.options={{image_size: {sweep.image_size}}}",
-        *METHODS[method],
+        *changes,
         f"train.steps={sweep.steps}",
         f"train.seed={seed}",
         "train.progress=false",
@@ -123,7 +130,7 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
         *sweep.extra,
     ]
     if method == "product_labels":  # the data as the sweep's changes leave it
-        recipe = [item for item in overrides if item not in METHODS[method]]
+        recipe = [item for item in overrides if item not in changes]
         overrides.append(label_map(load_config(RECIPE, recipe)))
     return load_config(RECIPE, overrides), sweep.out / name
 
@@ -169,13 +176,15 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
     """Train (unless done) and read one run; its row of the results."""
     config, folder = run_config(dataset, method, seed, sweep)
     timing = folder / "recovery_seconds.json"  # the training's wall time, kept for rereads
-    if not finished(folder, config) or not timing.is_file():
+    if not finished(folder, config):
+        resumed = (folder / "config.yaml").is_file()
         start = time.perf_counter()
-        outcome = train(config, folder, resume=(folder / "config.yaml").is_file())
+        outcome = train(config, folder, resume=resumed)
         if outcome.status != "finished":
             raise RuntimeError(f"{folder.name}: training ended {outcome.status}")
-        timing.write_text(json.dumps(time.perf_counter() - start))
-    seconds = json.loads(timing.read_text())
+        if not resumed:  # a resumed run's time is only its last part: left unknown
+            timing.write_text(json.dumps(time.perf_counter() - start))
+    seconds = json.loads(timing.read_text()) if timing.is_file() else None
     factors = read_factors(folder, seed)
     record = folder / "discovery.json"
     discovered = json.loads(record.read_text()) if record.is_file() else None
@@ -212,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument(
-        "--steps", type=int, default=STEPS, help=f"training steps (the recipe's: {STEPS})"
+        "--steps", type=int, help="training steps (default: the recipe's train.steps)"
     )
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "recovery")
@@ -226,7 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
-    sweep = Sweep(args.steps, args.image_size, args.out, tuple(args.extra))
+    steps = load_config(RECIPE).train.steps if args.steps is None else args.steps
+    sweep = Sweep(steps, args.image_size, args.out, tuple(args.extra))
     rows = []
     for dataset in args.datasets:
         for method in args.methods:
@@ -240,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
             "datasets": args.datasets,
             "methods": args.methods,
             "seeds": args.seeds,
-            "steps": args.steps,
+            "steps": steps,
             "image_size": args.image_size,
             "samples": SAMPLES,
             "changes": args.extra,

@@ -47,7 +47,9 @@ def _train_seconds(rows: list[dict[str, Any]], dataset: str, methods: list[str])
         seconds = [
             r["train_seconds"]
             for r in rows
-            if r["dataset"] == dataset and r["method"] == method and r.get("train_seconds")
+            if r["dataset"] == dataset
+            and r["method"] == method
+            and r.get("train_seconds") is not None
         ]
         if seconds:
             spans.append(f"{method} {min(seconds):.0f}–{max(seconds):.0f}")

@@ -85,16 +85,27 @@ def test_labels_go_to_the_latent_factor_that_auto_builds_for_them(tmp_path):
     assert config.objective.options["label_map"] == {0: 0, 2: 1, 3: 2, 4: 3, 5: 4}
 
 
-def test_every_method_shares_the_recipes_width_and_budget(tmp_path):
-    """The baselines train the recipe's network width for the recipe's steps (the default of
-    ``--steps``); the label-told run has no orbit pull, which needs pairs that say which factor
-    they change."""
-    recipe = load_config(recovery.RECIPE)
-    sweep = recovery.Sweep(recovery.STEPS, 32, tmp_path)
+def test_every_method_shares_the_recipes_width_and_budget(tmp_path, monkeypatch):
+    """Without ``--steps`` the sweep trains the recipe's steps; the baselines train the
+    recipe's network width (whatever it is: a recipe of width 24 gives Ada-GVAE 24); the
+    label-told run has no orbit pull, which needs pairs that say which factor they change."""
+    recipe = tmp_path / "recipe.yaml"
+    text = recovery.RECIPE.read_text().replace("width: 32", "width: 24")
+    recipe.write_text(text.replace("steps: 9000", "steps: 1234"))
+    monkeypatch.setattr(recovery, "RECIPE", recipe)
+    sweeps = []
+
+    def capture(dataset, method, seed, sweep):
+        sweeps.append(sweep)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recovery, "run_one", capture)
+    with pytest.raises(KeyboardInterrupt):
+        recovery.main(["--datasets", "torus", "--methods", "ada_gvae", "--seeds", "0"])
+    assert sweeps[0].steps == 1234
     for method in recovery.METHODS:
-        config, _ = recovery.run_config("torus", method, 0, sweep)
-        assert config.model.options["width"] == recipe.model.options["width"], method
-        assert config.train.steps == recipe.train.steps, method
-    labels, _ = recovery.run_config("sprites", "product_labels", 0, sweep)
+        config, _ = recovery.run_config("torus", method, 0, sweeps[0])
+        assert config.model.options["width"] == 24, method
+        assert config.train.steps == 1234, method
+    labels, _ = recovery.run_config("sprites", "product_labels", 0, sweeps[0])
     assert labels.objective.options["orbit_weight"] == 0
-    assert recipe.objective.options["orbit_weight"] > 0  # the recipe itself pulls

@@ -306,8 +306,8 @@ def test_prepare_starts_every_loop_whose_orbits_hold_a_cycle(caplog):
 
 
 def test_loops_the_plane_starts_are_not_pulled_and_the_log_says_why(caplog):
-    """On the dial the plane start anchors both hands: no orbit frame, and the log says that
-    is why (not that the orbits failed)."""
+    """Loops that the plane start anchors (as on the dial, both hands) get no orbit frame, and
+    the log says that is why (not that the orbits failed); a space without loops says so."""
     dataset = blob_grid()
     space = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5) * loop(3, 0.5)")
     anchored = torch.ones(space.dim, dtype=torch.bool)
@@ -316,6 +316,10 @@ def test_loops_the_plane_starts_are_not_pulled_and_the_log_says_why(caplog):
     assert frames == {}
     assert "every loop block starts on its plane" in caplog.text
     assert "no loop block was started" not in caplog.text
+    flat = ProductSpace.parse("segment * segment * points(3)")
+    with caplog.at_level("INFO"):
+        assert orbit_frames(dataset, flat, [0, 1, 2], None, 4, torch.Generator()) == {}
+    assert "the space has no loop block" in caplog.text
 
 
 def test_the_orbit_pull_draws_by_the_step_and_reaches_the_encoder():
@@ -413,13 +417,20 @@ def test_rows_of_the_orbit_just_read_are_the_rows_rendered_alone(name, factor):
     same pixels as rendering those rows alone, on every procedural dataset."""
     dataset = get_dataset(name, image_size=32)
     frame = OrbitFrame(dataset, factor, torch.Generator().manual_seed(0))
-    cell = dataset.sample_factors(1, generator=torch.Generator().manual_seed(1))[0]
+    cell = frame.cell.clone()  # the reference orbit, rendered last
+    cell[frame.held[0]] = (int(cell[frame.held[0]]) + 1) % dataset.factor_sizes[frame.held[0]]
     rows = torch.randperm(frame.size, generator=torch.Generator().manual_seed(2))[:8]
     alone = dataset.images_from_factors(orbit_cells(cell, factor, frame.size)[rows])
+    rendered = []
+    render = dataset.images_from_factors
+    dataset.images_from_factors = lambda cells: rendered.append(len(cells)) or render(cells)
     assert torch.equal(frame.images(cell, rows), alone)  # not read yet: rendered alone
     whole = frame.images(cell)
     assert torch.equal(whole[rows], alone)
     assert torch.equal(frame.images(cell, rows), alone)  # now served from the kept orbit
+    assert rendered == [8, frame.size]
+    whole[:] = 0  # the caller's copy: the kept orbit is untouched
+    assert torch.equal(frame.images(cell, rows), alone) and rendered == [8, frame.size]
     other = cell.clone()
     other[frame.held[0]] = (int(other[frame.held[0]]) + 1) % dataset.factor_sizes[frame.held[0]]
     assert not torch.equal(frame.images(other, rows), alone)

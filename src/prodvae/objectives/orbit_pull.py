@@ -46,6 +46,9 @@ def orbit_frames(
     chained orbits agree (:func:`chained_orbits`). The log names each block started and each
     left without; a dataset that is not a grid starts none, which the log says."""
     frames: dict[int, OrbitFrame] = {}
+    if not any(isinstance(factor, Loop) for factor in space.factors):
+        log.info("orbits: the space has no loop block; none is pulled toward orbits")
+        return frames
     if not dataset.is_grid:
         log.warning(
             "orbits: no loop block is started: orbits need a grid dataset (every value of a "

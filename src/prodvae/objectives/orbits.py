@@ -2,7 +2,7 @@
 
 The plane start (:mod:`prodvae.objectives.anchor`) needs a plane of the images in which a
 factor's pairs move them; a sprite turning in place has none (its pairs move the images in
-no plane more than the other pairs do), and no block of the recipe learns it. The images of
+no plane more than the other pairs do), so the plane start alone teaches no block it. The images of
 one *orbit* -- every value of a loop factor, every other factor held -- still lie on a closed
 curve: each is nearest to the images of the values next to it. Joined to its two nearest
 neighbours, an orbit's images make one cycle, and the first two non-constant eigenvectors of
@@ -256,17 +256,17 @@ class OrbitFrame:
     def images(self, cell: Tensor, rows: Tensor | None = None) -> Tensor:
         """The orbit's images ``uint8 [n, C, H, W]`` through ``cell``, in the factor's order
         (the values ``rows`` only, when given). The whole orbit rendered last is kept, so the
-        rows pulled from an orbit just read are not rendered twice."""
+        rows pulled from an orbit just read are not rendered twice (a copy is returned)."""
         key = self.key(cell)
         if self._last is not None and self._last[0] == key:
             whole = self._last[1]
-            return whole if rows is None else whole[rows]
+            return whole.clone() if rows is None else whole[rows]
         cells = orbit_cells(cell, self.factor, self.size)
         if rows is not None:
             return self.dataset.images_from_factors(cells[rows])
         whole = self.dataset.images_from_factors(cells)
         self._last = (key, whole)
-        return whole
+        return whole.clone()
 
     def _link(self, cell: Tensor, known: Draw) -> Draw:
         """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away."""
