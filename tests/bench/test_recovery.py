@@ -65,6 +65,12 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     recovery.main(argv)
     assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
     assert load("recovery_test", tmp_path / "results")["results"]["rows"] == [row]
+    # a finished run whose training time is not known is read, not retrained to time it
+    (run / "recovery_seconds.json").unlink()
+    recovery.main(argv)
+    assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
+    (unknown,) = load("recovery_test", tmp_path / "results")["results"]["rows"]
+    assert unknown["train_seconds"] is None and unknown["factors"] == row["factors"]
     # the same folder after the recipe changed: not read as if it were the new recipe's run
     with pytest.raises(ValueError, match=r"different config \(train.lr: 0.002 -> 0.001\)"):
         recovery.main([*argv, "--set", "train.lr=0.001"])
