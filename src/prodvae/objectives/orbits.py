@@ -241,7 +241,7 @@ class OrbitFrame:
         for attempt in range(REFERENCE_TRIES):  # a reference orbit that makes a cycle
             self.cell = dataset.sample_factors(1, generator=generator)[0]
             try:
-                angles = orbit_angles(self.images(self.cell).float())
+                angles = orbit_angles(self._whole(self.cell).float())
                 break
             except ValueError:
                 if attempt == REFERENCE_TRIES - 1:
@@ -257,21 +257,25 @@ class OrbitFrame:
         """The orbit's images ``uint8 [n, C, H, W]`` through ``cell``, in the factor's order
         (the values ``rows`` only, when given). The whole orbit rendered last is kept, so the
         rows pulled from an orbit just read are not rendered twice (a copy is returned)."""
+        if rows is None:
+            return self._whole(cell).clone()
+        if self._last is not None and self._last[0] == self.key(cell):
+            return self._last[1][rows]
+        return self.dataset.images_from_factors(orbit_cells(cell, self.factor, self.size)[rows])
+
+    def _whole(self, cell: Tensor) -> Tensor:
+        """The whole orbit through ``cell``, rendered once and kept until the next (not to
+        be modified: :meth:`images` hands out copies)."""
         key = self.key(cell)
-        if self._last is not None and self._last[0] == key:
-            whole = self._last[1]
-            return whole.clone() if rows is None else whole[rows]
-        cells = orbit_cells(cell, self.factor, self.size)
-        if rows is not None:
-            return self.dataset.images_from_factors(cells[rows])
-        whole = self.dataset.images_from_factors(cells)
-        self._last = (key, whole)
-        return whole.clone()
+        if self._last is None or self._last[0] != key:
+            cells = orbit_cells(cell, self.factor, self.size)
+            self._last = (key, self.dataset.images_from_factors(cells))
+        return self._last[1]
 
     def _link(self, cell: Tensor, known: Draw) -> Draw:
         """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away."""
         try:
-            angles, agrees = match_frame(known.angles, orbit_angles(self.images(cell).float()))
+            angles, agrees = match_frame(known.angles, orbit_angles(self._whole(cell).float()))
         except ValueError:  # no cycle here: no frame through it
             draw = Draw(known.angles, 0.0)
         else:

@@ -221,8 +221,9 @@ class ProductObjective(ElboObjective):
         if self.options.orbit_points_weight > 0:
             self.orbit_points = orbit_points(dataset, space, columns)
         self._orbit_data = dataset
-        self._orbit_seed, self._spread_seed = torch.randint(2**62, (2,), generator=generator)
-        self._orbit_seed, self._spread_seed = int(self._orbit_seed), int(self._spread_seed)
+        self._orbit_seed, self._spread_seed = torch.randint(
+            2**62, (2,), generator=generator
+        ).tolist()
         self._orbits_fitted = True
         return self.orbits
 
