@@ -24,6 +24,7 @@ from prodvae.objectives.orbits import (
     orbit_angles,
     orbit_cells,
 )
+from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.spaces import ProductSpace
 
 
@@ -399,14 +400,18 @@ def test_training_without_prepare_names_the_orbits():
         objective(model, pairs, 0, changed=changed)
 
 
-def test_a_dataset_that_is_not_a_grid_starts_no_orbit_and_says_so(monkeypatch, caplog):
+def test_a_dataset_that_is_not_a_grid_reads_its_orbits_from_rows(monkeypatch, caplog):
+    """Not a grid: each loop is read from its rows (``RowOrbitFrame``), the loop the images do
+    not show is left without, and the grid's own frame refuses the data."""
     dataset = blob_grid()
     space = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5) * loop(3, 0.5)")
     monkeypatch.setattr(type(dataset), "is_grid", property(lambda self: False))
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         frames = orbit_frames(dataset, space, [0, 1, 2], None, 4, torch.Generator().manual_seed(0))
-    assert frames == {}
-    assert "orbits need a grid dataset" in caplog.text
+    assert sorted(frames) == [0, 1]
+    assert all(isinstance(frame, RowOrbitFrame) for frame in frames.values())
+    assert "loop block 0 (outer) is pulled" in caplog.text and "linked orbits" in caplog.text
+    assert "no start for loop block 2 (hidden)" in caplog.text
     with pytest.raises(ValueError, match="orbits need a grid"):
         OrbitFrame(dataset, 0, torch.Generator().manual_seed(0))
 

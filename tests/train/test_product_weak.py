@@ -148,3 +148,22 @@ def test_recipe_trains_on_a_labelled_file_that_is_no_grid(tmp_path):
     kinds = ["points", "loop", "segment"]
     write_labelled_file(path, objects_at_angles(), kinds, periods={1: 2 * math.pi}, image_size=32)
     train(tmp_path, ["data.name=file", f"data.path={path}"])
+
+
+def test_recipe_pulls_loops_toward_orbits_read_from_the_rows_of_a_file_that_is_no_grid(
+    tmp_path, caplog
+):
+    """A file with a fifth of a grid's rows missing: each loop's orbits are read from its rows,
+    and training pulls the loop blocks toward them (the plane start left out, which would
+    start these loops itself)."""
+    from tests.objectives.test_row_orbits import gappy_blobs
+
+    from prodvae.data import save_dataset
+
+    path = save_dataset(gappy_blobs(size=32), tmp_path / "gappy.npz")
+    settings = ["objective.options.anchor_weight=0", "objective.options.orbit_start=0"]
+    with caplog.at_level("INFO"):
+        run = train(tmp_path, ["data.name=file", f"data.path={path}", *settings])
+    assert "loop block 0 (outer) is pulled" in caplog.text
+    assert "loop block 1 (inner) is pulled" in caplog.text
+    assert all(line["orbits"] > 0 for line in read_metrics(run))

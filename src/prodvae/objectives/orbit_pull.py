@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
@@ -25,11 +25,25 @@ from torch import Tensor
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE, Posterior
 from prodvae.objectives.coverage import point_shares
-from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits, orbit_cells
+from prodvae.objectives.orbits import AGREEMENT, Draw, OrbitFrame, chained_orbits, orbit_cells
+from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.objectives.semi_supervision import supervised_pull
 from prodvae.spaces import Loop, PointSet, ProductSpace
 
 log = logging.getLogger(__name__)
+
+
+class Frame(Protocol):
+    """What the pull reads orbits from: a grid's :class:`OrbitFrame` (an orbit named by a
+    grid cell) or a :class:`~prodvae.objectives.row_orbits.RowOrbitFrame` (by its key)."""
+
+    def draw(self, generator: torch.Generator, /) -> Any: ...
+
+    def count(self, orbit: Any, /) -> int: ...
+
+    def orbit(self, orbit: Any, generator: torch.Generator, /) -> Draw: ...
+
+    def images(self, orbit: Any, rows: Tensor | None = None, /) -> Tensor: ...
 
 
 def orbit_frames(
@@ -39,21 +53,17 @@ def orbit_frames(
     anchored: Tensor | None,
     count: int,
     generator: torch.Generator,
-) -> dict[int, OrbitFrame]:
-    """An :class:`OrbitFrame` for each loop block of ``space`` (block k standing for the
-    data's factor ``columns[k]``) that ``anchored`` (bool over the space's dimensions, None
-    for none) leaves unanchored, whose factor is a loop of the data and whose ``count``
-    chained orbits agree (:func:`chained_orbits`). The log names each block started and each
-    left without; a dataset that is not a grid starts none, which the log says."""
-    frames: dict[int, OrbitFrame] = {}
+) -> dict[int, Frame]:
+    """A frame for each loop block of ``space`` (block k standing for the data's factor
+    ``columns[k]``) that ``anchored`` (bool over the space's dimensions, None for none) leaves
+    unanchored, whose factor is a loop of the data and whose orbits agree from one to the
+    next: on a grid an :class:`OrbitFrame`, checked on ``count`` chained orbits
+    (:func:`chained_orbits`); on any other dataset a
+    :class:`~prodvae.objectives.row_orbits.RowOrbitFrame`, checked on the links that reading
+    ``count`` of its orbits makes. The log names each block started and each left without."""
+    frames: dict[int, Frame] = {}
     if not any(isinstance(factor, Loop) for factor in space.factors):
         log.info("orbits: the space has no loop block; none is pulled toward orbits")
-        return frames
-    if not dataset.is_grid:
-        log.warning(
-            "orbits: no loop block is started: orbits need a grid dataset (every value of a "
-            "factor with the others held), and this one is not"
-        )
         return frames
     left = 0  # loop blocks the plane does not start
     for block, (factor, dims) in enumerate(zip(space.factors, space.slices)):
@@ -69,13 +79,20 @@ def orbit_frames(
                 "orbits: no start for loop block %d: %s is a %s", block, spec.name, spec.kind
             )
             continue
-        try:
-            check = chained_orbits(dataset, column, count, generator)
+        frame: Frame
+        try:  # on a grid, the frame is made after its check, from the generator as it leaves it
+            if dataset.is_grid:
+                links = chained_orbits(dataset, column, count, generator).agreement
+            else:
+                frame = RowOrbitFrame(dataset, column, generator)
+                links = frame.check(count, generator)
+            agreement = float(links.median()) if links.numel() else 0.0
+            if dataset.is_grid and agreement >= AGREEMENT:
+                frame = OrbitFrame(dataset, column, generator)
         except ValueError as error:
             log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
             continue
-        agreement = float(check.agreement.median())
-        if not check.holds_cycle:
+        if agreement < AGREEMENT:
             log.warning(
                 "orbits: no start for loop block %d (%s): neighbouring orbits agree at %.2f on "
                 "median (a cycle: >= %.2f)",
@@ -87,16 +104,14 @@ def orbit_frames(
             continue
         log.info(
             "orbits: loop block %d (%s) is pulled toward the angles round its orbits (%d "
-            "chained orbits agree at %.2f on median)",
+            "%s orbits agree at %.2f on median)",
             block,
             spec.name,
             count,
+            "chained" if dataset.is_grid else "linked",
             agreement,
         )
-        try:
-            frames[block] = OrbitFrame(dataset, column, generator)
-        except ValueError as error:
-            log.warning("orbits: no start for loop block %d (%s): %s", block, spec.name, error)
+        frames[block] = frame
     if not left:
         log.info("orbits: every loop block starts on its plane; none is pulled toward orbits")
     elif not frames:
@@ -113,7 +128,7 @@ class OrbitPull(NamedTuple):
 
 def orbit_pull(
     model: VAE,
-    frames: dict[int, OrbitFrame],
+    frames: dict[int, Frame],
     batch: int,
     generator: torch.Generator,
     draws: int = 1,
@@ -133,12 +148,12 @@ def orbit_pull(
         for i in range(draws):
             # the cells and rows drawn do not hang on which orbits are kept: the path has
             # its own generator
-            cell = frame.dataset.sample_factors(1, generator=generator)[0]
-            take = batch // draws + (i < batch % draws)
-            if take <= frame.size:
-                rows = torch.randperm(frame.size, generator=generator)[:take]
+            cell = frame.draw(generator)
+            take, size = batch // draws + (i < batch % draws), frame.count(cell)
+            if take <= size:
+                rows = torch.randperm(size, generator=generator)[:take]
             else:
-                rows = torch.randint(frame.size, (take,), generator=generator)
+                rows = torch.randint(size, (take,), generator=generator)
             path = torch.Generator().manual_seed(
                 int(torch.randint(2**62, (1,), generator=generator))
             )

@@ -124,12 +124,25 @@ def match_frame(reference: Tensor, angles: Tensor) -> Frame:
             f"match_frame: expected two [n] tensors, got {list(reference.shape)} and "
             f"{list(angles.shape)}"
         )
+    return carry_frame(reference, angles, torch.arange(len(angles)))
+
+
+def carry_frame(reference: Tensor, angles: Tensor, rows: Tensor) -> Frame:
+    """All of ``angles [n]`` turned (and reflected if that fits better) as best matches their
+    ``rows`` to ``reference [len(rows)]`` (row i of ``reference`` an image of the same value
+    as row ``rows[i]`` of ``angles``: the values two orbits share), and how well those rows
+    then agree: the circular alignment ``|mean exp(i (reference - angles'[rows]))|``."""
+    if angles.dim() != 1 or rows.dim() != 1 or reference.shape != rows.shape:
+        raise ValueError(
+            f"carry_frame: expected angles [n], rows [m] and reference [m], got "
+            f"{list(angles.shape)}, {list(rows.shape)} and {list(reference.shape)}"
+        )
     best: Frame | None = None
     for sign in (1.0, -1.0):
         turned = sign * angles
-        offset = torch.angle(torch.exp(1j * (reference - turned)).mean())
+        offset = torch.angle(torch.exp(1j * (reference - turned[rows])).mean())
         fitted = turned + offset
-        agreement = float(torch.exp(1j * (reference - fitted)).mean().abs())
+        agreement = float(torch.exp(1j * (reference - fitted[rows])).mean().abs())
         if best is None or agreement > best.agreement:
             best = Frame(fitted, agreement)
     assert best is not None
@@ -248,6 +261,14 @@ class OrbitFrame:
                     raise
         self.angles = angles
         self.kept[self.key(self.cell)] = Draw(angles, 1.0)
+
+    def draw(self, generator: torch.Generator) -> Tensor:
+        """A random grid cell: the orbit through it (its factor's own value is ignored)."""
+        return self.dataset.sample_factors(1, generator=generator)[0]
+
+    def count(self, cell: Tensor) -> int:
+        """How many values an orbit holds: every value of the factor."""
+        return self.size
 
     def key(self, cell: Tensor) -> tuple[int, ...]:
         """The held factors' values of ``cell``: which orbit it lies on."""

@@ -55,11 +55,12 @@ the normalisation out linearly over as many more
 (:class:`~prodvae.models.vae.CodeNorm`): every block spreads over its prior from the start,
 so none is left idle while another takes its factor, and then each is free to shrink to
 what its factor needs.
-``orbit_weight`` > 0 (with ``changed: known``, on a grid) pulls each loop block that the anchor
+``orbit_weight`` > 0 (with ``changed: known``) pulls each loop block that the anchor
 leaves unanchored (every loop block without the anchor) toward the angles round its factor's
-orbits (:mod:`prodvae.objectives.orbits`): from step ``orbit_start`` on, ``orbit_batch`` images
+orbits (:mod:`prodvae.objectives.orbits`; on data that are not a grid, orbits read from rows,
+:mod:`prodvae.objectives.row_orbits`): from step ``orbit_start`` on, ``orbit_batch`` images
 a step from ``orbit_draws`` orbits, with the labels' pull; a factor is started when
-``orbit_count`` chained orbits agree. ``orbit_points_weight`` > 0 spreads each points block's
+its links agree over ``orbit_count`` orbits. ``orbit_points_weight`` > 0 spreads each points block's
 codes of an orbit's values over distinct points (:mod:`prodvae.objectives.orbit_pull`),
 ``orbit_draws`` orbits a step from ``orbit_start`` on.
 """
@@ -78,13 +79,13 @@ from prodvae.objectives.coverage import loop_coverage, points_coverage
 from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
 from prodvae.objectives.orbit_pull import (
+    Frame,
     OrbitPull,
     orbit_frames,
     orbit_points,
     orbit_pull,
     orbit_spread,
 )
-from prodvae.objectives.orbits import OrbitFrame
 from prodvae.objectives.product_options import ProductOptions
 from prodvae.objectives.schedules import Ramp
 from prodvae.objectives.semi_supervision import (
@@ -123,7 +124,7 @@ class ProductObjective(ElboObjective):
         # the data's factors, once prepare has seen it: labels are mapped from their values
         self._label_specs: tuple[FactorSpec, ...] | None = None
         # orbit_weight: each orbit-started loop block's frame, and the seed of its draws
-        self.orbits: dict[int, OrbitFrame] = {}
+        self.orbits: dict[int, Frame] = {}
         # orbit_points_weight: each spread points block's factor, and the data to draw from
         self.orbit_points: dict[int, int] = {}
         self._orbit_data: GroundTruthDataset | None = None
@@ -206,7 +207,7 @@ class ProductObjective(ElboObjective):
 
     def fit_orbits(
         self, dataset: GroundTruthDataset, space: ProductSpace, generator: torch.Generator
-    ) -> dict[int, OrbitFrame]:
+    ) -> dict[int, Frame]:
         """The orbit frames of the loop blocks the plane start leaves unanchored
         (:func:`~prodvae.objectives.orbit_pull.orbit_frames`, with ``orbit_weight``), the
         points blocks to spread (:func:`~prodvae.objectives.orbit_pull.orbit_points`, with
