@@ -31,6 +31,11 @@ unless ``--steps`` says otherwise):
     python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
         --record recovery_cpu_recipe_orbits
 
+With ``--missing F`` each dataset is first written to a file with a share ``F`` of its grid's
+rows left out (``<out>/<dataset>-missing<percent>.npz``): the runs train on that file, which is
+no grid (pairs and orbits read from its rows, as from a user's file), and are read on the whole
+grid, the rows they never saw included.
+
 A run folder that already holds a finished run of the same config is scored again, not
 retrained, so an interrupted sweep continues where it stopped; a finished run of another
 config (the recipe changed since) is one error naming what differs: sweep into another
@@ -46,10 +51,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from benchmarks.results import record
-from prodvae.data import get_dataset
+from prodvae.data import GroundTruthDataset, get_dataset
+from prodvae.data.files import write_dataset
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
 from prodvae.train import Config, load_config, load_run, train
 from prodvae.train.checkpoint import check_identity, read_state
@@ -109,17 +116,39 @@ class Sweep:
     image_size: int
     out: Path
     extra: tuple[str, ...] = ()
+    missing: float = 0.0  # the share of a dataset's rows left out of its file (0: no file)
+
+
+def gappy_file(dataset: str, sweep: Sweep) -> Path:
+    """A file of ``dataset``'s grid with a share ``sweep.missing`` of its rows left out (drawn
+    with seed 0), written once into ``sweep.out``: the same images, but no grid."""
+    path = sweep.out / f"{dataset}-missing{round(100 * sweep.missing)}.npz"
+    if path.is_file():
+        return path
+    data = get_dataset(dataset, image_size=sweep.image_size)
+    keep = np.random.default_rng(0).random(len(data)) >= sweep.missing
+    rows = np.flatnonzero(keep)
+    batches = (
+        (data.images_at(part).permute(0, 2, 3, 1).numpy(), data.factors_at(part).numpy())
+        for part in np.array_split(rows, max(1, len(rows) // 4096))
+    )
+    sweep.out.mkdir(parents=True, exist_ok=True)
+    return write_dataset(path, data.spec, len(rows), data.image_shape, batches)
 
 
 def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     """The config of one run, and its folder."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    name = f"{dataset}-{method}-s{seed}"
     changes = methods()[method]
+    if sweep.missing > 0:  # the file of the grid's rows less some: no grid
+        name = f"{dataset}-missing{round(100 * sweep.missing)}-{method}-s{seed}"
+        data = ["data.name=file", f"data.path={gappy_file(dataset, sweep)}", "data.options={}"]
+    else:
+        name = f"{dataset}-{method}-s{seed}"
+        data = [f"data.name={dataset}", f"data.options={{image_size: {sweep.image_size}}}"]
     overrides = [
-        f"data.name={dataset}",
-        f"data.options={{image_size: {sweep.image_size}}}",
+        *data,
         *changes,
         f"train.steps={sweep.steps}",
         f"train.seed={seed}",
@@ -148,10 +177,13 @@ def finished(folder: Path, config: Config) -> bool:
     return True
 
 
-def read_factors(folder: Path, seed: int, samples: int = SAMPLES) -> list[dict[str, Any]]:
-    """Each factor's recovery by the run in ``folder``, on ``samples`` fresh grid images."""
+def read_factors(
+    folder: Path, seed: int, samples: int = SAMPLES, dataset: GroundTruthDataset | None = None
+) -> list[dict[str, Any]]:
+    """Each factor's recovery by the run in ``folder``, on ``samples`` fresh grid images (of
+    ``dataset``; by default the run's own)."""
     loaded = load_run(folder)
-    dataset = loaded.dataset
+    dataset = loaded.dataset if dataset is None else dataset
     generator = torch.Generator().manual_seed(10_000 + seed)
     indices = dataset.sample_factors(samples, generator=generator)
     with torch.no_grad():
@@ -185,7 +217,8 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
         if not resumed:  # a resumed run's time is only its last part: left unknown
             timing.write_text(json.dumps(time.perf_counter() - start))
     seconds = json.loads(timing.read_text()) if timing.is_file() else None
-    factors = read_factors(folder, seed)
+    grid = get_dataset(dataset, image_size=sweep.image_size) if sweep.missing > 0 else None
+    factors = read_factors(folder, seed, dataset=grid)  # a file's run: read on the whole grid
     record = folder / "discovery.json"
     discovered = json.loads(record.read_text()) if record.is_file() else None
     if discovered is not None:  # the kind found for each factor (absent: none followed it)
@@ -233,10 +266,19 @@ def main(argv: list[str] | None = None) -> None:
         metavar="KEY=VALUE",
         help="change the recipe for every run (its runs go to --out; give each variant its own)",
     )
+    parser.add_argument(
+        "--missing",
+        type=float,
+        default=0.0,
+        help="train on a file of each grid with this share of its rows left out (no grid: "
+        "pairs and orbits read from rows), and read the factors on the whole grid",
+    )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
+    if not 0 <= args.missing < 1:
+        parser.error(f"--missing must be in [0, 1), got {args.missing}")
     steps = load_config(RECIPE).train.steps if args.steps is None else args.steps
-    sweep = Sweep(steps, args.image_size, args.out, tuple(args.extra))
+    sweep = Sweep(steps, args.image_size, args.out, tuple(args.extra), args.missing)
     rows = []
     for dataset in args.datasets:
         for method in args.methods:
@@ -254,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
             "image_size": args.image_size,
             "samples": SAMPLES,
             "changes": args.extra,
+            "missing": args.missing,
         }
         print(
             f"wrote {record(args.record, {'settings': settings, 'rows': rows}, table='recovery')}"

@@ -69,8 +69,10 @@ def render(payload: dict[str, Any]) -> str:
                 if entry["factor"] not in order:
                     order.append(entry["factor"])
                 factors[entry["factor"]][row["method"]].append(entry)
+        missing = settings.get("missing", 0.0)
         lines += [
-            f"#### {dataset}",
+            f"#### {dataset}"
+            + (f" ({missing:.0%} of its rows missing: a file, no grid)" if missing else ""),
             "",
             "| factor | kind | " + " | ".join(methods) + " |",
             "|---|---|" + "---|" * len(methods),

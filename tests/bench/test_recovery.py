@@ -115,3 +115,31 @@ def test_every_method_shares_the_recipes_width_and_budget(tmp_path, monkeypatch)
         assert config.train.steps == 1234, method
     labels, _ = recovery.run_config("sprites", "product_labels", 0, sweeps[0])
     assert labels.objective.options["orbit_weight"] == 0
+
+
+def test_a_sweep_with_rows_missing_trains_on_a_file_and_reads_the_whole_grid(tmp_path, monkeypatch):
+    monkeypatch.setattr(recovery, "SAMPLES", 200)
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    out = tmp_path / "runs"
+    argv = ["--datasets", "torus", "--methods", "product_weak", "--seeds", "0", "--steps", "2"]
+    argv += ["--out", str(out), "--missing", "0.2", "--record", "recovery_test"]
+    for item in TINY:
+        argv += ["--set", item]
+    recovery.main(argv)
+    from prodvae.data import from_file, get_dataset
+
+    file = from_file(out / "torus-missing20.npz")
+    grid = get_dataset("torus", image_size=32)
+    assert not file.is_grid and 0.75 * len(grid) < len(file) < 0.85 * len(grid)
+    assert file.image_shape == grid.image_shape and file.spec == grid.spec
+    run = out / "torus-missing20-product_weak-s0"
+    config = load_config(run / "config.yaml")
+    assert config.data.name == "file" and config.data.path == str(out / "torus-missing20.npz")
+    (row,) = load("recovery_test", tmp_path / "results")["results"]["rows"]
+    assert row["dataset"] == "torus"
+    assert [f["factor"] for f in row["factors"]] == ["long_hand", "short_hand"]
+    assert "#### torus (20% of its rows missing: a file, no grid)" in render(
+        load("recovery_test", tmp_path / "results")
+    )
+    with pytest.raises(SystemExit):
+        recovery.main([*argv[:-2], "--missing", "1.0"])
