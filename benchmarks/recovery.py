@@ -33,7 +33,7 @@ unless ``--steps`` says otherwise):
         --record recovery_cpu_recipe_orbits
 
 With ``--missing F`` each dataset is first written to a file with a share ``F`` of its grid's
-rows left out (``<out>/<dataset>-missing<percent>.npz``): the runs train on that file, which is
+rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``): the runs train on that file, which is
 no grid (pairs and orbits read from its rows, as from a user's file), and are read on the whole
 grid, the rows they never saw included.
 
@@ -123,7 +123,7 @@ class Sweep:
 def gappy_file(dataset: str, sweep: Sweep) -> Path:
     """A file of ``dataset``'s grid with a share ``sweep.missing`` of its rows left out (drawn
     with seed 0), written once into ``sweep.out``: the same images, but no grid."""
-    path = sweep.out / f"{dataset}-missing{round(100 * sweep.missing)}.npz"
+    path = sweep.out / f"{dataset}-{sweep.image_size}px-missing{sweep.missing:g}.npz"
     if path.is_file():
         return path
     data = get_dataset(dataset, image_size=sweep.image_size)
@@ -143,7 +143,7 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     changes = methods()[method]
     if sweep.missing > 0:  # the file of the grid's rows less some: no grid
-        name = f"{dataset}-missing{round(100 * sweep.missing)}-{method}-s{seed}"
+        name = f"{dataset}-missing{sweep.missing:g}-{method}-s{seed}"
         data = ["data.name=file", f"data.path={gappy_file(dataset, sweep)}", "data.options={}"]
     else:
         name = f"{dataset}-{method}-s{seed}"

@@ -9,8 +9,9 @@ are no grid and every orbit misses values. A
 to a kept neighbour). Printed: the orbits, the median agreement of the links made, the share
 of draws linked well enough to be pulled toward (agreement >= ``AGREEMENT`` all the way), the
 circular alignment of those orbits' angles with the truth (median and tenth percentile over
-orbits; 1: the angles equal the values up to one turn and direction), and the mean time a
-draw.
+orbits, each up to its own turn and direction; and all of them pooled, up to one turn and
+direction for the whole frame: whether the links carried every orbit into one frame), and
+the mean time a draw.
 
     python -m benchmarks.row_orbits --record row_orbits
 """
@@ -67,7 +68,7 @@ def read_factor(rows: ArrayDataset, factor: int, check: int, draws: int, seed: i
         path = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
         pulled += frame.orbit(key, path).worst >= AGREEMENT
     seconds = (time.perf_counter() - start) / draws
-    aligned = []
+    aligned, angles, truths = [], [], []
     for key, draw in frame.kept.items():
         if draw.worst >= AGREEMENT:
             turns = rows.factors_at(frame.orbits[key].rows)[:, factor].numpy() / spec.period
@@ -75,6 +76,13 @@ def read_factor(rows: ArrayDataset, factor: int, check: int, draws: int, seed: i
             aligned.append(
                 max(circular_alignment(s * draw.angles.numpy(), truth) for s in (1.0, -1.0))
             )
+            angles.append(draw.angles.numpy())
+            truths.append(truth)
+    pooled = (  # every orbit in the one frame: a single turn and direction for all of them
+        max(circular_alignment(s * np.concatenate(angles), np.concatenate(truths)) for s in (1, -1))
+        if angles
+        else 0.0
+    )
     return {
         "factor": spec.name,
         "rows": len(rows),
@@ -85,6 +93,7 @@ def read_factor(rows: ArrayDataset, factor: int, check: int, draws: int, seed: i
         "kept": len(aligned),
         "alignment": float(np.median(aligned)) if aligned else 0.0,
         "alignment_p10": float(np.percentile(aligned, 10)) if aligned else 0.0,
+        "frame_alignment": pooled,
         "seconds_per_orbit": seconds,
     }
 
@@ -100,6 +109,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
+    if not all(0 <= share < 1 for share in args.missing):
+        parser.error(f"--missing shares must be in [0, 1), got {args.missing}")
+    if args.draws < 1 or args.check < 0 or args.values < 1:
+        parser.error("--draws and --values must be at least 1, --check at least 0")
     rows = []
     for name in args.datasets:
         dataset = get_dataset(name, image_size=args.image_size)
@@ -118,7 +131,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     f"{name:8s} {row['factor']:12s} {missing:.0%} missing: {row['orbits']} "
                     f"orbits of {row['values']:.1f} values, links agree {row['agreement']:.3f}, "
                     f"{row['pulled']:.0%} of draws pulled, alignment {row['alignment']:.4f} "
-                    f"(p10 {row['alignment_p10']:.4f}), {1000 * row['seconds_per_orbit']:.1f} "
+                    f"(p10 {row['alignment_p10']:.4f}, pooled {row['frame_alignment']:.4f}), "
+                    f"{1000 * row['seconds_per_orbit']:.1f} "
                     "ms a draw",
                     flush=True,
                 )

@@ -128,13 +128,13 @@ def test_a_sweep_with_rows_missing_trains_on_a_file_and_reads_the_whole_grid(tmp
     recovery.main(argv)
     from prodvae.data import from_file, get_dataset
 
-    file = from_file(out / "torus-missing20.npz")
+    file = from_file(out / "torus-32px-missing0.2.npz")
     grid = get_dataset("torus", image_size=32)
     assert not file.is_grid and 0.75 * len(grid) < len(file) < 0.85 * len(grid)
     assert file.image_shape == grid.image_shape and file.spec == grid.spec
-    run = out / "torus-missing20-product_weak-s0"
+    run = out / "torus-missing0.2-product_weak-s0"
     config = load_config(run / "config.yaml")
-    assert config.data.name == "file" and config.data.path == str(out / "torus-missing20.npz")
+    assert config.data.name == "file" and config.data.path == str(out / "torus-32px-missing0.2.npz")
     (row,) = load("recovery_test", tmp_path / "results")["results"]["rows"]
     assert row["dataset"] == "torus"
     assert [f["factor"] for f in row["factors"]] == ["long_hand", "short_hand"]

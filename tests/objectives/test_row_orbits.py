@@ -98,12 +98,16 @@ def test_a_frame_on_rows_carries_every_linked_orbit_into_one_frame():
         assert len(frame.orbits) == len(full) == len(groups)
         links = frame.check(30, generator)
         assert float(links.median()) >= AGREEMENT
-        aligned = []
+        aligned, angles, truths = [], [], []
         for key in frame.reachable:
             draw = frame.orbit(key, generator)
             if draw.worst >= AGREEMENT:  # pulled toward in training
                 truth = dataset.factors_at(frame.orbits[key].rows)[:, factor].numpy()
                 aligned.append(alignment(draw.angles, truth))
+                angles.append(draw.angles.numpy())
+                truths.append(truth)
+        # one frame: a single turn and direction fits every orbit pulled toward at once
+        assert alignment(np.concatenate(angles), np.concatenate(truths)) >= 0.95
         # most orbits are linked well; their angles follow the factor on the whole, a few
         # (one in ten) less well than their links agree (errors add up along a chain)
         assert len(aligned) >= 0.8 * len(frame.reachable)

@@ -19,7 +19,7 @@ levels the two share (:func:`~prodvae.objectives.orbits.carry_frame`; fewer than
 ``MIN_VALUES`` shared levels make no link). Orbits are drawn among those that a path of such
 neighbours joins to the reference, the reference one of the orbits with the most values in the
 largest such family. How well the angles follow the truth on files with rows missing:
-``benchmarks/orbit_angles.py``.
+``benchmarks/row_orbits.py``.
 """
 
 from __future__ import annotations
@@ -199,8 +199,9 @@ class RowOrbitFrame:
         _, here, there = np.intersect1d(mine.levels, theirs.levels, return_indices=True)
         try:
             angles = spaced_angles(self._images(key).float())
-        except ValueError:  # no cycle here: no frame through it
+        except ValueError:  # no cycle here: no frame through it, a link that agrees at 0
             draw = Draw(torch.full((len(mine.levels),), torch.nan, dtype=torch.float64), 0.0)
+            self.links.append(0.0)
         else:
             reference = self.kept[known].angles[torch.from_numpy(there)]
             frame = carry_frame(reference, angles, torch.from_numpy(here))
