@@ -183,8 +183,8 @@ def read_factors(
 ) -> list[dict[str, Any]]:
     """Each factor's recovery by the run in ``folder``, on ``samples`` fresh grid images (of
     ``dataset``; by default the run's own)."""
-    loaded = load_run(folder)
-    dataset = loaded.dataset if dataset is None else dataset
+    loaded = load_run(folder, dataset=dataset)  # the run's own file is then never loaded
+    dataset = loaded.dataset
     generator = torch.Generator().manual_seed(10_000 + seed)
     indices = dataset.sample_factors(samples, generator=generator)
     with torch.no_grad():
