@@ -151,6 +151,22 @@ def test_orbits_that_share_too_few_values_are_not_linked():
     assert frame.check(5, torch.Generator()).numel() == 0
 
 
+@pytest.mark.parametrize(
+    "held, why",
+    [
+        ([range(8)], "its rows make one orbit only"),
+        ([range(6), range(3, 8)], "none of its 2 orbits shares 5 values with another"),
+    ],
+)
+def test_a_file_whose_orbits_make_no_link_starts_no_loop_and_says_why(held, why, caplog):
+    dataset = two_orbits(held)
+    space = ProductSpace.parse("loop(3, 0.5) * points(2)")
+    with caplog.at_level("WARNING", logger="prodvae.objectives.orbit_pull"):
+        frames = orbit_frames(dataset, space, [0, 1], None, 8, torch.Generator().manual_seed(0))
+    assert frames == {}
+    assert f"no start for loop block 0 (turn): {why}" in caplog.text
+
+
 def test_the_pull_draws_rows_of_an_orbit_and_reaches_the_encoder():
     dataset = gappy_blobs(size=32)
     space = ProductSpace.parse("loop(3, 0.5) * loop(3, 0.5) * points(3)")
@@ -161,3 +177,38 @@ def test_the_pull_draws_rows_of_an_orbit_and_reaches_the_encoder():
     assert pull.total.item() > 0  # orbits linked well were pulled (the worst drawn may not be)
     pull.total.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_an_orbit_without_a_cycle_links_at_zero_and_cuts_the_path_through_it():
+    """A blob turning through 12 values at six settings (a, b) of two other factors, one of
+    them blank (no cycle). The blank orbit links at 0 with NaN angles; the orbit joined to
+    the others only through it (it shares too few values with the rest) gets NaN angles and
+    agreement 0, never angles carried through a link that failed; the whole orbits link."""
+    values = np.arange(12) * 2 * math.pi / 12
+    held = {(a, b): range(12) for a in range(3) for b in range(2)}
+    held[(0, 1)] = held[(1, 1)] = range(6)  # share only 4, 5 with (2, 1)
+    held[(2, 1)] = range(4, 12)
+    factors = np.array([[values[v], a, b] for (a, b), vs in held.items() for v in vs], float)
+    images = blob_images(torch.from_numpy(factors[:, :1]).float(), size=16)[:, 0] * 255
+    blank = (factors[:, 1] == 2) & (factors[:, 2] == 0)
+    images[torch.from_numpy(blank)] = 0
+    spec = (
+        FactorSpec("turn", "loop", tuple(values), 2 * math.pi),
+        FactorSpec("a", "points", (0.0, 1.0, 2.0)),
+        FactorSpec("b", "points", (0.0, 1.0)),
+    )
+    dataset = ArrayDataset(images.round().to(torch.uint8).numpy(), factors, spec)
+    generator = torch.Generator().manual_seed(0)
+    frame = RowOrbitFrame(dataset, 0, generator)
+    assert frame.reference != (2, 0)  # a reference must make a cycle
+    assert frame.parent[(2, 1)] == (2, 0)  # its only neighbour sharing 5 values or more
+    cut = frame.orbit((2, 1), generator)
+    assert cut.worst == 0.0 and torch.isnan(cut.angles).all() and len(cut.angles) == 8
+    dead = frame.orbit((2, 0), generator)
+    assert dead.worst == 0.0 and torch.isnan(dead.angles).all() and len(dead.angles) == 12
+    assert 0.0 in frame.links
+    for key in [(0, 0), (1, 0)]:
+        draw = frame.orbit(key, generator)
+        assert draw.worst >= AGREEMENT and torch.isfinite(draw.angles).all()
+        truth = dataset.factors_at(frame.orbits[key].rows)[:, 0].numpy()
+        assert alignment(draw.angles, truth) >= 0.99

@@ -25,7 +25,14 @@ from torch import Tensor
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE, Posterior
 from prodvae.objectives.coverage import point_shares
-from prodvae.objectives.orbits import AGREEMENT, Draw, OrbitFrame, chained_orbits, orbit_cells
+from prodvae.objectives.orbits import (
+    AGREEMENT,
+    MIN_VALUES,
+    Draw,
+    OrbitFrame,
+    chained_orbits,
+    orbit_cells,
+)
 from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.objectives.semi_supervision import supervised_pull
 from prodvae.spaces import Loop, PointSet, ProductSpace
@@ -44,6 +51,13 @@ class Frame(Protocol):
     def orbit(self, orbit: Any, generator: torch.Generator, /) -> Draw: ...
 
     def images(self, orbit: Any, rows: Tensor | None = None, /) -> Tensor: ...
+
+
+def _unlinked(orbits: int) -> str:
+    """Why a file's orbits (``orbits`` of them) give no frame: none is linked to another."""
+    if orbits == 1:
+        return "its rows make one orbit only, with no other to link it to"
+    return f"none of its {orbits} orbits shares {MIN_VALUES} values with another to link to"
 
 
 def orbit_frames(
@@ -86,6 +100,8 @@ def orbit_frames(
             else:
                 frame = RowOrbitFrame(dataset, column, generator)
                 links = frame.check(count, generator)
+                if not links.numel():  # the reference alone: no link to agree on
+                    raise ValueError(_unlinked(len(frame.orbits)))
             agreement = float(links.median()) if links.numel() else 0.0
             if dataset.is_grid and agreement >= AGREEMENT:
                 frame = OrbitFrame(dataset, column, generator)
