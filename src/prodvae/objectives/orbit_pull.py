@@ -99,9 +99,9 @@ def orbit_frames(
                 links = chained_orbits(dataset, column, count, generator).agreement
             else:
                 frame = RowOrbitFrame(dataset, column, generator)
-                links = frame.check(count, generator)
-                if not links.numel():  # the reference alone: no link to agree on
+                if len(frame.reachable) == 1:  # the reference alone: no link to agree on
                     raise ValueError(_unlinked(len(frame.orbits)))
+                links = frame.check(count, generator)
             agreement = float(links.median()) if links.numel() else 0.0
             if dataset.is_grid and agreement >= AGREEMENT:
                 frame = OrbitFrame(dataset, column, generator)
