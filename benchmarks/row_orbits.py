@@ -73,16 +73,11 @@ def read_factor(rows: ArrayDataset, factor: int, check: int, draws: int, seed: i
         if draw.worst >= AGREEMENT:
             turns = rows.factors_at(frame.orbits[key].rows)[:, factor].numpy() / spec.period
             truth = 2 * math.pi * turns * spec.symmetry
-            aligned.append(
-                max(circular_alignment(s * draw.angles.numpy(), truth) for s in (1.0, -1.0))
-            )
+            aligned.append(circular_alignment(draw.angles.numpy(), truth))  # either way round
             angles.append(draw.angles.numpy())
             truths.append(truth)
-    pooled = (  # every orbit in the one frame: a single turn and direction for all of them
-        max(circular_alignment(s * np.concatenate(angles), np.concatenate(truths)) for s in (1, -1))
-        if angles
-        else 0.0
-    )
+    # every orbit in the one frame: a single turn and direction for all of them
+    pooled = circular_alignment(np.concatenate(angles), np.concatenate(truths)) if angles else 0.0
     return {
         "factor": spec.name,
         "rows": len(rows),

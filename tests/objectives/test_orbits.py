@@ -29,8 +29,9 @@ from prodvae.spaces import ProductSpace
 
 
 def alignment(angles, truth) -> float:
-    """Circular alignment of ``angles`` with ``truth``, either way round."""
-    return max(circular_alignment(s * np.asarray(angles), np.asarray(truth)) for s in (1, -1))
+    """Circular alignment of ``angles`` with ``truth``, either way round (as
+    :func:`circular_alignment` reads it)."""
+    return circular_alignment(np.asarray(angles), np.asarray(truth))
 
 
 def circle_in_space(angles: torch.Tensor, dim: int = 40, seed: int = 0) -> torch.Tensor:
