@@ -21,8 +21,10 @@ from prodvae.objectives.orbits import (
     OrbitFrame,
     chained_orbits,
     match_frame,
+    REFERENCE_TRIES,
     orbit_angles,
     orbit_cells,
+    reference_orbit,
 )
 from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.spaces import ProductSpace
@@ -236,6 +238,31 @@ def test_images_that_repeat_under_a_symmetry_go_round_once_per_repeat():
     assert alignment(orbit_angles(bright), 2 * theta) > 0.99
     with pytest.raises(ValueError, match="only 4 distinct images of 24"):
         orbit_angles(images[torch.arange(24) % 4].float())
+
+
+def test_a_reference_orbit_is_the_first_drawn_that_makes_a_cycle():
+    drawn = iter(range(100))
+
+    def read(orbit: int) -> torch.Tensor:
+        if orbit < 3:
+            raise ValueError(f"orbit {orbit} makes no cycle")
+        return torch.full((5,), float(orbit))
+
+    orbit, angles = reference_orbit(lambda: next(drawn), read)
+    assert orbit == 3
+    assert angles.tolist() == [3.0] * 5
+
+
+def test_no_reference_orbit_after_every_try_raises_the_last_reason():
+    tries = []
+
+    def read(orbit: int) -> torch.Tensor:
+        tries.append(orbit)
+        raise ValueError(f"orbit {orbit} makes no cycle")
+
+    with pytest.raises(ValueError, match=f"orbit {REFERENCE_TRIES - 1} makes no cycle"):
+        reference_orbit(lambda: len(tries), read)
+    assert tries == list(range(REFERENCE_TRIES))
 
 
 def test_a_chain_never_links_an_orbit_to_itself():

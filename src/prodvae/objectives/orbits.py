@@ -40,7 +40,8 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import Tensor
@@ -58,6 +59,8 @@ REFERENCE_TRIES = 10
 #: The median circular alignment between neighbouring orbits' angles over their matched
 #: pairs below which a factor's orbits are taken to hold no cycle.
 AGREEMENT = 0.9
+
+Orbit = TypeVar("Orbit")
 
 
 def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
@@ -125,6 +128,22 @@ def match_frame(reference: Tensor, angles: Tensor) -> Frame:
             f"{list(angles.shape)}"
         )
     return carry_frame(reference, angles, torch.arange(len(angles)))
+
+
+def reference_orbit(
+    pick: Callable[[], Orbit], read: Callable[[Orbit], Tensor]
+) -> tuple[Orbit, Tensor]:
+    """A frame's reference orbit and its angles: orbits drawn by ``pick`` and read by
+    ``read`` until one makes a cycle, up to :data:`REFERENCE_TRIES` of them (the last
+    one's error is raised when none does)."""
+    for attempt in range(REFERENCE_TRIES):
+        orbit = pick()
+        try:
+            return orbit, read(orbit)
+        except ValueError:
+            if attempt == REFERENCE_TRIES - 1:
+                raise
+    raise AssertionError("unreachable: REFERENCE_TRIES >= 1")
 
 
 def carry_frame(reference: Tensor, angles: Tensor, rows: Tensor) -> Frame:
@@ -251,14 +270,10 @@ class OrbitFrame:
         self.held = [k for k, n in enumerate(dataset.factor_sizes) if k != factor and n > 1]
         self.kept: dict[tuple[int, ...], Draw] = {}
         self._last: tuple[tuple[int, ...], Tensor] | None = None  # the orbit rendered last
-        for attempt in range(REFERENCE_TRIES):  # a reference orbit that makes a cycle
-            self.cell = dataset.sample_factors(1, generator=generator)[0]
-            try:
-                angles = orbit_angles(self._whole(self.cell).float())
-                break
-            except ValueError:
-                if attempt == REFERENCE_TRIES - 1:
-                    raise
+        self.cell, angles = reference_orbit(
+            lambda: dataset.sample_factors(1, generator=generator)[0],
+            lambda cell: orbit_angles(self._whole(cell).float()),
+        )
         self.angles = angles
         self.kept[self.key(self.cell)] = Draw(angles, 1.0)
 

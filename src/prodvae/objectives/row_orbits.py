@@ -38,10 +38,10 @@ from prodvae.objectives.orbits import (
     AGREEMENT,
     MIN_VALUES,
     NEIGHBOURS,
-    REFERENCE_TRIES,
     Draw,
     carry_frame,
     orbit_angles,
+    reference_orbit,
 )
 
 Key = tuple[int, ...]
@@ -139,15 +139,10 @@ class RowOrbitFrame:
         largest = max(self._families(), key=len)
         fullest = max(self.count(key) for key in largest)  # fewest gaps to misread
         candidates = [key for key in largest if self.count(key) == fullest]
-        for attempt in range(REFERENCE_TRIES):  # a reference orbit that makes a cycle
-            pick = int(torch.randint(len(candidates), (1,), generator=generator))
-            self.reference = candidates[pick]
-            try:
-                angles = spaced_angles(self._images(self.reference).float())
-                break
-            except ValueError:
-                if attempt == REFERENCE_TRIES - 1:
-                    raise
+        self.reference, angles = reference_orbit(
+            lambda: candidates[int(torch.randint(len(candidates), (1,), generator=generator))],
+            lambda key: spaced_angles(self._images(key).float()),
+        )
         self.kept[self.reference] = Draw(angles, 1.0)
         self.parent = self._tree(self.reference)
         self.reachable = sorted(self.parent)
