@@ -17,11 +17,11 @@ from prodvae.objectives import get_objective
 from prodvae.objectives.orbit_pull import encode_with_running_norms, orbit_frames
 from prodvae.objectives.orbits import (
     AGREEMENT,
+    REFERENCE_TRIES,
     Draw,
     OrbitFrame,
     chained_orbits,
     match_frame,
-    REFERENCE_TRIES,
     orbit_angles,
     orbit_cells,
     reference_orbit,
