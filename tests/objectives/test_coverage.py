@@ -1,6 +1,7 @@
 """``loop_coverage``: the unbiased squared Fourier coefficients of loop blocks' angles, on
 angle distributions whose coefficients are known; ``points_coverage``: how unevenly a points
-block's codes fill its points, against the population's shares; and
+block's codes fill its points, against the population's shares; ``segment_coverage``: the
+unbiased squared cosine coefficients of segment blocks' positions, likewise; and
 ``product(coverage_weight)``."""
 
 import math
@@ -10,7 +11,7 @@ import torch
 from tests.tolerances import float_tol, monte_carlo_tol
 
 from prodvae.objectives import get_objective
-from prodvae.objectives.coverage import loop_coverage, points_coverage
+from prodvae.objectives.coverage import loop_coverage, points_coverage, segment_coverage
 from prodvae.spaces import ProductSpace
 
 SPACE = ProductSpace.parse("loop(3, 0.5) * segment")
@@ -33,6 +34,63 @@ def test_a_whole_ring_is_even_and_an_arc_is_not():
     assert loop_coverage(codes_at(arc), SPACE).item() == pytest.approx(
         expected, abs=monte_carlo_tol(2 * 2.0, N)
     )
+
+
+SEGMENT = ProductSpace.parse("points(3) * segment(2, 0.25)")
+
+
+def along(u):
+    """Codes at positions ``u`` (in units of the half length) along SEGMENT's segment."""
+    return torch.stack([torch.zeros_like(u), 2.0 * u], dim=1)
+
+
+def test_a_whole_segment_is_even_and_a_part_of_it_is_not():
+    """``c_k = E cos(k pi (u + 1) / 2)``: 0 for ``u`` uniform on the segment; for ``u`` uniform
+    on ``[a, b]``, ``c_k = 2 (sin(k pi (b + 1) / 2) - sin(k pi (a + 1) / 2)) / (k pi (b - a))``."""
+    generator = torch.Generator().manual_seed(0)
+
+    def uniform(a, b):
+        return a + (b - a) * torch.rand(N, generator=generator, dtype=torch.float64)
+
+    def expected(a, b):
+        return sum(
+            (
+                2
+                * (math.sin(k * math.pi * (b + 1) / 2) - math.sin(k * math.pi * (a + 1) / 2))
+                / (k * math.pi * (b - a))
+            )
+            ** 2
+            for k in (1, 2)
+        )
+
+    # unbiased: mean 0, standard deviation about sqrt(2) / N per term (two terms)
+    assert abs(segment_coverage(along(uniform(-1, 1)), SEGMENT).item()) < 5 * 2 / N
+    for a, b in [(0.0, 1.0), (-1 / 3, 1 / 3), (-1.0, -0.5)]:
+        # each c_k^2 estimate: standard deviation about 2 |c_k| sd(cos) / sqrt(N) <= 2 / sqrt(N)
+        assert segment_coverage(along(uniform(a, b)), SEGMENT).item() == pytest.approx(
+            expected(a, b), abs=monte_carlo_tol(2 * 2.0, N)
+        )
+    # every code at the centre: c_1 = 0, c_2 = -1; at an end: c_1 = c_2 = 1
+    centre = along(torch.zeros(8, dtype=torch.float64))
+    assert segment_coverage(centre, SEGMENT).item() == pytest.approx(1.0, abs=1e-12)
+    end = along(-torch.ones(8, dtype=torch.float64))
+    assert segment_coverage(end, SEGMENT).item() == pytest.approx(2.0, abs=1e-12)
+
+
+def test_a_shrunken_segment_block_is_pushed_to_spread_along_it():
+    u = torch.linspace(-0.1, 0.1, 9, dtype=torch.float64, requires_grad=True)
+    segment_coverage(along(u), SEGMENT).backward()
+    assert u.grad is not None
+    # descent moves every code but the middle one away from the centre
+    outward = -u.grad * u.detach().sign()
+    assert (outward[u.detach() != 0] > 0).all()
+
+
+def test_no_segment_no_penalty_and_a_tiny_batch_is_an_error():
+    assert segment_coverage(torch.randn(8, 3), ProductSpace.parse("loop * points(3)")) == 0.0
+    assert segment_coverage(torch.randn(8, 1), ProductSpace.parse("segment(0, 0.25)")) == 0.0
+    with pytest.raises(ValueError, match="at least 2 codes"):
+        segment_coverage(torch.randn(1, 2), SEGMENT)
 
 
 def test_no_loop_no_penalty_and_a_tiny_batch_is_an_error():
@@ -59,6 +117,37 @@ def test_product_adds_the_weighted_coverage_and_logs_it():
     assert loss.item() == pytest.approx(base.item() + 10.0 * logs["coverage"], abs=tol)
     with pytest.raises(ValueError, match="coverage_weight"):
         get_objective("product", coverage_weight=-1.0)
+
+
+def test_the_coverage_logged_is_the_loops_the_points_and_the_segments(monkeypatch):
+    from prodvae.models import build_vae
+    from prodvae.objectives import product
+
+    seen = {}
+
+    def recorded(name):
+        real = getattr(product, name)
+
+        def record(codes, space):
+            seen[name] = (codes.detach().clone(), real(codes, space))
+            return seen[name][1]
+
+        return record
+
+    for name in ("loop_coverage", "points_coverage", "segment_coverage"):
+        monkeypatch.setattr(product, name, recorded(name))
+    space = ProductSpace.parse("loop(3, 0.5) * points(3) * segment(2, 0.25)")
+    torch.manual_seed(0)
+    model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16)
+    covered = get_objective("product", anneal_steps=0, coverage_weight=10.0)
+    _, logs = covered(model, torch.rand(16, 1, 32, 32), 0)
+    assert set(seen) == {"loop_coverage", "points_coverage", "segment_coverage"}
+    codes = seen["segment_coverage"][0]
+    assert all(torch.equal(c, codes) for c, _ in seen.values())  # the same codes
+    # an untrained encoder puts every code near one place: about 1 (0 spread evenly)
+    assert seen["segment_coverage"][1].item() > 0.5
+    total = sum(value.item() for _, value in seen.values())
+    assert logs["coverage"] == pytest.approx(total, abs=float_tol(torch.float32, 3.0, 4))
 
 
 POINTS = ProductSpace.parse("points(4, 3.0, 0.5) * segment")

@@ -75,7 +75,7 @@ from prodvae.models import VAE
 from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
 from prodvae.objectives.base import register_objective, require_gaussian
-from prodvae.objectives.coverage import loop_coverage, points_coverage
+from prodvae.objectives.coverage import loop_coverage, points_coverage, segment_coverage
 from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
 from prodvae.objectives.orbit_pull import (
@@ -338,8 +338,10 @@ class ProductObjective(ElboObjective):
             penalty = penalty + o.geometry_weight * unordered
             logs["geometry"] = unordered.item()
         if o.coverage_weight > 0:
-            uneven = loop_coverage(terms.codes, model.space) + points_coverage(
-                terms.codes, model.space
+            uneven = (
+                loop_coverage(terms.codes, model.space)
+                + points_coverage(terms.codes, model.space)
+                + segment_coverage(terms.codes, model.space)
             )
             penalty = penalty + o.coverage_weight * uneven
             logs["coverage"] = uneven.item()
