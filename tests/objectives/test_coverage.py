@@ -119,7 +119,9 @@ def test_product_adds_the_weighted_coverage_and_logs_it():
         get_objective("product", coverage_weight=-1.0)
 
 
-def test_the_coverage_logged_is_the_loops_the_points_and_the_segments(monkeypatch):
+def test_segment_coverage_weight_adds_the_segments_coverage_apart_from_coverage_weight(
+    monkeypatch,
+):
     from prodvae.models import build_vae
     from prodvae.objectives import product
 
@@ -139,15 +141,28 @@ def test_the_coverage_logged_is_the_loops_the_points_and_the_segments(monkeypatc
     space = ProductSpace.parse("loop(3, 0.5) * points(3) * segment(2, 0.25)")
     torch.manual_seed(0)
     model = build_vae(space, "burgess", (1, 32, 32), width=4, hidden_dim=16)
-    covered = get_objective("product", anneal_steps=0, coverage_weight=10.0)
-    _, logs = covered(model, torch.rand(16, 1, 32, 32), 0)
+    x = torch.rand(16, 1, 32, 32)
+    both = get_objective(
+        "product", anneal_steps=0, coverage_weight=10.0, segment_coverage_weight=5.0
+    )
+    torch.manual_seed(1)
+    loss, logs = both(model, x, 0)
     assert set(seen) == {"loop_coverage", "points_coverage", "segment_coverage"}
     codes = seen["segment_coverage"][0]
     assert all(torch.equal(c, codes) for c, _ in seen.values())  # the same codes
     # an untrained encoder puts every code near one place: about 1 (0 spread evenly)
-    assert seen["segment_coverage"][1].item() > 0.5
-    total = sum(value.item() for _, value in seen.values())
-    assert logs["coverage"] == pytest.approx(total, abs=float_tol(torch.float32, 3.0, 4))
+    segment = seen["segment_coverage"][1].item()
+    assert segment > 0.5
+    tol = float_tol(torch.float32, 3.0, 4)
+    loops_and_points = seen["loop_coverage"][1].item() + seen["points_coverage"][1].item()
+    assert logs["coverage"] == pytest.approx(loops_and_points, abs=tol)
+    assert logs["segment_coverage"] == pytest.approx(segment, abs=tol)
+    torch.manual_seed(1)
+    base, _ = get_objective("product", anneal_steps=0, coverage_weight=10.0)(model, x, 0)
+    tol = float_tol(torch.float32, abs(loss.item()) + 5.0 * segment, 4)
+    assert loss.item() == pytest.approx(base.item() + 5.0 * segment, abs=tol)
+    with pytest.raises(ValueError, match="segment_coverage_weight"):
+        get_objective("product", segment_coverage_weight=-1.0)
 
 
 POINTS = ProductSpace.parse("points(4, 3.0, 0.5) * segment")

@@ -26,6 +26,9 @@ a third of its segment. Its uniform density has no cosine terms in the position 
 units of the half length (``u`` in ``[-1, 1]`` on the segment): every code at the centre scores
 1, at an end 2, on the middle third 0.68, on one half 0.41, the whole segment 0. Like the
 points coverage it assumes a factor's values are spread evenly over their range (a grid's are).
+It is ``product``'s ``segment_coverage_weight``, apart from ``coverage_weight`` and not in the
+recipe: at weight 20 it kept orbit's scale (seed 3: 0.99 against 0.45) but delayed sprites'
+shape (seeds 0 and 3: 0.35 and 0.14 against 0.66 and 0.57; ``benchmarks/README.md``).
 """
 
 from __future__ import annotations

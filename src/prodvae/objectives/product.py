@@ -63,6 +63,9 @@ a step from ``orbit_draws`` orbits, with the labels' pull; a factor is started w
 its links agree over ``orbit_count`` orbits. ``orbit_points_weight`` > 0 spreads each points block's
 codes of an orbit's values over distinct points (:mod:`prodvae.objectives.orbit_pull`),
 ``orbit_draws`` orbits a step from ``orbit_start`` on.
+``coverage_weight`` adds how unevenly loop blocks cover their rings and points blocks their
+points, ``segment_coverage_weight`` how unevenly segment blocks cover their segments
+(:mod:`prodvae.objectives.coverage`).
 """
 
 from __future__ import annotations
@@ -338,13 +341,15 @@ class ProductObjective(ElboObjective):
             penalty = penalty + o.geometry_weight * unordered
             logs["geometry"] = unordered.item()
         if o.coverage_weight > 0:
-            uneven = (
-                loop_coverage(terms.codes, model.space)
-                + points_coverage(terms.codes, model.space)
-                + segment_coverage(terms.codes, model.space)
+            uneven = loop_coverage(terms.codes, model.space) + points_coverage(
+                terms.codes, model.space
             )
             penalty = penalty + o.coverage_weight * uneven
             logs["coverage"] = uneven.item()
+        if o.segment_coverage_weight > 0:
+            shrunk = segment_coverage(terms.codes, model.space)
+            penalty = penalty + o.segment_coverage_weight * shrunk
+            logs["segment_coverage"] = shrunk.item()
         if self.anchor_scale(step) > 0:
             if self.anchor is None:
                 raise ValueError(

@@ -39,6 +39,7 @@ class ProductOptions(WeakOptions):
     anchor_weight: float = 0.0
     anchor_steps: int = 500
     coverage_weight: float = 0.0
+    segment_coverage_weight: float = 0.0
     consistency_weight: float = 0.0
     separation_weight: float = 0.0
     ring_separation: float = 0.0
@@ -64,6 +65,7 @@ class ProductOptions(WeakOptions):
             "hsic_weight",
             "anchor_weight",
             "coverage_weight",
+            "segment_coverage_weight",
             "consistency_weight",
             "separation_weight",
             "geometry_weight",
