@@ -18,14 +18,15 @@ first well and the last empty). :func:`points_coverage` measures how unevenly a 
 codes share its points.
 
 A segment prior is flat along its segment, so nothing in it stops a segment block from
-shrinking to a stretch of it or to one place: on orbit (seed 3 of the recipe) the scale block's
-codes all sat within 0.02 of its centre while the scale went elsewhere, and sprites' scale used
-a third of its segment. Its uniform density has no cosine terms in the position along it:
-:func:`segment_coverage` estimates, as :func:`loop_coverage` does, the squared first
-``harmonics`` coefficients ``c_k = E cos(k pi (u + 1) / 2)`` of the codes' positions ``u`` in
-units of the half length (``u`` in ``[-1, 1]`` on the segment): every code at the centre scores
-1, at an end 2, on the middle third 0.68, on one half 0.41, the whole segment 0. Like the
-points coverage it assumes a factor's values are spread evenly over their range (a grid's are).
+shrinking to a stretch of it or to one place: on orbit (seed 3 of the recipe) the medians of
+the scale block's codes at every scale lay within 0.02 of its centre (half length 2), and
+sprites' scale used a third of its segment. Its uniform density has no cosine terms in the
+position along it: :func:`segment_coverage` estimates, as :func:`loop_coverage` does, the
+squared first ``harmonics`` coefficients ``c_k = E cos(k pi (u + 1) / 2)`` of the codes'
+positions ``u`` in units of the half length (``u`` in ``[-1, 1]`` on the segment): every code
+at the centre scores 1, at an end 2, on the middle third 0.68, on one half 0.41, the whole
+segment 0. Like the points coverage it assumes a factor's values are spread evenly over their
+range (a grid's are).
 It is ``product``'s ``segment_coverage_weight``, apart from ``coverage_weight`` and not in the
 recipe: at weight 20 it kept orbit's scale (seed 3: 0.99 against 0.45) but delayed sprites'
 shape (seeds 0 and 3: 0.35 and 0.14 against 0.66 and 0.57; ``benchmarks/README.md``).
