@@ -72,6 +72,15 @@ def test_orbit_angles_of_a_rotating_blob():
     assert alignment(angles, truth) > 0.99
 
 
+def test_orbit_angles_of_8_bit_images_are_those_of_the_same_values_as_floats():
+    dataset = get_dataset("sprites", image_size=32)
+    cell = dataset.sample_factors(1, generator=torch.Generator().manual_seed(0))[0]
+    images = dataset.images_from_factors(orbit_cells(cell, 2, dataset.factor_sizes[2]))
+    assert images.dtype == torch.uint8
+    # distances from the Gram matrix are exact integers for 8-bit pixels: the same angles
+    assert torch.equal(orbit_angles(images), orbit_angles(images.float()))
+
+
 def test_orbit_angles_check_their_input():
     with pytest.raises(ValueError, match="at least 5 images"):
         orbit_angles(torch.zeros(4, 3))

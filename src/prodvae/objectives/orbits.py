@@ -79,9 +79,9 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
         raise ValueError(f"orbit_angles: need at least {MIN_VALUES} images, got {n}")
     if not 1 <= neighbours < n:
         raise ValueError(f"orbit_angles: neighbours must be in [1, {n - 1}], got {neighbours}")
-    x = images.reshape(n, -1).double()
-    if not torch.isfinite(x).all():
+    if images.is_floating_point() and not torch.isfinite(images).all():
         raise ValueError("orbit_angles: images hold NaN or infinite values")
+    x = images.reshape(n, -1).double()
     distinct, which = torch.unique(x, dim=0, return_inverse=True)  # the same pixels, once
     if len(distinct) < n:
         if len(distinct) < MIN_VALUES:
@@ -91,7 +91,9 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
                 f"{MIN_VALUES} make no cycle"
             )
         return orbit_angles(distinct, min(neighbours, len(distinct) - 1))[which]
-    squared = torch.cdist(x, x).pow(2)
+    gram = x @ x.T  # exact for 8-bit pixels: float64 holds every sum of their products
+    norms = gram.diagonal()
+    squared = (norms[:, None] + norms[None, :] - 2 * gram).clamp_min(0)
     others = squared + torch.diag(torch.full((n,), math.inf, dtype=x.dtype, device=x.device))
     nearest = others.sort(dim=1).values
     scale = nearest[:, 0].median()  # > 0: no two images are the same
