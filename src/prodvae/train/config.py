@@ -29,6 +29,7 @@ RESUMABLE_FIELDS: frozenset[str] = frozenset(
         "train.device",
         "train.amp",
         "train.compile",
+        "train.channels_last",
         "data.hold_on_device",
         "eval",
         "run",
@@ -133,7 +134,12 @@ class TrainConfig:
 
     ``batch_size`` is the global batch (split across processes under ``torchrun``).
     ``grad_clip`` 0 disables clipping; ``warmup_steps`` ramps the learning rate linearly.
+    ``lr_schedule: cosine`` lowers it from ``decay_start`` on along half a cosine, to
+    ``min_lr_ratio`` times ``lr`` at the last step.
     ``max_nonfinite`` non-finite losses are skipped before the run stops.
+    ``channels_last`` holds the model's convolution weights, and the images it encodes, in
+    channels-last order (oneDNN's and cuDNN's faster convolutions; the numbers differ from
+    the default order's by rounding only).
     """
 
     steps: int = 2000
@@ -141,11 +147,15 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     warmup_steps: int = 0
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    decay_start: int = 0
+    min_lr_ratio: float = 0.0
     grad_clip: float = 10.0
     seed: int = 0
     device: str = "auto"
     amp: bool = True
     compile: bool = False
+    channels_last: bool = False
     num_workers: int = 2
     log_every: int = 10
     checkpoint_every: int = 500
@@ -159,6 +169,14 @@ class TrainConfig:
         _positive("train.lr", self.lr)
         for key in ("weight_decay", "grad_clip", "warmup_steps", "num_workers", "max_nonfinite"):
             _positive(f"train.{key}", getattr(self, key), allow_zero=True)
+        _positive("train.decay_start", self.decay_start, allow_zero=True)
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
+        if self.lr_schedule == "cosine" and self.decay_start >= self.steps:
+            raise ValueError(
+                f"train.decay_start ({self.decay_start}) must be below train.steps "
+                f"({self.steps}) for lr_schedule: cosine"
+            )
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,8 @@ class _Trainer:
         self.config, self.folder, self.env = config, folder, env
         self.parts: Components = build_components(config, dataset=dataset)
         self.model = self.parts.model.to(env.device)
+        if config.train.channels_last:
+            self.model.use_channels_last()
         self.parts.objective.to(env.device)
         self.state = TrainingState.create(self.model, config, self.parts.objective)
         self.hooks = hooks if hooks is not None else default_hooks(config)
@@ -194,6 +196,7 @@ class _Trainer:
             self.state.parameters, value, (not finite, stop_requested), self.env
         )
         grad_norm = self._clip()
+        lr = optimizer.param_groups[0]["lr"]  # this step's, before the schedule moves it
         finite = not nonfinite and math.isfinite(grad_norm)
         if finite:
             optimizer.step()
@@ -207,7 +210,7 @@ class _Trainer:
                 self.config.train.max_nonfinite,
             )
         self.state.scheduler.step()
-        return _Outcome(value, dict(logs), grad_norm, finite, stop)
+        return _Outcome(value, dict(logs), grad_norm, lr, finite, stop)
 
     def _clip(self) -> float:
         max_norm = self.config.train.grad_clip or float("inf")
@@ -245,7 +248,7 @@ class _Trainer:
         values.update({f"schedule/{k}": v for k, v in annealed if k not in outcome.logs})
         values.update(
             {
-                "lr": self.state.optimizer.param_groups[0]["lr"],
+                "lr": outcome.lr,
                 "grad_norm": outcome.grad_norm,
                 "images_per_s": rate,
                 "nonfinite": float(self.state.num_nonfinite),
@@ -297,6 +300,7 @@ class _Outcome(NamedTuple):
     loss: float
     logs: dict[str, Any]
     grad_norm: float
+    lr: float
     finite: bool
     stop: bool
 

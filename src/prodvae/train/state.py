@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import torch.distributed as dist
 
 from prodvae.objectives import Objective
 from prodvae.train.checkpoint import rng_state, set_rng_state
-from prodvae.train.config import Config
+from prodvae.train.config import Config, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,19 @@ def process_seed(seed: int, rank: int) -> int:
     return seed + 7919 * rank
 
 
-def warmup_factor(warmup_steps: int):
-    """Learning-rate multiplier: a linear ramp over ``warmup_steps``, then 1."""
+def lr_factor(train: TrainConfig):
+    """Learning-rate multiplier at each step: a linear ramp over ``warmup_steps``, times, for
+    ``lr_schedule: cosine``, half a cosine from 1 at ``decay_start`` to ``min_lr_ratio`` at
+    the last step (``steps - 1``)."""
+    warmup, start, floor = train.warmup_steps, train.decay_start, train.min_lr_ratio
+    span = max(train.steps - 1 - start, 1)
 
     def factor(step: int) -> float:
-        return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+        ramp = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+        if train.lr_schedule == "constant" or step <= start:
+            return ramp
+        progress = min(1.0, (step - start) / span)
+        return ramp * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
     return factor
 
@@ -46,9 +55,7 @@ class TrainingState:
         parameters = [p for p in model.parameters() if p.requires_grad]
         decay = config.train.weight_decay or objective.weight_decay
         optimizer = torch.optim.AdamW(parameters, lr=config.train.lr, weight_decay=decay)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, warmup_factor(config.train.warmup_steps)
-        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config.train))
         return cls(parameters, optimizer, scheduler)
 
     def payload(self, objective: Objective, env) -> dict[str, Any]:
