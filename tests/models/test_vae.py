@@ -232,3 +232,29 @@ def test_normalise_loops_fails_clearly():
         space, "burgess", (1, 32, 32), posterior="power_spherical", normalise_loops=False
     )
     assert len(on_ring.loop_norms) == 0
+
+
+def test_channels_last_holds_conv_weights_so_and_gives_the_same_codes_and_images(model):
+    import copy
+
+    last = copy.deepcopy(model).use_channels_last()
+    convs = [
+        m.weight
+        for m in last.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    assert not model.encoder.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    z = torch.randn(8, model.space.dim, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ours, theirs = model.encode(x), last.encode(x)
+        logits, logits_last = model.decode(z), last.decode(z)
+        raw = model.head(model.encoder(x)).abs().max().item()
+    # the same dot products summed in another order (chained_terms of them, each of size raw)
+    tol = float_tol(torch.float32, raw, chained_terms(model))
+    assert torch.allclose(theirs.mu, ours.mu, rtol=0, atol=tol)
+    assert torch.allclose(theirs.logvar, ours.logvar, rtol=0, atol=tol)
+    images_tol = float_tol(torch.float32, logits.abs().max().item(), chained_terms(model))
+    assert torch.allclose(logits_last, logits, rtol=0, atol=images_tol)
+    assert not torch.equal(theirs.mu, torch.zeros_like(theirs.mu))

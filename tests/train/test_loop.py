@@ -246,3 +246,21 @@ def test_compiled_model_trains_like_the_eager_one(tiny_config, tmp_path):
     from prodvae.train import load_run
 
     assert load_run(compiled.run_dir).step == 3
+
+
+def test_channels_last_trains_the_same_run_up_to_rounding_and_resumes(tiny_config, tmp_path):
+    default = train(tiny_config(*SAMPLED, "train.steps=3"), tmp_path / "default")
+    last = tiny_config(*SAMPLED, "train.channels_last=true")
+    whole = train(last, tmp_path / "whole")
+    again = train(last, tmp_path / "again")
+    assert _losses(again.run_dir) == _losses(whole.run_dir)  # same seed, same numbers
+    # the first step's loss before any update: oneDNN's channels-last kernels add each
+    # image's 3 x 32 x 32 positive BCE terms' inputs in another order
+    first, reference = _losses(whole.run_dir)[0][1], _losses(default.run_dir)[0][1]
+    assert first == pytest.approx(reference, rel=float_tol(torch.float32, 1.0, 3 * 32 * 32))
+    part = train(tiny_config(*SAMPLED, "train.channels_last=true", "train.steps=3"), tmp_path / "p")
+    resumed = train(last, part.run_dir, resume=True)
+    assert _losses(resumed.run_dir) == _losses(whole.run_dir)
+    from prodvae.train import load_run
+
+    assert load_run(whole.run_dir).step == 6  # its weights load into a default-order model

@@ -122,6 +122,7 @@ class VAE(nn.Module):
             family.check(factor)
         self.space = space
         self.posteriors = families
+        self.channels_last = False
         self.image_shape = tuple(image_shape)
         self.encoder = encoder
         self.decoder = decoder
@@ -172,9 +173,18 @@ class VAE(nn.Module):
                 f"got {list(x.shape)}"
             )
 
+    def use_channels_last(self) -> VAE:
+        """Hold every 4-d weight, and take the images to encode, in channels-last order:
+        faster convolutions on CPUs (oneDNN) and GPUs, the same numbers up to rounding."""
+        self.to(memory_format=torch.channels_last)
+        self.channels_last = True
+        return self
+
     def encode(self, x: Tensor) -> Posterior:
         """Images ``[batch, C, H, W]`` in [0, 1] → :class:`Posterior`."""
         self._check_images(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         raw = self.head(self.encoder(x))
         mus, logvars = [], []
         for i, (family, factor, part) in enumerate(
