@@ -39,8 +39,15 @@ def _losses(run_dir):
     return [line["loss"] for line in read_metrics(run_dir) if "loss" in line]
 
 
-def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
-    overrides = [*tiny_runs.TINY, "objective.name=toy_ae", "train.steps=4", "train.device=cpu"]
+@pytest.mark.parametrize("channels_last", ["false", "true"])
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, channels_last):
+    overrides = [
+        *tiny_runs.TINY,
+        "objective.name=toy_ae",
+        "train.steps=4",
+        "train.device=cpu",
+        f"train.channels_last={channels_last}",
+    ]
     single = train(load_config(None, overrides), tmp_path / "one")
     context = mp.get_context("spawn")
     port = _free_port()

@@ -85,8 +85,6 @@ class _Trainer:
         self.config, self.folder, self.env = config, folder, env
         self.parts: Components = build_components(config, dataset=dataset)
         self.model = self.parts.model.to(env.device)
-        if config.train.channels_last:
-            self.model.use_channels_last()
         self.parts.objective.to(env.device)
         self.state = TrainingState.create(self.model, config, self.parts.objective)
         self.hooks = hooks if hooks is not None else default_hooks(config)
@@ -116,6 +114,8 @@ class _Trainer:
                 self.folder.create(self.config)
         start = self._restore() if resume else 0
         distributed.broadcast_parameters(self.model, self.env)
+        if self.config.train.channels_last:  # in place: the optimiser keeps its parameters
+            self.model.use_channels_last()
         if self.config.train.compile:
             for child in self.model.children():
                 child.compile()
