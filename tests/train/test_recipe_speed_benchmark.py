@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from benchmarks import recipe_speed, tables
 from benchmarks.results import record
 
@@ -36,7 +35,17 @@ def test_the_benchmark_trains_the_recipe_both_ways_and_records_paired_ratios(
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path))
-    argv = ["recipe_speed", "--batches", "4", "--steps", "2", "--repeats", "2", "--num-workers", "0"]
+    argv = [
+        "recipe_speed",
+        "--batches",
+        "4",
+        "--steps",
+        "2",
+        "--repeats",
+        "2",
+        "--num-workers",
+        "0",
+    ]
     monkeypatch.setattr(sys, "argv", argv)
     recipe_speed.main()
     out = capsys.readouterr().out
