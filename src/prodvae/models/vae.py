@@ -174,8 +174,9 @@ class VAE(nn.Module):
             )
 
     def use_channels_last(self) -> VAE:
-        """Hold every 4-d weight, and take the images to encode, in channels-last order:
-        faster convolutions on CPUs (oneDNN) and GPUs, the same numbers up to rounding."""
+        """Hold every 4-d weight, and take the images to encode, in channels-last order (the
+        order cuDNN's bf16 convolutions prefer; on a 2-core CPU the recipe's step is no faster,
+        ``benchmarks/recipe_speed.py``): the same numbers up to rounding."""
         self.to(memory_format=torch.channels_last)
         self.channels_last = True
         return self

@@ -135,11 +135,12 @@ class TrainConfig:
     ``batch_size`` is the global batch (split across processes under ``torchrun``).
     ``grad_clip`` 0 disables clipping; ``warmup_steps`` ramps the learning rate linearly.
     ``lr_schedule: cosine`` lowers it from ``decay_start`` on along half a cosine, to
-    ``min_lr_ratio`` times ``lr`` at the last step.
+    ``min_lr_ratio`` times ``lr`` at the last step (of ``steps``: a run resumed with more
+    steps stretches what is left of the decay).
     ``max_nonfinite`` non-finite losses are skipped before the run stops.
     ``channels_last`` holds the model's convolution weights, and the images it encodes, in
-    channels-last order (oneDNN's and cuDNN's faster convolutions; the numbers differ from
-    the default order's by rounding only).
+    channels-last order (the numbers differ from the default order's by rounding only; see
+    :meth:`~prodvae.models.VAE.use_channels_last`).
     """
 
     steps: int = 2000
