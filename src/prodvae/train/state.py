@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ import torch
 import torch.distributed as dist
 
 from prodvae.objectives import Objective
+from prodvae.objectives.schedules import Ramp
 from prodvae.train.checkpoint import rng_state, set_rng_state
 from prodvae.train.config import Config, TrainConfig
 
@@ -24,17 +24,16 @@ def process_seed(seed: int, rank: int) -> int:
 
 def lr_factor(train: TrainConfig):
     """Learning-rate multiplier at each step: a linear ramp over ``warmup_steps``, times, for
-    ``lr_schedule: cosine``, half a cosine from 1 at ``decay_start`` to ``min_lr_ratio`` at
-    the last step (``steps - 1``)."""
-    warmup, start, floor = train.warmup_steps, train.decay_start, train.min_lr_ratio
-    span = max(train.steps - 1 - start, 1)
+    ``lr_schedule: cosine``, the objectives' cosine :class:`~prodvae.objectives.schedules.Ramp`
+    from 1 at ``decay_start`` to ``min_lr_ratio`` at the last step (``steps - 1``)."""
+    warmup, start = train.warmup_steps, train.decay_start
+    decay = Ramp(1.0, train.min_lr_ratio, max(train.steps - 1 - start, 1), "cosine")
 
     def factor(step: int) -> float:
         ramp = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
-        if train.lr_schedule == "constant" or step <= start:
+        if train.lr_schedule == "constant":
             return ramp
-        progress = min(1.0, (step - start) / span)
-        return ramp * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+        return ramp * decay(max(step - start, 0))
 
     return factor
 
