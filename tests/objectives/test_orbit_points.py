@@ -1,15 +1,19 @@
 """``product(orbit_points_weight)``: a points block's codes spread over its points within an
 orbit (``prodvae.objectives.orbit_pull``)."""
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 import torch
+from tests.tolerances import float_tol
 
 from prodvae.data import ArrayDataset, FactorSpec
 from prodvae.data.grid import FactorGrid
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.orbit_pull import orbit_overlap, orbit_points
+from prodvae.objectives.orbit_pull import orbit_apart, orbit_overlap, orbit_points
 from prodvae.spaces import ProductSpace
 
 
@@ -103,3 +107,36 @@ def test_orbit_spread_reads_whole_orbits_and_reaches_the_encoder(monkeypatch):
 def test_orbit_points_weight_needs_changed_known():
     with pytest.raises(ValueError, match="orbit_points_weight.*changed: known"):
         get_objective("product", weak="ada_gvae", orbit_points_weight=1.0)
+
+
+def test_orbits_of_a_point_logits_block_pull_every_two_values_apart():
+    torch.manual_seed(0)
+    log_shares = torch.log_softmax(torch.randn(3, 4, 4, dtype=torch.float64), -1)
+    # every two values of an orbit, as a pair that changes the factor: -log(1 - p_i . p_j)
+    costs = [
+        -math.log(1 - float(log_shares[o, i].exp() @ log_shares[o, j].exp()))
+        for o in range(3)
+        for i, j in itertools.combinations(range(4), 2)
+    ]
+    expected = sum(costs) / len(costs)
+    assert orbit_apart(log_shares, 1).item() == pytest.approx(expected, rel=1e-12)
+    # orbit_spread reads the logits of such a block instead of the overlap of its means
+    dataset = points_grid()
+    space = ProductSpace.parse("points(4, 0.5) * segment(2, 0.25)")
+    objective = get_objective(
+        "product", weak="ada_gvae", changed="known", orbit_points_weight=1.0, orbit_draws=3
+    )
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    model = build_vae(
+        space, "burgess", dataset.image_shape, posterior={"points": "point_logits"}, width=4
+    )
+    drawn = []
+    render = dataset.images_from_factors
+    dataset.images_from_factors = lambda c: drawn.append(c) or render(c)
+    spread = objective.orbit_spread(model, step=5)
+    x = render(drawn[0]).float() / 255
+    model.eval()
+    with torch.no_grad():
+        log_shares = model.encode_with_shares(x)[1][0]
+    tol = float_tol(torch.float32, spread.item(), 64)
+    assert spread.item() == pytest.approx(orbit_apart(log_shares.view(3, 4, 4), 0).item(), abs=tol)

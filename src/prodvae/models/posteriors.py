@@ -10,6 +10,9 @@ on the factor:
 - ``power_spherical`` (loops; De Cao & Aziz 2020): density ∝ (1 + m·x)^κ on the circle of the
   loop's radius; ``mu = radius * m``, ``logvar = -log κ`` in both columns; uniform prior on the
   circle (the S-VAE school: Davidson et al. 2018).
+- ``point_logits`` (points factors): the Gaussian, its mean the factor's points weighted by a
+  softmax of one logit per point; the log of that softmax is also read by the pair terms
+  (``VAE.encode_with_shares``).
 - ``kumaraswamy`` (segments; van Hulst et al. 2026): Kumaraswamy(a, b) on [0, 1] mapped to
   [-L, L]; ``mu = L (2 median - 1)``, ``logvar = -log a``; b follows from the median and a;
   uniform prior on the segment.
@@ -54,7 +57,12 @@ def make_posterior(name: str) -> PosteriorFamily:
 def manifold_families() -> dict[str, str]:
     """``{topology: family}`` of the families made for particular topologies: each lives on
     its factor's manifold, against the uniform prior there (what ``on_manifold`` trains)."""
-    return {topology: cls.name for cls in POSTERIORS.values() for topology in cls.topologies}
+    return {
+        topology: cls.name
+        for cls in POSTERIORS.values()
+        if not issubclass(cls, GaussianPosterior)  # a Gaussian keeps its factor's energy prior
+        for topology in cls.topologies
+    }
 
 
 class PosteriorFamily:
@@ -120,6 +128,35 @@ class GaussianPosterior(PosteriorFamily):
 
     def kl(self, factor: Factor, mu: Tensor, logvar: Tensor) -> Tensor:
         return factor.kl(mu, logvar)
+
+
+@register_posterior("point_logits")
+class PointLogitsPosterior(GaussianPosterior):
+    """A Gaussian on a points factor whose mean is its points weighted by a softmax of one
+    logit per point: ``mu = sum_j softmax(l)_j c_j`` (and a log-variance as ``gaussian``).
+
+    The same Gaussian and KL as ``gaussian``; what changes is how the encoder reaches a point.
+    A linear mean must order the values along one line, so values the network cannot yet tell
+    apart sit between points; with logits every value has a direction of its own and the mean
+    goes to a point as soon as one logit leads. :meth:`log_shares` gives the log-softmax."""
+
+    topologies = ("points",)
+
+    def num_params(self, factor: Factor) -> int:
+        return int(factor.num_points) + factor.logvar_dim  # type: ignore[attr-defined]
+
+    def log_shares(self, factor: Factor, raw: Tensor) -> Tensor:
+        """The log-softmax of the head's logits ``[batch, num_points]``."""
+        return torch.log_softmax(raw[:, : factor.num_points], dim=-1)  # type: ignore[attr-defined]
+
+    def parameters(self, factor: Factor, raw: Tensor) -> tuple[Tensor, Tensor]:
+        k = factor.num_points  # type: ignore[attr-defined]
+        centres = factor.points.to(raw)  # type: ignore[attr-defined]
+        mu = self.log_shares(factor, raw).exp() @ centres[:, None]
+        return mu, raw[:, k:].expand(-1, factor.dim)
+
+    def initialise_bias(self, factor: Factor, bias: Tensor, initial_logvar: float) -> None:
+        bias[factor.num_points :] = initial_logvar  # type: ignore[attr-defined]
 
 
 @register_posterior("power_spherical")

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from prodvae.models.backbones import make_backbone
-from prodvae.models.posteriors import PosteriorFamily, make_posterior
+from prodvae.models.posteriors import PointLogitsPosterior, PosteriorFamily, make_posterior
 from prodvae.spaces import FACTORS, ProductSpace
 
 
@@ -183,22 +183,30 @@ class VAE(nn.Module):
 
     def encode(self, x: Tensor) -> Posterior:
         """Images ``[batch, C, H, W]`` in [0, 1] → :class:`Posterior`."""
+        return self.encode_with_shares(x)[0]
+
+    def encode_with_shares(self, x: Tensor) -> tuple[Posterior, dict[int, Tensor]]:
+        """:meth:`encode`, and for each factor whose family shares its code among points
+        (``point_logits``), the log of those shares ``[batch, num_points]``, by factor index.
+        A subclass that changes the codes overrides this (:meth:`encode` calls it)."""
         self._check_images(x)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         raw = self.head(self.encoder(x))
-        mus, logvars = [], []
+        mus, logvars, shares = [], [], {}
         for i, (family, factor, part) in enumerate(
             zip(self.posteriors, self.space.factors, raw.split(self.head_sizes, dim=-1))
         ):
             mu, logvar = family.parameters(factor, part)
+            if isinstance(family, PointLogitsPosterior):
+                shares[i] = family.log_shares(factor, part)
             if str(i) in self.loop_norms:
                 mu = self.loop_norms[str(i)](mu)
             if str(i) in self.code_norms:
                 mu = torch.lerp(mu, self.code_norms[str(i)](mu), self.code_blend)
             mus.append(mu)
             logvars.append(logvar)
-        return Posterior(torch.cat(mus, dim=-1), torch.cat(logvars, dim=-1))
+        return Posterior(torch.cat(mus, dim=-1), torch.cat(logvars, dim=-1)), shares
 
     def sample(self, posterior: Posterior, generator: torch.Generator | None = None) -> Tensor:
         """A reparameterised sample ``z [batch, dim]`` from ``posterior``."""

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE
+from prodvae.models.posteriors import GaussianPosterior
 from prodvae.objectives.options import ObjectiveOptions
 from prodvae.registry import Registry
 from prodvae.spaces import ProductSpace
@@ -176,6 +177,6 @@ def require_topologies(owner: str, model: VAE, allowed: Iterable[str]) -> None:
 
 
 def require_gaussian(owner: str, model: VAE) -> None:
-    bad = [p.name for p in model.posteriors if p.name != "gaussian"]
+    bad = [p.name for p in model.posteriors if not isinstance(p, GaussianPosterior)]
     if bad:
         raise ValueError(f"{owner}: needs Gaussian posteriors, the model has {', '.join(bad)}")

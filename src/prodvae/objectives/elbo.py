@@ -61,6 +61,7 @@ class ElboTerms(NamedTuple):
     codes: Tensor
     images: Tensor
     stuck: Tensor | None = None
+    shares: dict[int, Tensor] | None = None
 
 
 class ElboObjective(Objective):
@@ -132,8 +133,10 @@ class ElboObjective(Objective):
         check_images(self.name, model, x, self.needs_pairs)
         shared = None
         if self.needs_pairs:
-            first = self.adjust_posterior(model.encode(x[:, 0]))
-            second = self.adjust_posterior(model.encode(x[:, 1]))
+            first, first_shares = model.encode_with_shares(x[:, 0])
+            second, second_shares = model.encode_with_shares(x[:, 1])
+            first, second = self.adjust_posterior(first), self.adjust_posterior(second)
+            shares = {k: torch.cat([v, second_shares[k]]) for k, v in first_shares.items()}
             if self.needs_changed and changed is None:
                 raise ValueError(
                     f"{self.name}: changed: known needs each pair's changed factors "
@@ -154,7 +157,8 @@ class ElboObjective(Objective):
             targets, shared = torch.cat([x[:, 0], x[:, 1]]), pair.shared
             codes = torch.cat([first.mu, second.mu])
         else:
-            posterior, targets = self.adjust_posterior(model.encode(x)), x
+            posterior, shares = model.encode_with_shares(x)
+            posterior, targets = self.adjust_posterior(posterior), x
             codes = posterior.mu
         z = model.sample(posterior, generator)
         logits = model.decode(z)
@@ -164,7 +168,7 @@ class ElboObjective(Objective):
         stuck = None
         if LIKELIHOODS.extra(likelihood).get("saturates", False):
             stuck = stuck_fraction(logits.detach(), targets)
-        return ElboTerms(recon, kl, posterior, z, shared, codes, targets, stuck)
+        return ElboTerms(recon, kl, posterior, z, shared, codes, targets, stuck, shares)
 
     def regularise(
         self, model: VAE, terms: ElboTerms, step: int, labels: Tensor | None

@@ -35,6 +35,7 @@ from prodvae.objectives.orbits import (
 )
 from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.objectives.semi_supervision import supervised_pull
+from prodvae.objectives.weak import pair_assignment
 from prodvae.spaces import Loop, PointSet, ProductSpace
 
 log = logging.getLogger(__name__)
@@ -191,12 +192,18 @@ def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
     """``model.encode(x)`` with its code normalisations reading their running statistics and
     leaving them as they are: a batch of one orbit holds every other factor at one value,
     whose batch statistics would blow that factor's codes up and mislead the averages."""
+    return shares_with_running_norms(model, x)[0]
+
+
+def shares_with_running_norms(model: VAE, x: Tensor) -> tuple[Posterior, dict[int, Tensor]]:
+    """:func:`encode_with_running_norms`, with the log-shares of
+    :meth:`~prodvae.models.VAE.encode_with_shares`."""
     norms = [*model.loop_norms.values(), *model.code_norms.values()]
     modes = [norm.training for norm in norms]
     for norm in norms:
         norm.eval()
     try:
-        return model.encode(x)
+        return model.encode_with_shares(x)
     finally:
         for norm, mode in zip(norms, modes):
             norm.train(mode)
@@ -248,11 +255,27 @@ def orbit_spread(
         cells = dataset.sample_factors(draws, generator=generator)
         grid = torch.cat([orbit_cells(cell, column, size) for cell in cells])
         x = dataset.images_from_factors(grid).to(device).float() / 255
-        mu = model.space.split(encode_with_running_norms(model, x).mu)[block]
+        posterior, shares = shares_with_running_norms(model, x)
+        if block in shares:
+            total = total + orbit_apart(shares[block].view(draws, size, -1), block)
+            continue
+        mu = model.space.split(posterior.mu)[block]
         factor = model.space.factors[block]
         assert isinstance(factor, PointSet)
         total = total + orbit_overlap(mu.view(draws, size, -1), factor)
     return total
+
+
+def orbit_apart(log_shares: Tensor, block: int) -> Tensor:
+    """For a points block with logits (``point_logits``), the log-shares of its orbits' codes
+    ``[orbits, values, points]``: :func:`~prodvae.objectives.weak.pair_assignment` of every
+    two values of an orbit as a pair that changes the factor ``[]`` -- each value of one
+    sprite, in one context, apart from every other."""
+    orbits, values, points = log_shares.shape
+    first, second = torch.triu_indices(values, values, 1, device=log_shares.device)
+    pairs = torch.cat([log_shares[:, first], log_shares[:, second]], 1).transpose(0, 1)
+    changed = torch.zeros(orbits * first.numel(), block + 1, dtype=torch.bool)
+    return pair_assignment({block: pairs.reshape(-1, points)}, changed.to(log_shares.device))
 
 
 def orbit_overlap(codes: Tensor, factor: PointSet) -> Tensor:

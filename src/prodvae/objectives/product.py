@@ -42,7 +42,9 @@ apart a pair's codes fall on the points factors it changes (a spacing) and, with
 prior, or meet on a folded or idle ring, are pushed apart; ``geometry_weight`` adds how
 little the chord between a pair's codes on each ring it changes follows the distance between
 its images (:func:`~prodvae.objectives.weak.pair_geometry`), which puts a loop's values round
-its ring in their order.
+its ring in their order; ``assignment_weight`` (points blocks with posterior ``point_logits``)
+adds the cross-entropy of the chance that a pair's two images fall at one point against the
+pair keeping the factor (:func:`~prodvae.objectives.weak.pair_assignment`).
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
 :meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see
@@ -61,7 +63,8 @@ orbits (:mod:`prodvae.objectives.orbits`; on data that are not a grid, orbits re
 :mod:`prodvae.objectives.row_orbits`): from step ``orbit_start`` on, ``orbit_batch`` images
 a step from ``orbit_draws`` orbits, with the labels' pull; a factor is started when
 its links agree over ``orbit_count`` orbits. ``orbit_points_weight`` > 0 spreads each points block's
-codes of an orbit's values over distinct points (:mod:`prodvae.objectives.orbit_pull`),
+codes of an orbit's values over distinct points (:mod:`prodvae.objectives.orbit_pull`; on a
+``point_logits`` block, every two values of an orbit as a pair that changes the factor),
 ``orbit_draws`` orbits a step from ``orbit_start`` on.
 ``coverage_weight`` adds how unevenly loop blocks cover their rings and points blocks their
 points, ``segment_coverage_weight`` how unevenly segment blocks cover their segments
@@ -99,6 +102,8 @@ from prodvae.objectives.semi_supervision import (
 )
 from prodvae.objectives.total_correlation import as_float64, total_correlation
 from prodvae.objectives.weak import (
+    check_point_logits,
+    pair_assignment,
     pair_consistency,
     pair_geometry,
     pair_separation,
@@ -152,6 +157,8 @@ class ProductObjective(ElboObjective):
         if self.options.tc_weight > 0:
             require_gaussian(f"{self.name} (tc_weight > 0)", model)
         check_label_map(model.space, self.options.label_map)
+        if self.options.assignment_weight > 0:
+            check_point_logits(self.name, model)
         if self.options.normalise_steps > 0 and not len(model.code_norms):
             raise ValueError(
                 f"{self.name}: normalise_steps > 0 fades the model's code normalisation: "
@@ -336,6 +343,10 @@ class ProductObjective(ElboObjective):
             close = pair_separation(model.space, terms.codes, terms.shared, o.ring_separation)
             penalty = penalty + o.separation_weight * close
             logs["separation"] = close.item()
+        if o.assignment_weight > 0 and terms.shared is not None and terms.shares:
+            unlikely = pair_assignment(terms.shares, terms.shared)
+            penalty = penalty + o.assignment_weight * unlikely
+            logs["assignment"] = unlikely.item()
         if o.geometry_weight > 0 and terms.shared is not None:
             unordered = pair_geometry(model.space, terms.codes, terms.shared, terms.images)
             penalty = penalty + o.geometry_weight * unordered

@@ -42,6 +42,7 @@ class ProductOptions(WeakOptions):
     segment_coverage_weight: float = 0.0
     consistency_weight: float = 0.0
     separation_weight: float = 0.0
+    assignment_weight: float = 0.0
     ring_separation: float = 0.0
     geometry_weight: float = 0.0
     normalise_steps: int = 0
@@ -68,6 +69,7 @@ class ProductOptions(WeakOptions):
             "segment_coverage_weight",
             "consistency_weight",
             "separation_weight",
+            "assignment_weight",
             "geometry_weight",
             "orbit_weight",
             "orbit_points_weight",
@@ -119,7 +121,12 @@ class ProductOptions(WeakOptions):
             )
         if self.ring_separation > 0 and self.separation_weight == 0:
             raise OptionError("ring_separation", "> 0 needs separation_weight > 0")
-        for key in ("consistency_weight", "separation_weight", "geometry_weight"):
+        for key in (
+            "consistency_weight",
+            "separation_weight",
+            "assignment_weight",
+            "geometry_weight",
+        ):
             if getattr(self, key) > 0 and self.weak == "none":
                 raise OptionError(key, "> 0 is read on pairs: set weak to an aggregation")
 

@@ -23,7 +23,9 @@ directly: the squared distance between a pair's two means over each shared block
 the block prior's mean squared spread. Its converse, :func:`pair_separation`, keeps the two
 means of a changed points factor (and, when asked, ring factor) at least a margin apart (a
 block that sits at one point satisfies consistency for free); :func:`pair_geometry` orders a
-ring's values by how close their images are.
+ring's values by how close their images are. On a points block whose posterior is
+``point_logits`` (a softmax over its points), :func:`pair_assignment` reads the pair as a
+same-or-different label for that softmax.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from prodvae.models import Posterior
+from prodvae.models import VAE, Posterior
+from prodvae.models.posteriors import PointLogitsPosterior
 from prodvae.objectives.likelihoods import LikelihoodOptions
 from prodvae.objectives.options import OptionError, check_choice
 from prodvae.registry import Registry
@@ -234,6 +237,52 @@ def pair_separation(
             continue
         short = torch.relu(margin - gap) / margin
         total = total + (short.pow(2) * ~shared[:, k]).mean()
+    return total
+
+
+def check_point_logits(owner: str, model: VAE) -> None:
+    """Refuse a model with a points block that does not share its code among its points
+    (:func:`pair_assignment` reads them; a space without points blocks asks nothing)."""
+    plain = [
+        k
+        for k, (family, factor) in enumerate(zip(model.posteriors, model.space.factors))
+        if isinstance(factor, PointSet) and not isinstance(family, PointLogitsPosterior)
+    ]
+    if plain:
+        raise ValueError(
+            f"{owner}: assignment_weight > 0 reads the points blocks' logits, but factor "
+            f"{plain[0]} has posterior {model.posteriors[plain[0]].name!r}: build the model "
+            "with point_logits for points (model.options.posterior: {points: point_logits})"
+        )
+
+
+def pair_assignment(log_shares: dict[int, Tensor], shared: Tensor) -> Tensor:
+    """How unlikely the pairs' point assignments are, ``[]``: for each points factor ``k`` of
+    ``log_shares`` (the log of its softmax over points ``[2 * batch, num_points]``, first
+    images then second: :meth:`~prodvae.models.VAE.encode_with_shares`), ``s = sum_j p1_j
+    p2_j``, the chance that the two images fall at one point, and the binary cross-entropy of
+    ``s`` against the pair keeping the factor (``shared[:, k]``): ``-log s`` for a pair that
+    keeps it, ``-log(1 - s)`` for one that changes it, averaged over pairs and summed over
+    factors. A pair thus teaches a classifier of the factor's values (the pairwise likelihood
+    of Hsu et al., ICLR 2019). Both logs are log-sums of ``p1_j p2_l`` over ``j = l`` and
+    ``j != l``, exact however sure the two images are: two values sure of one point still
+    pull apart, where ``pair_separation`` on a mean between points, or ``1 - s`` rounded to
+    0, would leave them. 0 when every pair is assigned with certainty as it should be,
+    ``log 2`` a pair when ``s = 1/2``."""
+    batch = shared.shape[0]
+    total = shared.new_zeros((), dtype=torch.float32)
+    for k, logp in log_shares.items():
+        if logp.dim() != 2 or logp.shape[0] != 2 * batch:
+            raise ValueError(
+                f"pair_assignment: expected log-shares [{2 * batch}, points] for factor {k}, "
+                f"got {list(logp.shape)}"
+            )
+        joint = logp[:batch, :, None] + logp[batch:, None, :]  # log p1_j p2_l
+        same = torch.eye(logp.shape[1], dtype=torch.bool, device=logp.device)
+        log_same = joint.masked_fill(~same, -torch.inf).flatten(1).logsumexp(-1)
+        log_apart = joint.masked_fill(same, -torch.inf).flatten(1).logsumexp(-1)
+        keep = shared[:, k]
+        total = total - torch.where(keep, log_same, log_apart).mean()
     return total
 
 
