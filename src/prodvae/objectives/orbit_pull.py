@@ -143,25 +143,30 @@ class OrbitPull(NamedTuple):
     worst: float
 
 
-def orbit_pull(
-    model: VAE,
-    frames: dict[int, Frame],
-    batch: int,
-    generator: torch.Generator,
-    draws: int = 1,
-) -> OrbitPull:
+class OrbitDraws(NamedTuple):
+    """One step's orbits: each pulled block's images ``uint8 [n, C, H, W]`` and their angles
+    ``[n]``, and the worst agreement on the paths drawn."""
+
+    images: dict[int, Tensor]
+    angles: dict[int, Tensor]
+    worst: float
+
+
+def draw_orbits(
+    frames: dict[int, Frame], batch: int, generator: torch.Generator, draws: int = 1
+) -> OrbitDraws:
     """For each block's frame, ``draws`` orbits drawn with ``generator`` through random
     cells, ``batch`` of their images in all (split evenly; with replacement when an orbit has
-    fewer), and the pull (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the
-    labels' energy) of the block's means of them toward their angles on its ring, summed
-    over blocks; an orbit reached through a link that agrees below :data:`AGREEMENT` is not
-    pulled toward."""
+    fewer), and their angles; an orbit reached through a link that agrees below
+    :data:`AGREEMENT` is left out. Nothing here reads the model, so it can run ahead in
+    another process (:mod:`prodvae.objectives.orbit_stream`)."""
     if not 1 <= draws <= batch:
         raise ValueError(f"orbit_pull: draws must be in [1, batch={batch}], got {draws}")
-    device = next(model.parameters()).device
-    total, worst = torch.zeros((), device=device), 1.0
+    images: dict[int, Tensor] = {}
+    angles: dict[int, Tensor] = {}
+    worst = 1.0
     for block, frame in frames.items():
-        images, angles = [], []
+        taken, their_angles = [], []
         for i in range(draws):
             # the cells and rows drawn do not hang on which orbits are kept: the path has
             # its own generator
@@ -177,15 +182,36 @@ def orbit_pull(
             draw = frame.orbit(cell, path)
             worst = min(worst, draw.worst)
             if draw.worst >= AGREEMENT:
-                images.append(frame.images(cell, rows))
-                angles.append(draw.angles[rows])
-        if not images:
-            continue
-        x = torch.cat(images).to(device).float() / 255
-        mu = encode_with_running_norms(model, x).mu
-        labels = torch.cat(angles).to(device)[:, None]
+                taken.append(frame.images(cell, rows))
+                their_angles.append(draw.angles[rows])
+        if taken:
+            images[block], angles[block] = torch.cat(taken), torch.cat(their_angles)
+    return OrbitDraws(images, angles, worst)
+
+
+def pull_drawn(model: VAE, drawn: OrbitDraws) -> OrbitPull:
+    """The pull (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the labels'
+    energy) of each block's means of its drawn images toward their angles on its ring,
+    summed over blocks."""
+    device = next(model.parameters()).device
+    total = torch.zeros((), device=device)
+    for block, images in drawn.images.items():
+        mu = encode_with_running_norms(model, images.to(device).float() / 255).mu
+        labels = drawn.angles[block].to(device)[:, None]
         total = total + supervised_pull(model.space, mu, labels, {0: block})
-    return OrbitPull(total, worst)
+    return OrbitPull(total, drawn.worst)
+
+
+def orbit_pull(
+    model: VAE,
+    frames: dict[int, Frame],
+    batch: int,
+    generator: torch.Generator,
+    draws: int = 1,
+) -> OrbitPull:
+    """The orbits of :func:`draw_orbits`, and the pull of each block's means of them toward
+    their angles on its ring (:func:`pull_drawn`), summed over blocks."""
+    return pull_drawn(model, draw_orbits(frames, batch, generator, draws))
 
 
 def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:

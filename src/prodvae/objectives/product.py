@@ -91,7 +91,9 @@ from prodvae.objectives.orbit_pull import (
     orbit_points,
     orbit_pull,
     orbit_spread,
+    pull_drawn,
 )
+from prodvae.objectives.orbit_stream import OrbitStream
 from prodvae.objectives.product_options import ProductOptions
 from prodvae.objectives.schedules import Ramp
 from prodvae.objectives.semi_supervision import (
@@ -137,6 +139,7 @@ class ProductObjective(ElboObjective):
         self.orbit_points: dict[int, int] = {}
         self._orbit_data: GroundTruthDataset | None = None
         self._orbit_seed, self._spread_seed, self._orbits_fitted = 0, 0, False
+        self._stream: OrbitStream | None = None  # orbit_workers: the worker reading ahead
 
     @property
     def needs_labels(self) -> bool:
@@ -248,8 +251,14 @@ class ProductObjective(ElboObjective):
         """:func:`~prodvae.objectives.orbit_pull.orbit_pull` of this step's orbits: the cells
         and rows drawn from the seed :meth:`fit_orbits` drew and ``step``; their angles from
         the frames, which keep what earlier steps read."""
-        generator = torch.Generator().manual_seed(self._orbit_seed + step)
         o = self.options
+        if o.orbit_workers:  # the same orbits, read ahead in a worker process
+            if self._stream is None:
+                self._stream = OrbitStream(
+                    self.orbits, o.orbit_batch, self._orbit_seed, o.orbit_draws
+                )
+            return pull_drawn(model, self._stream.read(step))
+        generator = torch.Generator().manual_seed(self._orbit_seed + step)
         return orbit_pull(model, self.orbits, o.orbit_batch, generator, o.orbit_draws)
 
     def orbit_spread(self, model: VAE, step: int) -> Tensor:

@@ -51,6 +51,7 @@ class ProductOptions(WeakOptions):
     orbit_count: int = 20
     orbit_batch: int = 32
     orbit_draws: int = 1
+    orbit_workers: int = 0
     orbit_points_weight: float = 0.0
 
     def __post_init__(self) -> None:
@@ -89,6 +90,11 @@ class ProductOptions(WeakOptions):
         check_count("orbit_count", self.orbit_count, low=2)
         check_count("orbit_batch", self.orbit_batch, low=1)
         draws = check_count("orbit_draws", self.orbit_draws, low=1)
+        if check_count("orbit_workers", self.orbit_workers) > 1:
+            raise OptionError(
+                "orbit_workers",
+                f"must be 0 or 1 (one worker reads ahead), got {self.orbit_workers}",
+            )
         if draws > self.orbit_batch:
             raise OptionError(
                 "orbit_draws", f"({draws}) must be at most orbit_batch ({self.orbit_batch})"
