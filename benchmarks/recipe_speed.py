@@ -1,17 +1,22 @@
-"""The recipe's training step with channels-last convolution weights beside the default order.
+"""The recipe's training step with one setting changed, beside the recipe as it is.
 
 Trains ``configs/product_weak.yaml`` through ``prodvae.train`` on sprites (``--image-size``,
 32 px by default), in runs of two log windows of ``--steps`` steps each (the first a warm-up,
-the second timed), with ``train.channels_last`` off and on in turn: off, on, off, ..., off.
-Each channels-last window's images/s is divided by the mean of the default windows on either
-side of it (a 2-core virtual machine's speed drifts by 10-20% over minutes; pairing cancels
-it), and a row's ratio is the median of these. The orbit pull starts at step 0
-(``objective.options.orbit_start``), so every timed step reads and pulls orbits as the
-recipe's steps after its 1000th do. The figures go to ``benchmarks/results/recipe_speed.json``.
+the second timed), without and with the change in turn: without, with, without, ...,
+without. The change is ``--change`` (``train.channels_last=true`` by default: convolution
+weights in channels-last order; ``objective.options.orbit_workers=1``: the orbits read ahead
+in a worker process); ``--set`` changes both arms alike. Each changed window's images/s is
+divided by the mean of the unchanged windows on either side of it (a 2-core virtual
+machine's speed drifts by 10-20% over minutes; pairing cancels it), and a row's ratio is the
+median of these. The orbit pull starts at step 0 (``objective.options.orbit_start``), so
+every timed step reads and pulls orbits as the recipe's steps after its 1000th do. The
+figures go to ``benchmarks/results/recipe_speed.json`` (``--record`` names another).
 Run:
 
     .venv/bin/python -m benchmarks.recipe_speed                        # batches 32 and 64
     .venv/bin/python -m benchmarks.recipe_speed --batches 32 --steps 50 --repeats 2
+    .venv/bin/python -m benchmarks.recipe_speed --change objective.options.orbit_workers=1 \
+        --record recipe_speed_orbit_workers
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ from prodvae.train import load_config, read_metrics, train
 RECIPE = Path(__file__).resolve().parents[1] / "configs" / "product_weak.yaml"
 
 
-def window_rate(args, batch: int, channels_last: bool, run_dir: Path) -> float:
-    """Images/s of the second of two log windows of ``args.steps`` steps of the recipe."""
+def window_rate(args, batch: int, changed: bool, run_dir: Path) -> float:
+    """Images/s of the second of two log windows of ``args.steps`` steps of the recipe, with
+    ``args.change`` when ``changed``."""
     config = load_config(
         RECIPE,
         [
@@ -43,12 +49,13 @@ def window_rate(args, batch: int, channels_last: bool, run_dir: Path) -> float:
             f"train.log_every={args.steps}",
             f"train.checkpoint_every={4 * args.steps}",
             f"train.num_workers={args.num_workers}",
-            f"train.channels_last={str(channels_last).lower()}",
             f"train.seed={args.seed}",
             "train.progress=false",
             "run.tensorboard=false",
             f"run.dir={run_dir.parent}",
             f"run.name={run_dir.name}",
+            *args.set,
+            *(args.change if changed else []),
         ],
     )
     train(config, run_dir, hooks=[])
@@ -56,8 +63,8 @@ def window_rate(args, batch: int, channels_last: bool, run_dir: Path) -> float:
 
 
 def measure(args, batch: int) -> dict[str, Any]:
-    """One row: default and channels-last windows in turn, each channels-last one paired with
-    the mean of the default ones beside it."""
+    """One row: default and changed windows in turn, each changed one paired with the mean of
+    the default ones beside it."""
     default: list[float] = []
     last: list[float] = []
     ratios: list[float] = []
@@ -70,7 +77,7 @@ def measure(args, batch: int) -> dict[str, Any]:
     return {
         "batch": batch,
         "default_per_s": statistics.median(default),
-        "channels_last_per_s": statistics.median(last),
+        "changed_per_s": statistics.median(last),
         "ratio": statistics.median(ratios),
         "ratio_range": [min(ratios), max(ratios)],
     }
@@ -84,16 +91,26 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="channels-last windows a row")
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--change",
+        action="append",
+        metavar="KEY=VALUE",
+        help="the setting compared (repeat for several; default train.channels_last=true)",
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="both arms")
+    parser.add_argument("--record", default="recipe_speed", help="results file name")
     args = parser.parse_args()
+    args.change = args.change or ["train.channels_last=true"]
     print(f"torch threads {torch.get_num_threads()}, {args.image_size} px sprites, the recipe")
-    print(f"{'batch':>5} {'default img/s':>14} {'channels-last img/s':>20} {'ratio':>6}")
+    print(f"changed: {' '.join(args.change)}; both: {' '.join(args.set) or 'as it is'}")
+    print(f"{'batch':>5} {'default img/s':>14} {'changed img/s':>14} {'ratio':>6}")
     rows = []
     for batch in args.batches:
         row = measure(args, batch)
         rows.append(row)
         low, high = row["ratio_range"]
         print(
-            f"{batch:>5} {row['default_per_s']:>14.0f} {row['channels_last_per_s']:>20.0f} "
+            f"{batch:>5} {row['default_per_s']:>14.0f} {row['changed_per_s']:>14.0f} "
             f"{row['ratio']:>6.2f}   (ratios {low:.2f}-{high:.2f})"
         )
     settings = {
@@ -102,10 +119,13 @@ def main() -> None:
         "steps": args.steps,
         "repeats": args.repeats,
         "num_workers": args.num_workers,
+        "change": args.change,
+        "set": args.set,
     }
     from benchmarks.results import record
 
-    print(f"\nwrote {record('recipe_speed', {'settings': settings, 'rows': rows})}")
+    payload = {"settings": settings, "rows": rows}
+    print(f"\nwrote {record(args.record, payload, table='recipe_speed')}")
 
 
 if __name__ == "__main__":

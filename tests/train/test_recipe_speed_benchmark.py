@@ -26,8 +26,17 @@ def test_the_table_shows_each_batch_its_ratio_and_range(tmp_path):
         directory=tmp_path,
     )
     text = tables.make_table("recipe_speed", tmp_path)
+    assert "| batch (pairs) | default img/s | channels-last img/s |" in text
     assert "| 32 | 580 | 650 | 1.12 | 1.05–1.20 |" in text
     assert "python -m benchmarks.recipe_speed --batches 32" in text
+    # another change names itself in the header
+    rows = [{**rows[0], "changed_per_s": rows[0].pop("channels_last_per_s")}]
+    settings = {"threads": 2, "change": ["objective.options.orbit_workers=1"], "set": []}
+    payload = {"settings": settings, "rows": rows}
+    record("workers", payload, table="recipe_speed", argv=["x"], directory=tmp_path)
+    text = tables.make_table("workers", tmp_path)
+    assert "| `objective.options.orbit_workers=1` img/s |" in text
+    assert "| 32 | 580 | 650 | 1.12 | 1.05–1.20 |" in text
 
 
 @pytest.mark.slow
@@ -45,14 +54,22 @@ def test_the_benchmark_trains_the_recipe_both_ways_and_records_paired_ratios(
         "2",
         "--num-workers",
         "0",
+        "--change",
+        "objective.options.orbit_workers=1",
+        "--set",
+        "model.options.width=8",
+        "--record",
+        "workers",
     ]
     monkeypatch.setattr(sys, "argv", argv)
     recipe_speed.main()
     out = capsys.readouterr().out
-    assert "channels-last img/s" in out
+    assert "changed: objective.options.orbit_workers=1; both: model.options.width=8" in out
     from benchmarks.results import load
 
-    row = load("recipe_speed", tmp_path)["results"]["rows"][0]
-    assert row["batch"] == 4 and row["default_per_s"] > 0 and row["channels_last_per_s"] > 0
+    payload = load("workers", tmp_path)["results"]
+    assert payload["settings"]["change"] == ["objective.options.orbit_workers=1"]
+    row = payload["rows"][0]
+    assert row["batch"] == 4 and row["default_per_s"] > 0 and row["changed_per_s"] > 0
     low, high = row["ratio_range"]
     assert low <= row["ratio"] <= high
