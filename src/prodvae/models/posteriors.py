@@ -34,7 +34,7 @@ from torch import Tensor
 from torch.nn import functional
 
 from prodvae.registry import Registry
-from prodvae.spaces import Factor
+from prodvae.spaces import Factor, PointSet
 
 P = TypeVar("P", bound="PosteriorFamily")
 
@@ -142,21 +142,26 @@ class PointLogitsPosterior(GaussianPosterior):
 
     topologies = ("points",)
 
+    @staticmethod
+    def _points(factor: Factor) -> PointSet:
+        if not isinstance(factor, PointSet):
+            raise ValueError(f"point_logits needs a points factor, got {factor.name!r}")
+        return factor
+
     def num_params(self, factor: Factor) -> int:
-        return int(factor.num_points) + factor.logvar_dim  # type: ignore[attr-defined]
+        return self._points(factor).num_points + factor.logvar_dim
 
     def log_shares(self, factor: Factor, raw: Tensor) -> Tensor:
         """The log-softmax of the head's logits ``[batch, num_points]``."""
-        return torch.log_softmax(raw[:, : factor.num_points], dim=-1)  # type: ignore[attr-defined]
+        return torch.log_softmax(raw[:, : self._points(factor).num_points], dim=-1)
 
     def parameters(self, factor: Factor, raw: Tensor) -> tuple[Tensor, Tensor]:
-        k = factor.num_points  # type: ignore[attr-defined]
-        centres = factor.points.to(raw)  # type: ignore[attr-defined]
-        mu = self.log_shares(factor, raw).exp() @ centres[:, None]
-        return mu, raw[:, k:].expand(-1, factor.dim)
+        points = self._points(factor)
+        mu = self.log_shares(factor, raw).exp() @ points.points.to(raw)[:, None]
+        return mu, raw[:, points.num_points :].expand(-1, factor.dim)
 
     def initialise_bias(self, factor: Factor, bias: Tensor, initial_logvar: float) -> None:
-        bias[factor.num_points :] = initial_logvar  # type: ignore[attr-defined]
+        bias[self._points(factor).num_points :] = initial_logvar
 
 
 @register_posterior("power_spherical")

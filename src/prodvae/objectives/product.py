@@ -63,8 +63,9 @@ orbits (:mod:`prodvae.objectives.orbits`; on data that are not a grid, orbits re
 :mod:`prodvae.objectives.row_orbits`): from step ``orbit_start`` on, ``orbit_batch`` images
 a step from ``orbit_draws`` orbits, with the labels' pull; a factor is started when
 its links agree over ``orbit_count`` orbits; ``orbit_workers: 1`` reads them ahead in a
-worker process (:mod:`prodvae.objectives.orbit_stream`; the same numbers). ``orbit_points_weight`` > 0 spreads each points block's
-codes of an orbit's values over distinct points (:mod:`prodvae.objectives.orbit_pull`; on a
+worker process (:mod:`prodvae.objectives.orbit_stream`; the same numbers).
+``orbit_points_weight`` > 0 spreads each points block's codes of an orbit's values over
+distinct points (:mod:`prodvae.objectives.orbit_pull`; on a
 ``point_logits`` block, every two values of an orbit as a pair that changes the factor),
 ``orbit_draws`` orbits a step from ``orbit_start`` on.
 ``coverage_weight`` adds how unevenly loop blocks cover their rings and points blocks their
