@@ -8,7 +8,8 @@ from tests.tolerances import float_tol, monte_carlo_tol
 
 from prodvae.models import build_vae, make_posterior
 from prodvae.objectives import get_objective
-from prodvae.objectives.weak import pair_assignment
+from prodvae.objectives.coverage import points_coverage
+from prodvae.objectives.weak import pair_assignment, pair_separation
 from prodvae.spaces import PointSet, ProductSpace, Segment
 
 SPACE = ProductSpace.parse("points(3) * segment * points(4)")
@@ -198,3 +199,52 @@ def test_a_space_without_points_trains_as_if_neither_were_asked():
         losses.append(out.loss.item())
         assert "assignment" not in out.logs
     assert losses[0] == losses[1]
+
+
+def test_blocks_read_by_their_softmax_are_left_out_of_the_separation():
+    first = torch.zeros(2, SPACE.dim)
+    second = torch.zeros(2, SPACE.dim)  # every changed factor at one place: as short as can be
+    codes = torch.cat([first, second])
+    shared = torch.zeros(2, 3, dtype=torch.bool)
+    # two points factors, each pair short of its margin on both: 1 a factor
+    assert pair_separation(SPACE, codes, shared).item() == pytest.approx(2.0)
+    assert pair_separation(SPACE, codes, shared, skip=(2,)).item() == pytest.approx(1.0)
+    assert pair_separation(SPACE, codes, shared, skip=(0, 2)).item() == 0.0
+
+
+def test_the_points_coverage_reads_a_softmax_where_it_is_given():
+    space = ProductSpace.parse("points(4)")
+    n, k = 8, 4
+    codes = torch.zeros(n, 1)  # every mean at the centre: the kernel splits them two ways
+    one_point = torch.full((n, k), -1e4)
+    one_point[:, 0] = 0.0  # the softmax puts every code at point 0
+    # every code at one point: K / (K - 1) (1 - 1 / K) = 1
+    crowded = points_coverage(codes, space, {0: torch.log_softmax(one_point, -1)}).item()
+    assert crowded == pytest.approx(1.0, abs=float_tol(torch.float32, 1, 16))
+    # one code a point, in turn: the unbiased estimate -1 / (n - 1)
+    even = torch.full((n, k), -1e4)
+    even[torch.arange(n), torch.arange(n) % k] = 0.0
+    spread = points_coverage(codes, space, {0: torch.log_softmax(even, -1)}).item()
+    assert spread == pytest.approx(-1 / (n - 1), abs=float_tol(torch.float32, 1, 16))
+    # without the softmax the same means read the kernel's shares
+    assert points_coverage(codes, space).item() == pytest.approx(
+        points_coverage(codes, space, {}).item()
+    )
+
+
+def test_with_the_assignment_the_separation_leaves_the_softmax_blocks_to_it():
+    changed = torch.zeros(6, 3, dtype=torch.bool)
+    changed[:, 0] = True
+    changed[:, 2] = True
+    torch.manual_seed(0)
+    model = build_vae(SPACE, "burgess", (1, 32, 32), posterior=LOGITS, width=4)
+    pairs = torch.rand(6, 2, 1, 32, 32)
+    objective = get_objective(
+        "product", weak="ada_gvae", changed="known", separation_weight=1, assignment_weight=1
+    )
+    out = objective(model, pairs, 10, changed=changed)
+    codes = torch.cat([model.encode(pairs[:, 0]).mu, model.encode(pairs[:, 1]).mu])
+    skipped = pair_separation(SPACE, codes, ~changed, skip=(0, 2)).item()
+    assert out.logs["separation"] == skipped == 0.0  # both points blocks read by the softmax
+    alone = get_objective("product", weak="ada_gvae", changed="known", separation_weight=1)
+    assert alone(model, pairs, 10, changed=changed).logs["separation"] > 0

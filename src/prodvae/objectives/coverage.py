@@ -60,7 +60,9 @@ def loop_coverage(codes: Tensor, space: ProductSpace, harmonics: int = HARMONICS
     return total
 
 
-def points_coverage(codes: Tensor, space: ProductSpace) -> Tensor:
+def points_coverage(
+    codes: Tensor, space: ProductSpace, log_shares: dict[int, Tensor] | None = None
+) -> Tensor:
     """Sum over points blocks (:class:`~prodvae.spaces.PointSet`) of how unevenly the codes
     ``[n, dim]`` fill its points: each code shared among the points by a softmax of its
     squared distances (a Gaussian kernel of standard deviation half a spacing, so a code
@@ -73,15 +75,20 @@ def points_coverage(codes: Tensor, space: ProductSpace) -> Tensor:
     moves codes from crowded points toward empty ones, which the pair separation term cannot
     do for two values astride one well when the values next to them hold the wells beside it.
     It asks for equal shares: it assumes a factor's values are drawn equally often, one to a
-    point (``model.space: auto`` gives a points factor as many points as values)."""
+    point (``model.space: auto`` gives a points factor as many points as values). A block
+    in ``log_shares`` (factor index -> the log of its own softmax over its points ``[n, K]``,
+    a ``point_logits`` posterior's) is shared by that softmax instead of the kernel."""
     n = codes.shape[0]
     if n < 2:
         raise ValueError(f"points coverage needs a batch of at least 2 codes, got {n}")
     total = codes.new_zeros(())
-    for factor, block in zip(space.factors, space.split(codes)):
+    for k, (factor, block) in enumerate(zip(space.factors, space.split(codes))):
         if not isinstance(factor, PointSet):
             continue
-        shares = point_shares(block, factor)  # [n, K]
+        if log_shares is not None and k in log_shares:
+            shares = log_shares[k].exp()
+        else:
+            shares = point_shares(block, factor)  # [n, K]
         sums = shares.sum(0)
         squares = (sums.pow(2) - shares.pow(2).sum(0)) / (n * (n - 1))
         k = factor.num_points

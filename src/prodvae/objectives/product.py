@@ -350,8 +350,11 @@ class ProductObjective(ElboObjective):
             moved = pair_consistency(model.space, terms.codes, terms.shared, self._spreads[1])
             penalty = penalty + o.consistency_weight * moved
             logs["consistency"] = moved.item()
+        # points blocks that read a softmax: assignment and coverage read it, not the mean
+        softmax = terms.shares or {}
         if o.separation_weight > 0 and terms.shared is not None:
-            close = pair_separation(model.space, terms.codes, terms.shared, o.ring_separation)
+            skip = tuple(softmax) if o.assignment_weight > 0 else ()
+            close = pair_separation(model.space, terms.codes, terms.shared, o.ring_separation, skip)
             penalty = penalty + o.separation_weight * close
             logs["separation"] = close.item()
         if o.assignment_weight > 0 and terms.shared is not None and terms.shares:
@@ -364,7 +367,7 @@ class ProductObjective(ElboObjective):
             logs["geometry"] = unordered.item()
         if o.coverage_weight > 0:
             uneven = loop_coverage(terms.codes, model.space) + points_coverage(
-                terms.codes, model.space
+                terms.codes, model.space, softmax
             )
             penalty = penalty + o.coverage_weight * uneven
             logs["coverage"] = uneven.item()

@@ -31,7 +31,7 @@ same-or-different label for that softmax.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -205,7 +205,11 @@ def pair_consistency(
 
 
 def pair_separation(
-    space: ProductSpace, codes: Tensor, shared: Tensor, ring_turn: float = 0.0
+    space: ProductSpace,
+    codes: Tensor,
+    shared: Tensor,
+    ring_turn: float = 0.0,
+    skip: Collection[int] = (),
 ) -> Tensor:
     """How far short of a margin apart a pair's codes fall on the points (and, with
     ``ring_turn`` > 0, ring) factors it changes, ``[]``.
@@ -222,11 +226,16 @@ def pair_separation(
     or a ring folded so that two values meet (which averaging and :func:`pair_consistency`
     both leave alone). A margin of ``1 / n`` of a turn leaves evenly spaced values of a loop
     of up to ``n`` values at their true distance and pushes closer ones apart.
-    ``codes`` and ``shared`` as for :func:`pair_consistency`.
+    ``codes`` and ``shared`` as for :func:`pair_consistency`; the factors in ``skip`` are
+    left out (points blocks that :func:`pair_assignment` reads: on a mean between the points
+    of a softmax, a margin would hold a value back from passing another's point on its way
+    to an empty one).
     """
     first, second = split_pair_codes("pair_separation", space, codes, shared)
     total = codes.new_zeros(())
     for k, (factor, s) in enumerate(zip(space.factors, space.slices)):
+        if k in skip:
+            continue
         a, b = first[:, s], second[:, s]
         if isinstance(factor, PointSet):
             gap, margin = (a - b).abs().sum(-1), factor.spacing
