@@ -130,8 +130,8 @@ def test_segment_coverage_weight_adds_the_segments_coverage_apart_from_coverage_
     def recorded(name):
         real = getattr(product, name)
 
-        def record(codes, space):
-            seen[name] = (codes.detach().clone(), real(codes, space))
+        def record(codes, space, *rest):
+            seen[name] = (codes.detach().clone(), real(codes, space, *rest))
             return seen[name][1]
 
         return record
