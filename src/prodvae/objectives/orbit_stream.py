@@ -34,13 +34,8 @@ class _Steps(IterableDataset):
     def __init__(
         self, frames: dict[int, Frame], batch: int, seed: int, draws: int, start: int
     ) -> None:
-        self.frames, self.batch, self.seed, self.draws, self.start = (
-            frames,
-            batch,
-            seed,
-            draws,
-            start,
-        )
+        self.frames, self.batch, self.draws = frames, batch, draws
+        self.seed, self.start = seed, start
 
     def __iter__(self) -> Iterator[tuple[int, OrbitDraws]]:
         step = self.start
@@ -59,13 +54,8 @@ class OrbitStream:
     ) -> None:
         if ahead < 1:
             raise ValueError(f"OrbitStream: ahead must be >= 1, got {ahead}")
-        self.frames, self.batch, self.seed, self.draws, self.ahead = (
-            frames,
-            batch,
-            seed,
-            draws,
-            ahead,
-        )
+        self.frames, self.batch, self.draws = frames, batch, draws
+        self.seed, self.ahead = seed, ahead
         self._steps: Iterator[tuple[int, OrbitDraws]] | None = None
         self._next: int | None = None
 
