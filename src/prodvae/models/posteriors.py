@@ -156,9 +156,14 @@ class PointLogitsPosterior(GaussianPosterior):
         return torch.log_softmax(raw[:, : self._points(factor).num_points], dim=-1)
 
     def parameters(self, factor: Factor, raw: Tensor) -> tuple[Tensor, Tensor]:
-        points = self._points(factor)
-        mu = self.log_shares(factor, raw).exp() @ points.points.to(raw)[:, None]
-        return mu, raw[:, points.num_points :].expand(-1, factor.dim)
+        mu, logvar, _ = self.parameters_and_shares(factor, raw)
+        return mu, logvar
+
+    def parameters_and_shares(self, factor: Factor, raw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`parameters` and :meth:`log_shares`, the softmax taken once."""
+        points, log_shares = self._points(factor), self.log_shares(factor, raw)
+        mu = log_shares.exp() @ points.points.to(raw)[:, None]
+        return mu, raw[:, points.num_points :].expand(-1, factor.dim), log_shares
 
     def initialise_bias(self, factor: Factor, bias: Tensor, initial_logvar: float) -> None:
         bias[self._points(factor).num_points :] = initial_logvar

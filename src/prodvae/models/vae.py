@@ -197,9 +197,10 @@ class VAE(nn.Module):
         for i, (family, factor, part) in enumerate(
             zip(self.posteriors, self.space.factors, raw.split(self.head_sizes, dim=-1))
         ):
-            mu, logvar = family.parameters(factor, part)
             if isinstance(family, PointLogitsPosterior):
-                shares[i] = family.log_shares(factor, part)
+                mu, logvar, shares[i] = family.parameters_and_shares(factor, part)
+            else:
+                mu, logvar = family.parameters(factor, part)
             if str(i) in self.loop_norms:
                 mu = self.loop_norms[str(i)](mu)
             if str(i) in self.code_norms:
