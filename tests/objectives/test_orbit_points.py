@@ -104,6 +104,34 @@ def test_orbit_spread_reads_whole_orbits_and_reaches_the_encoder(monkeypatch):
     assert logs["orbit_spread"] == pytest.approx(objective.orbit_spread(model, 0).item())
 
 
+@pytest.mark.parametrize(("draws", "points_draws", "expected"), [(3, 0, 3), (1, 5, 5)])
+def test_orbit_points_draws_sets_how_many_orbits_are_spread(
+    monkeypatch, draws, points_draws, expected
+):
+    dataset = points_grid()
+    space = ProductSpace.parse("points(4, 0.5) * segment(2, 0.25)")
+    objective = get_objective(
+        "product",
+        weak="ada_gvae",
+        changed="known",
+        orbit_points_weight=1.0,
+        orbit_draws=draws,
+        orbit_points_draws=points_draws,
+    )
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    model = build_vae(space, "burgess", dataset.image_shape, width=4)
+    drawn = []
+    render = dataset.images_from_factors
+    monkeypatch.setattr(dataset, "images_from_factors", lambda c: drawn.append(c) or render(c))
+    objective.orbit_spread(model, step=2)
+    assert drawn[0].shape == (expected * 4, 2)  # that many orbits of the four heights
+
+
+def test_orbit_points_draws_must_be_a_count():
+    with pytest.raises(ValueError, match="orbit_points_draws"):
+        get_objective("product", weak="ada_gvae", changed="known", orbit_points_draws=-1)
+
+
 def test_orbit_points_weight_needs_changed_known():
     with pytest.raises(ValueError, match="orbit_points_weight.*changed: known"):
         get_objective("product", weak="ada_gvae", orbit_points_weight=1.0)

@@ -365,7 +365,8 @@ def test_the_orbit_pull_draws_by_the_step_and_reaches_the_encoder():
     objective, space = product_on(dataset)
     objective.prepare(dataset, space, torch.Generator().manual_seed(0))
     model = build_vae(space, "burgess", dataset.image_shape, width=4)
-    pull, agreement = objective.orbit_pull(model, step=7)
+    pull, agreement, kept = objective.orbit_pull(model, step=7)
+    assert kept is None  # orbit_kept_weight is 0
     assert pull.item() > 0 and agreement > AGREEMENT
     # the same step draws the same orbits and rows (their angles kept from the first call)
     assert objective.orbit_pull(model, step=7).total.item() == pull.item()

@@ -34,6 +34,8 @@ shape (seeds 0 and 3: 0.35 and 0.14 against 0.66 and 0.57; ``benchmarks/README.m
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -120,4 +122,42 @@ def segment_coverage(codes: Tensor, space: ProductSpace, harmonics: int = HARMON
         for k in range(1, harmonics + 1):
             c = torch.cos(k * angle)
             total = total + (c.sum() ** 2 - c.pow(2).sum()) / (n * (n - 1))
+    return total
+
+
+#: How much sharper than the softmax the balanced targets are (the power of its shares).
+SHARPNESS = 2.0
+#: Sinkhorn iterations for the balanced targets.
+ITERATIONS = 3
+
+
+def balanced_targets(
+    log_shares: Tensor, sharpness: float = SHARPNESS, iterations: int = ITERATIONS
+) -> Tensor:
+    """The batch's softmax over points ``[n, K]`` (its log) raised to ``sharpness`` and
+    rescaled by ``iterations`` Sinkhorn-Knopp rounds toward an even split (each point's
+    column summing to ``n / K``; each code's row to 1, which the last round makes exact),
+    without gradient ``[n, K]``: each code's target point, drawn from what the softmax
+    already tells apart, with every point given its share of codes."""
+    log_q = sharpness * log_shares.detach()
+    n, k = log_q.shape
+    for _ in range(iterations):
+        log_q = log_q - log_q.logsumexp(0, keepdim=True) + math.log(n / k)
+        log_q = log_q - log_q.logsumexp(1, keepdim=True)
+    return log_q.exp()
+
+
+def points_balance(log_shares: dict[int, Tensor]) -> Tensor:
+    """Sum over the ``point_logits`` blocks in ``log_shares`` (factor index -> the log of its
+    softmax ``[n, K]``) of the mean ``KL(q_i || p_i)`` of each code's softmax ``p_i`` from its
+    balanced target ``q_i`` (:func:`balanced_targets`; self-labelling as in Asano et al., ICLR
+    2020, and SwAV): 0 when every code is sure of its point and the points share the codes
+    evenly. Where two values share a point and another point is empty, the codes that lean
+    most toward the empty one are sent to it -- a gradient ``p - q`` that does not vanish as
+    the softmax saturates, as the points coverage's does."""
+    total = torch.zeros(())
+    for log_p in log_shares.values():
+        q = balanced_targets(log_p)
+        gap = torch.where(q > 0, q * (q.log() - log_p), 0.0)  # 0 log 0 = 0
+        total = total.to(log_p) + gap.sum(-1).mean()
     return total

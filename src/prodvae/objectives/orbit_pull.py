@@ -35,7 +35,7 @@ from prodvae.objectives.orbits import (
 )
 from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.objectives.semi_supervision import supervised_pull
-from prodvae.objectives.weak import pair_assignment
+from prodvae.objectives.weak import pair_assignment, pair_consistency
 from prodvae.spaces import Loop, PointSet, ProductSpace
 
 log = logging.getLogger(__name__)
@@ -137,19 +137,24 @@ def orbit_frames(
 
 
 class OrbitPull(NamedTuple):
-    """The pull summed over blocks ``[]``, and the worst agreement on the paths drawn."""
+    """The pull summed over blocks ``[]``, the worst agreement on the paths drawn, and how
+    far each orbit's codes move over the blocks it keeps (:func:`orbit_kept`; 0 unless
+    asked for) ``[]``."""
 
     total: Tensor
     worst: float
+    kept: Tensor | None = None
 
 
 class OrbitDraws(NamedTuple):
-    """One step's orbits: each pulled block's images ``uint8 [n, C, H, W]`` and their angles
-    ``[n]``, and the worst agreement on the paths drawn."""
+    """One step's orbits: each pulled block's images ``uint8 [n, C, H, W]``, their angles
+    ``[n]`` and how many images each orbit kept holds (in order, summing to ``n``), and the
+    worst agreement on the paths drawn."""
 
     images: dict[int, Tensor]
     angles: dict[int, Tensor]
     worst: float
+    sizes: dict[int, tuple[int, ...]]
 
 
 def draw_orbits(
@@ -164,9 +169,11 @@ def draw_orbits(
         raise ValueError(f"orbit_pull: draws must be in [1, batch={batch}], got {draws}")
     images: dict[int, Tensor] = {}
     angles: dict[int, Tensor] = {}
+    sizes: dict[int, tuple[int, ...]] = {}
     worst = 1.0
     for block, frame in frames.items():
-        taken, their_angles = [], []
+        taken: list[Tensor] = []
+        their_angles: list[Tensor] = []
         for i in range(draws):
             # the cells and rows drawn do not hang on which orbits are kept: the path has
             # its own generator
@@ -186,20 +193,61 @@ def draw_orbits(
                 their_angles.append(draw.angles[rows])
         if taken:
             images[block], angles[block] = torch.cat(taken), torch.cat(their_angles)
-    return OrbitDraws(images, angles, worst)
+            sizes[block] = tuple(len(t) for t in taken)
+    return OrbitDraws(images, angles, worst, sizes)
 
 
-def pull_drawn(model: VAE, drawn: OrbitDraws) -> OrbitPull:
+def pull_drawn(
+    model: VAE, drawn: OrbitDraws, spreads: tuple[float, ...] | None = None
+) -> OrbitPull:
     """The pull (:func:`~prodvae.objectives.semi_supervision.supervised_pull`, the labels'
     energy) of each block's means of its drawn images toward their angles on its ring,
-    summed over blocks."""
+    summed over blocks; with ``spreads`` (:func:`~prodvae.objectives.weak.prior_spreads`),
+    also :func:`orbit_kept` of the same codes, summed over blocks."""
     device = next(model.parameters()).device
     total = torch.zeros((), device=device)
+    kept = torch.zeros((), device=device) if spreads is not None else None
     for block, images in drawn.images.items():
-        mu = encode_with_running_norms(model, images.to(device).float() / 255).mu
+        posterior, shares = shares_with_running_norms(model, images.to(device).float() / 255)
         labels = drawn.angles[block].to(device)[:, None]
-        total = total + supervised_pull(model.space, mu, labels, {0: block})
-    return OrbitPull(total, drawn.worst)
+        total = total + supervised_pull(model.space, posterior.mu, labels, {0: block})
+        if kept is not None and spreads is not None:
+            sizes = drawn.sizes[block]
+            kept = kept + orbit_kept(model.space, posterior.mu, shares, sizes, block, spreads)
+    return OrbitPull(total, drawn.worst, kept)
+
+
+def orbit_kept(
+    space: ProductSpace,
+    mu: Tensor,
+    shares: dict[int, Tensor],
+    sizes: Sequence[int],
+    block: int,
+    spreads: tuple[float, ...],
+) -> Tensor:
+    """Every two images of one orbit of block ``block``'s factor as a pair that changes that
+    factor and keeps every other: the means ``mu [n, dim]`` of orbits of ``sizes`` images (in
+    order) and the log-shares of the ``point_logits`` blocks (``shares``), made into such
+    pairs; :func:`~prodvae.objectives.weak.pair_consistency` of the pairs (with the prior's
+    ``spreads``) plus :func:`~prodvae.objectives.weak.pair_assignment` of the softmax blocks
+    ``[]``. An orbit is many pairs at once, each keeping all factors but one: 0 when every
+    block but ``block`` is constant over each orbit and each softmax block sure of one point."""
+    if sum(sizes) != mu.shape[0]:
+        raise ValueError(f"orbit_kept: orbits of {sum(sizes)} images, got {mu.shape[0]} codes")
+    first, second, start = [], [], 0
+    for size in sizes:
+        i, j = torch.triu_indices(size, size, 1, device=mu.device)
+        first.append(i + start)
+        second.append(j + start)
+        start += size
+    a, b = torch.cat(first), torch.cat(second)
+    shared = torch.ones(a.numel(), space.num_factors, dtype=torch.bool, device=mu.device)
+    shared[:, block] = False
+    total = pair_consistency(space, torch.cat([mu[a], mu[b]]), shared, spreads)
+    kept = {k: torch.cat([p[a], p[b]]) for k, p in shares.items() if k != block}
+    if kept:
+        total = total + pair_assignment(kept, shared)
+    return total
 
 
 def orbit_pull(

@@ -13,11 +13,8 @@ The seed's method. Two schedules, both pure functions of the step:
 - β warm-up: β_f(t) rises linearly from 0 over ``warmup_steps``.
 
 ``free_bits`` λ > 0 replaces each factor's batch-mean KL by ``max(λ, KL_f)`` (Kingma et al.
-2016): no factor is pushed below λ nats, the usual guard against posterior collapse. It does
-not stop a loop that the decoder ignores at first from settling at one point of its ring (a
-Gaussian posterior at one point of ``loop(3, 0.5)`` costs only about 2 nats); on the two-hand
-dial, at 6000 steps of Ada-GVAE pairs, neither with nor without it do the two loops give each
-hand its own loop reliably (``benchmarks/torus_loops.py`` and its README section).
+2016): no factor is pushed below λ nats (it does not stop an idle loop settling at one point
+of its ring, which costs about 2 nats).
 
 KL_f is ``VAE.kl``: the factor's own KL for Gaussian posteriors -- exact for loops,
 segments, tilted and Euclidean factors; for ``PointSet`` the deterministic variational upper
@@ -44,7 +41,9 @@ little the chord between a pair's codes on each ring it changes follows the dist
 its images (:func:`~prodvae.objectives.weak.pair_geometry`), which puts a loop's values round
 its ring in their order; ``assignment_weight`` (points blocks with posterior ``point_logits``)
 adds the cross-entropy of the chance that a pair's two images fall at one point against the
-pair keeping the factor (:func:`~prodvae.objectives.weak.pair_assignment`).
+pair keeping the factor (:func:`~prodvae.objectives.weak.pair_assignment`);
+``balance_weight`` adds how far each such softmax is from its target in an even split of the
+batch over the points (:func:`~prodvae.objectives.coverage.points_balance`).
 ``anchor_weight`` > 0 pulls the posterior means toward a linear layout of the images
 (:class:`prodvae.objectives.anchor.Anchor`, fitted before training by
 :meth:`ProductObjective.prepare` on training images and pairs drawn from the dataset, see
@@ -67,7 +66,11 @@ worker process (:mod:`prodvae.objectives.orbit_stream`; the same numbers).
 ``orbit_points_weight`` > 0 spreads each points block's codes of an orbit's values over
 distinct points (:mod:`prodvae.objectives.orbit_pull`; on a
 ``point_logits`` block, every two values of an orbit as a pair that changes the factor),
-``orbit_draws`` orbits a step from ``orbit_start`` on.
+``orbit_points_draws`` (0: ``orbit_draws``) orbits a step from ``orbit_start`` on.
+``orbit_kept_weight`` > 0 (with
+``orbit_weight``) takes every two images of each pulled orbit as a pair that keeps every
+other factor: their consistency, and their assignment on ``point_logits`` blocks
+(:func:`~prodvae.objectives.orbit_pull.orbit_kept`; the orbits' codes are already encoded).
 ``coverage_weight`` adds how unevenly loop blocks cover their rings and points blocks their
 points, ``segment_coverage_weight`` how unevenly segment blocks cover their segments
 (:mod:`prodvae.objectives.coverage`).
@@ -83,20 +86,16 @@ from prodvae.models import VAE
 from prodvae.objectives.anchor import Anchor, anchor_images
 from prodvae.objectives.annealing import anneal_space
 from prodvae.objectives.base import register_objective, require_gaussian
-from prodvae.objectives.coverage import loop_coverage, points_coverage, segment_coverage
+from prodvae.objectives.coverage import (
+    loop_coverage,
+    points_balance,
+    points_coverage,
+    segment_coverage,
+)
 from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
-from prodvae.objectives.orbit_pull import (
-    Frame,
-    OrbitPull,
-    orbit_frames,
-    orbit_points,
-    orbit_pull,
-    orbit_spread,
-    pull_drawn,
-)
-from prodvae.objectives.orbit_stream import OrbitStream
 from prodvae.objectives.product_options import ProductOptions
+from prodvae.objectives.product_orbits import OrbitTerms
 from prodvae.objectives.schedules import Ramp
 from prodvae.objectives.semi_supervision import (
     check_label_map,
@@ -111,13 +110,12 @@ from prodvae.objectives.weak import (
     pair_consistency,
     pair_geometry,
     pair_separation,
-    prior_spreads,
 )
 from prodvae.spaces import ProductSpace
 
 
 @register_objective("product")
-class ProductObjective(ElboObjective):
+class ProductObjective(OrbitTerms, ElboObjective):
     """Annealed product-space ELBO with optional TC penalty, semi- and weak supervision."""
 
     Options = ProductOptions
@@ -131,17 +129,9 @@ class ProductObjective(ElboObjective):
             o.anneal_factor, 1.0, o.anneal_steps, o.anneal_shape, period=o.anneal_cycle
         )
         self.anchor: Anchor | None = None
-        # the space whose prior spreads consistency_weight last used, and those spreads
-        self._spreads: tuple[ProductSpace, tuple[float, ...]] | None = None
         # the data's factors, once prepare has seen it: labels are mapped from their values
         self._label_specs: tuple[FactorSpec, ...] | None = None
-        # orbit_weight: each orbit-started loop block's frame, and the seed of its draws
-        self.orbits: dict[int, Frame] = {}
-        # orbit_points_weight: each spread points block's factor, and the data to draw from
-        self.orbit_points: dict[int, int] = {}
-        self._orbit_data: GroundTruthDataset | None = None
-        self._orbit_seed, self._spread_seed, self._orbits_fitted = 0, 0, False
-        self._stream: OrbitStream | None = None  # orbit_workers: the worker reading ahead
+        self._init_orbits()
 
     @property
     def needs_labels(self) -> bool:
@@ -162,8 +152,9 @@ class ProductObjective(ElboObjective):
         if self.options.tc_weight > 0:
             require_gaussian(f"{self.name} (tc_weight > 0)", model)
         check_label_map(model.space, self.options.label_map)
-        if self.options.assignment_weight > 0:
-            check_point_logits(self.name, model)
+        for key in ("assignment_weight", "balance_weight"):
+            if getattr(self.options, key) > 0:
+                check_point_logits(self.name, model, key)
         if self.options.normalise_steps > 0 and not len(model.code_norms):
             raise ValueError(
                 f"{self.name}: normalise_steps > 0 fades the model's code normalisation: "
@@ -202,10 +193,8 @@ class ProductObjective(ElboObjective):
         num_changed: int | None,
     ) -> None:
         images, pairs, changed = anchor_images(dataset, generator, self.needs_pairs, num_changed)
-        if self.needs_changed and changed is not None and self._varying is not None:
-            changed = changed[:, self._varying]  # latent factor k = the k-th varying factor
-        else:
-            changed = None
+        known = self.needs_changed and changed is not None and self._varying is not None
+        changed = changed[:, self._varying] if known else None  # latent k = k-th varying
         self.fit_anchor(space, images, pairs, generator, changed)
 
     def fit_anchor(
@@ -219,80 +208,6 @@ class ProductObjective(ElboObjective):
         """Fit the starting layout (:meth:`Anchor.fit`) on training images and keep it."""
         self.anchor = Anchor.fit(space, images, pairs, generator, changed)
         return self.anchor
-
-    def fit_orbits(
-        self, dataset: GroundTruthDataset, space: ProductSpace, generator: torch.Generator
-    ) -> dict[int, Frame]:
-        """The orbit frames of the loop blocks the plane start leaves unanchored
-        (:func:`~prodvae.objectives.orbit_pull.orbit_frames`, with ``orbit_weight``), the
-        points blocks to spread (:func:`~prodvae.objectives.orbit_pull.orbit_points`, with
-        ``orbit_points_weight``), and the seeds of their draws."""
-        if self._varying is None:
-            raise ValueError(f"{self.name}: orbits need prepare with changed: known")
-        columns = self._varying.tolist()
-        if self.options.orbit_weight > 0:
-            anchored = None if self.anchor is None else self.anchor.anchored
-            count = self.options.orbit_count
-            self.orbits = orbit_frames(dataset, space, columns, anchored, count, generator)
-        if self.options.orbit_points_weight > 0:
-            self.orbit_points = orbit_points(dataset, space, columns)
-        self._orbit_data = dataset
-        self._orbit_seed, self._spread_seed = torch.randint(
-            2**62, (2,), generator=generator
-        ).tolist()
-        self._orbits_fitted = True
-        return self.orbits
-
-    def orbit_scale(self, step: int) -> float:
-        """The orbits' weight at ``step``: 0 before ``orbit_start``, ``orbit_weight`` from
-        then on (a start after the anchor and the code normalisation have let go leaves the
-        first layout to them)."""
-        return self.options.orbit_weight if step >= self.options.orbit_start else 0.0
-
-    def orbit_pull(self, model: VAE, step: int) -> OrbitPull:
-        """:func:`~prodvae.objectives.orbit_pull.orbit_pull` of this step's orbits: the cells
-        and rows drawn from the seed :meth:`fit_orbits` drew and ``step``; their angles from
-        the frames, which keep what earlier steps read."""
-        o = self.options
-        if o.orbit_workers:  # the same orbits, read ahead in a worker process
-            if self._stream is None:
-                self._stream = OrbitStream(
-                    self.orbits, o.orbit_batch, self._orbit_seed, o.orbit_draws
-                )
-            return pull_drawn(model, self._stream.read(step))
-        generator = torch.Generator().manual_seed(self._orbit_seed + step)
-        return orbit_pull(model, self.orbits, o.orbit_batch, generator, o.orbit_draws)
-
-    def orbit_spread(self, model: VAE, step: int) -> Tensor:
-        """:func:`~prodvae.objectives.orbit_pull.orbit_spread` of this step's orbits of each
-        spread points block (``orbit_draws`` of them, drawn from a seed and ``step``)."""
-        if self._orbit_data is None:
-            raise ValueError(f"{self.name}: call prepare before orbit_spread")
-        generator = torch.Generator().manual_seed(self._spread_seed + step)
-        data, draws = self._orbit_data, self.options.orbit_draws
-        return orbit_spread(model, data, self.orbit_points, draws, generator)
-
-    def _orbit_terms(self, model: VAE, step: int, logs: dict[str, float]) -> Tensor:
-        """The orbits' pull and spread at ``step`` (0 before ``orbit_start``), weighted."""
-        o = self.options
-        penalty = torch.zeros((), device=next(model.parameters()).device)
-        if step < o.orbit_start or not (o.orbit_weight > 0 or o.orbit_points_weight > 0):
-            return penalty
-        if not self._orbits_fitted:
-            raise ValueError(
-                f"{self.name}: orbit_weight or orbit_points_weight > 0 needs the orbits: call "
-                "objective.prepare(dataset, space, generator) before training"
-            )
-        if o.orbit_weight > 0 and self.orbits:
-            pull = self.orbit_pull(model, step)
-            penalty = penalty + self.orbit_scale(step) * pull.total
-            logs["orbits"] = pull.total.item()
-            logs["orbit_agreement"] = pull.worst
-        if o.orbit_points_weight > 0 and self.orbit_points:
-            spread = self.orbit_spread(model, step)
-            penalty = penalty + o.orbit_points_weight * spread
-            logs["orbit_spread"] = spread.item()
-        return penalty
 
     def code_blend(self, step: int) -> float:
         """How much of the normalised means the model uses at ``step``: 1 for the first
@@ -334,47 +249,43 @@ class ProductObjective(ElboObjective):
         else:
             penalty = (terms.kl * beta).sum(-1).mean()
         logs = self.schedule(step)
+        parts: dict[str, tuple[float, Tensor]] = {}  # name -> (weight, term), each logged
         if o.tc_weight > 0:
             z, mu, logvar = as_float64(terms.z, *terms.posterior)
-            slices = model.space.slices
-            tc = total_correlation(z, mu, logvar, slices, o.dataset_size).to(terms.z.dtype)
-            penalty = penalty + o.tc_weight * tc
-            logs["tc"] = tc.item()
+            tc = total_correlation(z, mu, logvar, model.space.slices, o.dataset_size)
+            parts["tc"] = (o.tc_weight, tc.to(terms.z.dtype))
         if o.hsic_weight > 0:
-            dependence = factor_hsic(terms.codes, model.space.slices, o.hsic_bandwidth)
-            penalty = penalty + o.hsic_weight * dependence
-            logs["hsic"] = dependence.item()
-        if o.consistency_weight > 0 and terms.shared is not None:
-            if self._spreads is None or self._spreads[0] != model.space:
-                self._spreads = (model.space, prior_spreads(model.space))
-            moved = pair_consistency(model.space, terms.codes, terms.shared, self._spreads[1])
-            penalty = penalty + o.consistency_weight * moved
-            logs["consistency"] = moved.item()
+            hsic = factor_hsic(terms.codes, model.space.slices, o.hsic_bandwidth)
+            parts["hsic"] = (o.hsic_weight, hsic)
         # points blocks that read a softmax: assignment and coverage read it, not the mean
-        softmax = terms.shares or {}
-        if o.separation_weight > 0 and terms.shared is not None:
+        softmax, shared, codes = terms.shares or {}, terms.shared, terms.codes
+        if o.consistency_weight > 0 and shared is not None:
+            moved = pair_consistency(model.space, codes, shared, self._prior_spreads(model))
+            parts["consistency"] = (o.consistency_weight, moved)
+        if o.separation_weight > 0 and shared is not None:
             skip = tuple(softmax) if o.assignment_weight > 0 else ()
-            close = pair_separation(model.space, terms.codes, terms.shared, o.ring_separation, skip)
-            penalty = penalty + o.separation_weight * close
-            logs["separation"] = close.item()
-        if o.assignment_weight > 0 and terms.shared is not None and terms.shares:
-            unlikely = pair_assignment(terms.shares, terms.shared)
-            penalty = penalty + o.assignment_weight * unlikely
-            logs["assignment"] = unlikely.item()
-        if o.geometry_weight > 0 and terms.shared is not None:
-            unordered = pair_geometry(model.space, terms.codes, terms.shared, terms.images)
-            penalty = penalty + o.geometry_weight * unordered
-            logs["geometry"] = unordered.item()
+            close = pair_separation(model.space, codes, shared, o.ring_separation, skip)
+            parts["separation"] = (o.separation_weight, close)
+        if o.assignment_weight > 0 and shared is not None and softmax:
+            parts["assignment"] = (o.assignment_weight, pair_assignment(softmax, shared))
+        if o.balance_weight > 0 and softmax:
+            parts["balance"] = (o.balance_weight, points_balance(softmax))
+        if o.geometry_weight > 0 and shared is not None:
+            unordered = pair_geometry(model.space, codes, shared, terms.images)
+            parts["geometry"] = (o.geometry_weight, unordered)
         if o.coverage_weight > 0:
-            uneven = loop_coverage(terms.codes, model.space) + points_coverage(
-                terms.codes, model.space, softmax
+            uneven = loop_coverage(codes, model.space) + points_coverage(
+                codes, model.space, softmax
             )
-            penalty = penalty + o.coverage_weight * uneven
-            logs["coverage"] = uneven.item()
+            parts["coverage"] = (o.coverage_weight, uneven)
         if o.segment_coverage_weight > 0:
-            shrunk = segment_coverage(terms.codes, model.space)
-            penalty = penalty + o.segment_coverage_weight * shrunk
-            logs["segment_coverage"] = shrunk.item()
+            parts["segment_coverage"] = (
+                o.segment_coverage_weight,
+                segment_coverage(codes, model.space),
+            )
+        for name, (weight, term) in parts.items():
+            penalty = penalty + weight * term
+            logs[name] = term.item()
         if self.anchor_scale(step) > 0:
             if self.anchor is None:
                 raise ValueError(

@@ -43,6 +43,7 @@ class ProductOptions(WeakOptions):
     consistency_weight: float = 0.0
     separation_weight: float = 0.0
     assignment_weight: float = 0.0
+    balance_weight: float = 0.0
     ring_separation: float = 0.0
     geometry_weight: float = 0.0
     normalise_steps: int = 0
@@ -53,6 +54,8 @@ class ProductOptions(WeakOptions):
     orbit_draws: int = 1
     orbit_workers: int = 0
     orbit_points_weight: float = 0.0
+    orbit_kept_weight: float = 0.0
+    orbit_points_draws: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -71,9 +74,11 @@ class ProductOptions(WeakOptions):
             "consistency_weight",
             "separation_weight",
             "assignment_weight",
+            "balance_weight",
             "geometry_weight",
             "orbit_weight",
             "orbit_points_weight",
+            "orbit_kept_weight",
         )
         check_numbers(self, "hsic_bandwidth", allow_low=False)
         self._check_pair_terms()
@@ -90,6 +95,7 @@ class ProductOptions(WeakOptions):
         check_count("orbit_count", self.orbit_count, low=2)
         check_count("orbit_batch", self.orbit_batch, low=1)
         draws = check_count("orbit_draws", self.orbit_draws, low=1)
+        check_count("orbit_points_draws", self.orbit_points_draws)
         if check_count("orbit_workers", self.orbit_workers) > 1:
             raise OptionError(
                 "orbit_workers",
@@ -99,6 +105,8 @@ class ProductOptions(WeakOptions):
             raise OptionError(
                 "orbit_draws", f"({draws}) must be at most orbit_batch ({self.orbit_batch})"
             )
+        if self.orbit_kept_weight > 0 and self.orbit_weight == 0:
+            raise OptionError("orbit_kept_weight", "> 0 reads the pulled orbits: set orbit_weight")
         for name in ("orbit_weight", "orbit_points_weight"):
             if getattr(self, name) > 0 and self.changed != "known":
                 raise OptionError(

@@ -249,9 +249,10 @@ def pair_separation(
     return total
 
 
-def check_point_logits(owner: str, model: VAE) -> None:
+def check_point_logits(owner: str, model: VAE, key: str = "assignment_weight") -> None:
     """Refuse a model with a points block that does not share its code among its points
-    (:func:`pair_assignment` reads them; a space without points blocks asks nothing)."""
+    (``key``'s term reads them, as :func:`pair_assignment` does; a space without points blocks
+    asks nothing)."""
     plain = [
         k
         for k, (family, factor) in enumerate(zip(model.posteriors, model.space.factors))
@@ -259,7 +260,7 @@ def check_point_logits(owner: str, model: VAE) -> None:
     ]
     if plain:
         raise ValueError(
-            f"{owner}: assignment_weight > 0 reads the points blocks' logits, but factor "
+            f"{owner}: {key} > 0 reads the points blocks' logits, but factor "
             f"{plain[0]} has posterior {model.posteriors[plain[0]].name!r}: build the model "
             "with point_logits for points (model.options.posterior: {points: point_logits})"
         )
