@@ -79,7 +79,8 @@ def methods(recipe: Path | None = None) -> dict[str, tuple[str, ...]]:
             "objective.name=ada_gvae",
             "objective.options={likelihood: bernoulli}",
         ),
-        "product": (
+        "product": (  # its points blocks Gaussian, as before the recipe read them by logits
+            "model.options.posterior={points: gaussian}",
             "objective.options={likelihood: bernoulli, warmup_steps: 200, anneal_steps: 300,"
             " normalise_steps: 500}",
         ),
@@ -91,6 +92,11 @@ def methods(recipe: Path | None = None) -> dict[str, tuple[str, ...]]:
             "objective.options.separation_weight=0",
             "objective.options.labelled_fraction=1.0",
             "objective.options.orbit_weight=0",  # labels alone (the pull needs changed: known)
+            "model.options.posterior={points: gaussian}",  # labels pull the means
+            "objective.options.assignment_weight=0",
+            "objective.options.balance_weight=0",
+            "objective.options.orbit_points_weight=0",
+            "objective.options.orbit_kept_weight=0",
         ),
     }
 
