@@ -60,6 +60,13 @@ def test_orbit_kept_is_zero_when_each_orbit_keeps_the_other_blocks_and_is_sure()
     assert orbit_kept(SPACE, mu, {2: split}, sizes, 0, prior_spreads(SPACE)).item() > 0
 
 
+def test_orbits_of_one_image_make_no_pair_and_cost_nothing():
+    mu = torch.randn(3, SPACE.dim)
+    shares = {2: torch.randn(3, 3).log_softmax(-1)}
+    kept = orbit_kept(SPACE, mu, shares, (1, 1, 1), 0, prior_spreads(SPACE))
+    assert kept.item() == 0.0
+
+
 def test_orbit_kept_checks_the_orbit_sizes():
     with pytest.raises(ValueError, match="orbit_kept: orbits of 7 images, got 8 codes"):
         orbit_kept(SPACE, torch.zeros(8, SPACE.dim), {}, (3, 4), 0, prior_spreads(SPACE))

@@ -60,10 +60,13 @@ def test_the_balance_is_the_kl_of_each_softmax_from_its_target():
     torch.manual_seed(0)
     log_p = torch.randn(10, 3, dtype=torch.float64).log_softmax(-1)
     q = balanced_targets(log_p)
-    expected = sum(
-        sum(q[i, j].item() * (math.log(q[i, j].item()) - log_p[i, j].item()) for j in range(3))
-        for i in range(10)
-    ) / 10
+    expected = (
+        sum(
+            sum(q[i, j].item() * (math.log(q[i, j].item()) - log_p[i, j].item()) for j in range(3))
+            for i in range(10)
+        )
+        / 10
+    )
     got = points_balance({0: log_p, 2: log_p}).item()
     assert got == pytest.approx(2 * expected, rel=0, abs=float_tol(torch.float64, 10, 30))
     assert points_balance({}).item() == 0.0
@@ -102,3 +105,13 @@ def test_balance_weight_needs_point_logits_and_is_logged():
     assert loss.item() == pytest.approx(
         base.item() + 2.0 * logs["balance"], rel=float_tol(torch.float32, 1, 64)
     )
+
+
+def test_half_precision_shares_get_float32_targets():
+    log_p = merged().to(torch.bfloat16)
+    targets = balanced_targets(log_p)
+    assert targets.dtype == torch.float32
+    ones = torch.ones(16)
+    assert torch.allclose(targets.sum(-1), ones, rtol=0, atol=float_tol(torch.float32, 1, 4))
+    # the same targets as the bf16 values read in float32
+    assert torch.equal(targets, balanced_targets(log_p.float()))

@@ -140,6 +140,8 @@ def balanced_targets(
     without gradient ``[n, K]``: each code's target point, drawn from what the softmax
     already tells apart, with every point given its share of codes."""
     log_q = sharpness * log_shares.detach()
+    if log_q.dtype in (torch.float16, torch.bfloat16):  # Sinkhorn in float32 at least
+        log_q = log_q.float()
     n, k = log_q.shape
     for _ in range(iterations):
         log_q = log_q - log_q.logsumexp(0, keepdim=True) + math.log(n / k)

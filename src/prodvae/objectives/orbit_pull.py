@@ -11,6 +11,9 @@ value of one sprite, in one context, at once: two values left astride one point 
 apart even when the values beside them hold the points next to it. No identity of a value is
 carried from one orbit to another; which point holds which value is left to the pairs that
 keep the factor.
+
+An orbit of a loop is also many pairs at once, each changing that loop and keeping every
+other factor: :func:`orbit_kept` reads them on the codes the pull has already encoded.
 """
 
 from __future__ import annotations
@@ -138,8 +141,8 @@ def orbit_frames(
 
 class OrbitPull(NamedTuple):
     """The pull summed over blocks ``[]``, the worst agreement on the paths drawn, and how
-    far each orbit's codes move over the blocks it keeps (:func:`orbit_kept`; 0 unless
-    asked for) ``[]``."""
+    far each orbit's codes move over the blocks it keeps (:func:`orbit_kept`, summed over
+    blocks ``[]``; None unless asked for)."""
 
     total: Tensor
     worst: float
@@ -211,7 +214,7 @@ def pull_drawn(
         posterior, shares = shares_with_running_norms(model, images.to(device).float() / 255)
         labels = drawn.angles[block].to(device)[:, None]
         total = total + supervised_pull(model.space, posterior.mu, labels, {0: block})
-        if kept is not None and spreads is not None:
+        if kept is not None and spreads is not None:  # (both or neither)
             sizes = drawn.sizes[block]
             kept = kept + orbit_kept(model.space, posterior.mu, shares, sizes, block, spreads)
     return OrbitPull(total, drawn.worst, kept)
@@ -241,6 +244,8 @@ def orbit_kept(
         second.append(j + start)
         start += size
     a, b = torch.cat(first), torch.cat(second)
+    if not a.numel():  # orbits of one image each: no pair
+        return mu.new_zeros(())
     shared = torch.ones(a.numel(), space.num_factors, dtype=torch.bool, device=mu.device)
     shared[:, block] = False
     total = pair_consistency(space, torch.cat([mu[a], mu[b]]), shared, spreads)
