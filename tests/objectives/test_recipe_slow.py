@@ -54,13 +54,14 @@ def test_product_weak_puts_each_hand_once_round_its_own_loop(tmp_path, monkeypat
 
 @pytest.mark.slow
 def test_product_weak_recovers_orbits_loops_and_segments_with_their_topology(tmp_path, monkeypatch):
-    """The README's orbit command as it stands (9000 steps; 9 to 10½ minutes at one
-    thread beside another run): both hue circles and the camera's orbit once round loop blocks of their own, the
-    scale and the elevation along their segments, and the four shapes at the four points of
-    their block. ``python -m benchmarks.recovery`` finds all of it in 5 of 5 seeds (seed 0,
-    which this runs, at one thread and without loader workers: shape 1.00, scale 0.98,
-    elevation 0.94). Rounding differs with threads and kernels: at an older recipe it once put
-    the shapes two to a well (0.65), so a failure here is worth a look, not an alarm."""
+    """The README's orbit command as it stands (9000 steps; 9 to 10½ minutes at one thread
+    beside another run): both hue circles and the camera's orbit once round loop blocks of
+    their own, the scale and the elevation along their segments, and the four shapes at the
+    four points of their block. ``python -m benchmarks.recovery`` finds all of it in 5 of 5
+    seeds (seed 0, which this runs, at one thread and without loader workers: shape 1.00,
+    scale 0.98, elevation 0.94). Rounding differs with threads and kernels: at an older recipe
+    it once put the shapes two to a well (0.65), so a failure here is worth a look, not an
+    alarm."""
     monkeypatch.chdir(ROOT)
     metrics = train_and_recover("orbit", None, tmp_path)
     for factor in ("shape", "object_hue", "floor_hue", "scale", "azimuth", "elevation"):
