@@ -11,7 +11,7 @@ from tests.tolerances import float_tol
 
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.orbit_pull import orbit_kept
+from prodvae.objectives.orbit_pull import draw_orbits, orbit_kept, shares_with_running_norms
 from prodvae.objectives.weak import prior_spreads
 from prodvae.spaces import ProductSpace
 
@@ -94,8 +94,6 @@ def test_the_pull_reads_what_its_orbits_keep_and_training_logs_it():
     assert pull.kept is not None and pull.kept.item() > 0
     # the same orbits' kept term by hand: each pulled block's orbits encoded, their pairs read
     generator = torch.Generator().manual_seed(objective._orbit_seed + 7)
-    from prodvae.objectives.orbit_pull import draw_orbits, shares_with_running_norms
-
     drawn = draw_orbits(objective.orbits, 8, generator, 2)
     assert drawn.sizes == {0: (4, 4), 1: (4, 4)}
     expected = 0.0

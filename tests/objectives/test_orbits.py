@@ -14,7 +14,7 @@ from prodvae.data.procedural import grid_values
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.orbit_pull import encode_with_running_norms, orbit_frames
+from prodvae.objectives.orbit_pull import orbit_frames, shares_with_running_norms
 from prodvae.objectives.orbits import (
     AGREEMENT,
     REFERENCE_TRIES,
@@ -402,7 +402,7 @@ def test_an_orbit_batch_is_encoded_with_the_running_normalisation():
     # an orbit: the segment held, so its batch statistics would be degenerate
     orbit = torch.rand(1, 1, 32, 32).repeat(8, 1, 1, 1)
     orbit[:, :, :4] = torch.rand(8, 1, 4, 32)
-    encoded = encode_with_running_norms(model, orbit)
+    encoded, _ = shares_with_running_norms(model, orbit)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert model.training and all(norm.training for norm in model.code_norms.values())
     model.eval()

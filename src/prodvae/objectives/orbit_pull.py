@@ -209,14 +209,16 @@ def pull_drawn(
     also :func:`orbit_kept` of the same codes, summed over blocks."""
     device = next(model.parameters()).device
     total = torch.zeros((), device=device)
-    kept = torch.zeros((), device=device) if spreads is not None else None
+    kept: Tensor | None = torch.zeros((), device=device) if spreads is not None else None
     for block, images in drawn.images.items():
         posterior, shares = shares_with_running_norms(model, images.to(device).float() / 255)
         labels = drawn.angles[block].to(device)[:, None]
         total = total + supervised_pull(model.space, posterior.mu, labels, {0: block})
-        if kept is not None and spreads is not None:  # (both or neither)
-            sizes = drawn.sizes[block]
-            kept = kept + orbit_kept(model.space, posterior.mu, shares, sizes, block, spreads)
+        if spreads is not None:
+            moved = orbit_kept(
+                model.space, posterior.mu, shares, drawn.sizes[block], block, spreads
+            )
+            kept = moved if kept is None else kept + moved
     return OrbitPull(total, drawn.worst, kept)
 
 
@@ -267,16 +269,11 @@ def orbit_pull(
     return pull_drawn(model, draw_orbits(frames, batch, generator, draws))
 
 
-def encode_with_running_norms(model: VAE, x: Tensor) -> Posterior:
-    """``model.encode(x)`` with its code normalisations reading their running statistics and
-    leaving them as they are: a batch of one orbit holds every other factor at one value,
-    whose batch statistics would blow that factor's codes up and mislead the averages."""
-    return shares_with_running_norms(model, x)[0]
-
-
 def shares_with_running_norms(model: VAE, x: Tensor) -> tuple[Posterior, dict[int, Tensor]]:
-    """:func:`encode_with_running_norms`, with the log-shares of
-    :meth:`~prodvae.models.VAE.encode_with_shares`."""
+    """:meth:`~prodvae.models.VAE.encode_with_shares` of ``x`` with the model's code
+    normalisations reading their running statistics and leaving them as they are: a batch of
+    one orbit holds every other factor at one value, whose batch statistics would blow that
+    factor's codes up and mislead the averages."""
     norms = [*model.loop_norms.values(), *model.code_norms.values()]
     modes = [norm.training for norm in norms]
     for norm in norms:
@@ -325,7 +322,7 @@ def orbit_spread(
     generator: torch.Generator,
 ) -> Tensor:
     """For each points block (block -> the data's factor, :func:`orbit_points`), ``draws``
-    orbits of its factor through random cells, encoded (:func:`encode_with_running_norms`),
+    orbits of its factor through random cells, encoded (:func:`shares_with_running_norms`),
     and the overlap of the block's means (:func:`orbit_overlap`), summed over blocks ``[]``."""
     device = next(model.parameters()).device
     total = torch.zeros((), device=device)
