@@ -8,7 +8,10 @@ up to one turn and direction), the median agreement of neighbouring orbits; then
 ``--draws`` orbits through random cells in one frame (:class:`~prodvae.objectives.orbits.
 OrbitFrame`, as ``product``'s ``orbit_weight`` does at every step: each new orbit linked to
 a kept one), and prints the mean time a draw and the alignment of every orbit the frame
-kept with the truth (the error of the links, gathered over the draws).
+kept with the truth (the error of the links, gathered over the draws). The same draws, in
+turn with those, are made in a second frame that sorts every orbit's pixels for repeats
+(``torch.unique``), as the reading did before it looked at the distances first: the time a
+draw side by side, and whether the two frames kept the same angles.
 
     python -m benchmarks.orbit_angles --record orbit_angles
 """
@@ -26,6 +29,7 @@ import torch
 from benchmarks.results import record
 from prodvae.data import get_dataset
 from prodvae.metrics.circular import circular_alignment
+from prodvae.objectives import orbits
 from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits
 
 DATASETS = ("sprites", "orbit", "torus")
@@ -40,13 +44,21 @@ def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dic
     values = np.asarray(spec.values, dtype=np.float64)[chain.cells[:, factor].numpy()]
     turns = values / spec.period
     truth = 2 * math.pi * turns * spec.symmetry
+    # two frames from one state of the generator: the second reads every orbit through the
+    # sort for repeats (torch.unique), as before the distances were looked at first
+    state = generator.get_state()
     frame = OrbitFrame(dataset, factor, generator)
-    start = time.perf_counter()
+    sorting = OrbitFrame(dataset, factor, torch.Generator().set_state(state))
+    seconds, sorted_seconds = 0.0, 0.0
     for _ in range(draws):  # as in training: the cells drawn do not hang on what is kept
-        path = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
-        frame.orbit(dataset.sample_factors(1, generator=generator)[0], path)
-    seconds = (time.perf_counter() - start) / draws
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        cell = dataset.sample_factors(1, generator=generator)[0]
+        seconds += _timed(frame, cell, seed, sort=False)
+        sorted_seconds += _timed(sorting, cell, seed, sort=True)
     kept = [draw.angles for draw in frame.kept.values() if draw.worst >= AGREEMENT]
+    same = frame.kept.keys() == sorting.kept.keys() and all(
+        torch.equal(draw.angles, sorting.kept[key].angles) for key, draw in frame.kept.items()
+    )
     levels = 2 * math.pi * np.asarray(spec.values, dtype=np.float64) / spec.period
     kept_truth = np.tile(levels * spec.symmetry, len(kept))
     return {
@@ -56,10 +68,26 @@ def read_factor(dataset, factor: int, orbits: int, draws: int, seed: int) -> dic
         "kept": len(chain.angles) // dataset.factor_sizes[factor],
         "alignment": circular_alignment(chain.angles.numpy(), truth),
         "agreement": float(chain.agreement.median()),
-        "seconds_per_orbit": seconds,
+        "seconds_per_orbit": seconds / draws,
+        "sorted_seconds_per_orbit": sorted_seconds / draws,
+        "same_as_sorted": same,
         "frame_orbits": len(kept),
         "frame_alignment": circular_alignment(torch.cat(kept).numpy(), kept_truth),
     }
+
+
+def _timed(frame: OrbitFrame, cell: torch.Tensor, seed: int, *, sort: bool) -> float:
+    """Seconds to draw the orbit through ``cell`` in ``frame`` (its path drawn from
+    ``seed``); ``sort``: every orbit read through ``torch.unique``."""
+    check = orbits._may_repeat
+    if sort:
+        orbits._may_repeat = lambda *args: True
+    try:
+        start = time.perf_counter()
+        frame.orbit(cell, torch.Generator().manual_seed(seed))
+        return time.perf_counter() - start
+    finally:
+        orbits._may_repeat = check
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -85,7 +113,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             print(
                 f"{name:8s} {row['factor']:12s} alignment {row['alignment']:.4f}, neighbouring "
                 f"orbits agree {row['agreement']:.4f}, {1000 * row['seconds_per_orbit']:.1f} ms "
-                f"a draw, the {row['frame_orbits']} kept at {row['frame_alignment']:.4f}",
+                f"a draw ({1000 * row['sorted_seconds_per_orbit']:.1f} sorting every orbit; "
+                f"the same angles: {row['same_as_sorted']}), the {row['frame_orbits']} kept at "
+                f"{row['frame_alignment']:.4f}",
                 flush=True,
             )
     if args.record:

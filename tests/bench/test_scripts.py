@@ -187,7 +187,11 @@ def test_orbit_angles_reads_the_dial_and_records_its_table(monkeypatch, tmp_path
     assert all(row["alignment"] > 0.99 and row["agreement"] > 0.99 for row in rows)
     # the frame keeps the reference and every orbit its draws read, all in one frame
     assert all(row["frame_orbits"] >= 2 and row["frame_alignment"] > 0.99 for row in rows)
+    # the frame that sorts every orbit for repeats kept the very same angles, and both were timed
+    assert all(row["same_as_sorted"] for row in rows)
+    assert all(row["sorted_seconds_per_orbit"] > 0 for row in rows)
     assert "long_hand" in capsys.readouterr().out
     payload = json.loads((tmp_path / "orbit_angles.json").read_text())
     table = tables.renderer(payload["table"])(payload)
     assert "| torus | short_hand | 40 | 4 (4) |" in table
+    assert "(same angles) |" in table

@@ -13,7 +13,7 @@ from prodvae.data.grid import FactorGrid
 from prodvae.data.procedural import grid_values
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
-from prodvae.objectives import get_objective
+from prodvae.objectives import get_objective, orbits
 from prodvae.objectives.orbit_pull import orbit_frames, shares_with_running_norms
 from prodvae.objectives.orbits import (
     AGREEMENT,
@@ -79,6 +79,19 @@ def test_orbit_angles_of_8_bit_images_are_those_of_the_same_values_as_floats():
     assert images.dtype == torch.uint8
     # distances from the Gram matrix are exact integers for 8-bit pixels: the same angles
     assert torch.equal(orbit_angles(images), orbit_angles(images.float()))
+
+
+def test_orbits_without_repeats_are_read_without_the_sort_and_at_the_same_angles(monkeypatch):
+    # repeats are looked for in the distances first: where none can be, torch.unique (a sort
+    # of every pixel) is not run, and the angles are those its path gives
+    dataset = get_dataset("sprites", image_size=32)
+    cell = dataset.sample_factors(1, generator=torch.Generator().manual_seed(3))[0]
+    images = dataset.images_from_factors(orbit_cells(cell, 2, dataset.factor_sizes[2]))
+    with monkeypatch.context() as patched:
+        patched.setattr(orbits, "_may_repeat", lambda *args: True)
+        sorted_first = orbit_angles(images)
+    monkeypatch.setattr(torch, "unique", lambda *args, **kwargs: pytest.fail("sorted"))
+    assert torch.equal(orbit_angles(images), sorted_first)
 
 
 def test_orbit_angles_check_their_input():

@@ -82,19 +82,20 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     if images.is_floating_point() and not torch.isfinite(images).all():
         raise ValueError("orbit_angles: images hold NaN or infinite values")
     x = images.reshape(n, -1).double()
-    distinct, which = torch.unique(x, dim=0, return_inverse=True)  # the same pixels, once
-    if len(distinct) < n:
-        if len(distinct) < MIN_VALUES:
-            raise ValueError(
-                f"orbit_angles: only {len(distinct)} distinct images of {n} (a factor that does "
-                f"not move them, or a symmetry of order {n // len(distinct)}): fewer than "
-                f"{MIN_VALUES} make no cycle"
-            )
-        return orbit_angles(distinct, min(neighbours, len(distinct) - 1))[which]
     gram = x @ x.T  # exact for 8-bit pixels: float64 holds every sum of their products
     norms = gram.diagonal()
     squared = (norms[:, None] + norms[None, :] - 2 * gram).clamp_min(0)
     others = squared + torch.diag(torch.full((n,), math.inf, dtype=x.dtype, device=x.device))
+    if _may_repeat(others, norms, x.shape[1]):
+        distinct, which = torch.unique(x, dim=0, return_inverse=True)  # the same pixels, once
+        if len(distinct) < n:
+            if len(distinct) < MIN_VALUES:
+                raise ValueError(
+                    f"orbit_angles: only {len(distinct)} distinct images of {n} (a factor that "
+                    f"does not move them, or a symmetry of order {n // len(distinct)}): fewer "
+                    f"than {MIN_VALUES} make no cycle"
+                )
+            return orbit_angles(distinct, min(neighbours, len(distinct) - 1))[which]
     nearest = others.sort(dim=1).values
     scale = nearest[:, 0].median()  # > 0: no two images are the same
     joined = others <= nearest[:, neighbours - 1 : neighbours]
@@ -111,6 +112,15 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
         raise ValueError("orbit_angles: the images' nearest neighbours make separate pieces")
     vectors = vectors[:, 1:3] / root[:, None]
     return torch.atan2(vectors[:, 1], vectors[:, 0])
+
+
+def _may_repeat(others: Tensor, norms: Tensor, length: int) -> bool:
+    """Whether two images may be the same: some squared distance of ``others`` (the diagonal
+    excluded) within the rounding of the dot products it is made of (``length`` products each,
+    float64) -- 0 exactly for 8-bit pixels. The cheap test before ``torch.unique``, which
+    sorts the images' pixels and decides."""
+    slack = 4 * length * torch.finfo(others.dtype).eps * (norms[:, None] + norms[None, :])
+    return bool((others <= slack).any())
 
 
 class Frame(NamedTuple):
@@ -207,7 +217,7 @@ def chained_orbits(
         grid = orbit_cells(cell, factor, sizes[factor])
         orbit = dataset.images_from_factors(grid)
         try:
-            theta = orbit_angles(orbit.float())
+            theta = orbit_angles(orbit)
         except ValueError:  # no cycle here: a failed link, and the next one skips this orbit
             agreement.append(0.0)
         else:
@@ -274,7 +284,7 @@ class OrbitFrame:
         self._last: tuple[tuple[int, ...], Tensor] | None = None  # the orbit rendered last
         self.cell, angles = reference_orbit(
             lambda: dataset.sample_factors(1, generator=generator)[0],
-            lambda cell: orbit_angles(self._whole(cell).float()),
+            lambda cell: orbit_angles(self._whole(cell)),
         )
         self.angles = angles
         self.kept[self.key(self.cell)] = Draw(angles, 1.0)
@@ -313,7 +323,7 @@ class OrbitFrame:
     def _link(self, cell: Tensor, known: Draw) -> Draw:
         """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away."""
         try:
-            angles, agrees = match_frame(known.angles, orbit_angles(self._whole(cell).float()))
+            angles, agrees = match_frame(known.angles, orbit_angles(self._whole(cell)))
         except ValueError:  # no cycle here: no frame through it
             draw = Draw(known.angles, 0.0)
         else:
