@@ -32,6 +32,10 @@ unless ``--steps`` says otherwise):
     python -m benchmarks.recovery --datasets torus sprites orbit --seeds 0 1 2 3 4 \\
         --record recovery_cpu_recipe_orbits
 
+With ``--jobs 2`` two runs train at once, each in its own process at one thread on 2 cores
+(how the recorded five-seed tables were trained); the table then says the machine's seconds
+a run (the sweep's wall time over its runs).
+
 With ``--missing F`` each dataset is first written to a file with a share ``F`` of its grid's
 rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``): the runs train on that file, which is
 no grid (pairs and orbits read from its rows, as from a user's file), and are read on the whole
@@ -47,7 +51,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,7 +222,8 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
     """Train (unless done) and read one run; its row of the results."""
     config, folder = run_config(dataset, method, seed, sweep)
     timing = folder / "recovery_seconds.json"  # the training's wall time, kept for rereads
-    if not finished(folder, config):
+    trained = not finished(folder, config)
+    if trained:
         resumed = (folder / "config.yaml").is_file()
         start = time.perf_counter()
         outcome = train(config, folder, resume=resumed)
@@ -237,9 +245,36 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
         "seed": seed,
         "steps": sweep.steps,
         "train_seconds": seconds,
+        "trained_now": trained,  # by this sweep (else read again)
+        "threads": torch.get_num_threads(),  # this process's, which trained it if trained_now
         "trained_at": json.loads((folder / "meta.json").read_text()).get("git_commit"),
         "factors": factors,
     }
+
+
+def run_sweep(
+    todo: list[tuple[str, str, int]], sweep: Sweep, jobs: int
+) -> Iterator[dict[str, Any]]:
+    """The rows of the runs ``todo`` (dataset, method, seed), in that order: trained one after
+    another here, or ``jobs`` at once, each in a process of its own with this one's torch
+    threads shared out (on 2 cores, two runs of one thread each keep both cores busier than
+    one run of two: a small network's kernels split poorly). A run's numbers are those of its
+    thread count: the same as a run here at that count."""
+    if jobs == 1:
+        for dataset, method, seed in todo:
+            yield run_one(dataset, method, seed, sweep)
+        return
+    if sweep.missing > 0:  # each file written once, before the processes read it
+        for dataset in dict.fromkeys(dataset for dataset, _, _ in todo):
+            gappy_file(dataset, sweep)
+    threads = max(1, torch.get_num_threads() // jobs)
+    context = multiprocessing.get_context("spawn")  # no OpenMP state inherited by a fork
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+    ) as pool:
+        futures = [pool.submit(run_one, *run, sweep) for run in todo]
+        for future in futures:
+            yield future.result()
 
 
 def describe(row: dict[str, Any]) -> str:
@@ -280,19 +315,27 @@ def main(argv: list[str] | None = None) -> None:
         help="train on a file of each grid with this share of its rows left out (no grid: "
         "pairs and orbits read from rows), and read the factors on the whole grid",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs trained at once, each in its own process with the torch threads shared "
+        "out (2 on 2 cores: one thread each)",
+    )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
     if not 0 <= args.missing < 1:
         parser.error(f"--missing must be in [0, 1), got {args.missing}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     steps = load_config(RECIPE).train.steps if args.steps is None else args.steps
     sweep = Sweep(steps, args.image_size, args.out, tuple(args.extra), args.missing)
-    rows = []
-    for dataset in args.datasets:
-        for method in args.methods:
-            for seed in args.seeds:
-                row = run_one(dataset, method, seed, sweep)
-                rows.append(row)
-                print(describe(row), flush=True)
+    todo = [(d, m, s) for d in args.datasets for m in args.methods for s in args.seeds]
+    start, rows = time.perf_counter(), []
+    for row in run_sweep(todo, sweep, args.jobs):
+        rows.append(row)
+        print(describe(row), flush=True)
+    sweep_seconds = time.perf_counter() - start
     if args.record:
         settings = {
             "recipe": RECIPE.read_text(),
@@ -304,6 +347,8 @@ def main(argv: list[str] | None = None) -> None:
             "samples": SAMPLES,
             "changes": args.extra,
             "missing": args.missing,
+            "jobs": args.jobs,
+            "sweep_seconds": sweep_seconds,  # training and reading, every run of the sweep
         }
         print(
             f"wrote {record(args.record, {'settings': settings, 'rows': rows}, table='recovery')}"

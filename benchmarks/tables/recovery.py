@@ -56,6 +56,22 @@ def _train_seconds(rows: list[dict[str, Any]], dataset: str, methods: list[str])
     return ["Seconds of training a seed: " + ", ".join(spans) + "."] if spans else []
 
 
+def _machine_seconds(rows: list[dict[str, Any]], settings: dict[str, Any]) -> list[str]:
+    """The machine's seconds a run: the sweep's wall time over its runs, where the sweep
+    trained every one of them (none read again) -- with ``--jobs`` above 1, less than the
+    seconds each run took."""
+    seconds = settings.get("sweep_seconds")
+    if seconds is None or not rows or not all(r.get("trained_now") for r in rows):
+        return []
+    threads = sorted({r["threads"] for r in rows})
+    each = "/".join(map(str, threads)) + (" thread" if threads == [1] else " threads")
+    return [
+        f"The sweep trained and read its {len(rows)} runs {settings['jobs']} at once ({each} "
+        f"each) in {seconds:.0f} s: {seconds / len(rows):.0f} s of the machine a run.",
+        "",
+    ]
+
+
 def render(payload: dict[str, Any]) -> str:
     results = payload["results"]
     rows, settings = results["rows"], results["settings"]
@@ -90,6 +106,7 @@ def render(payload: dict[str, Any]) -> str:
         lines += _train_seconds(rows, dataset, methods)
         lines += _discovered(factors, order)
         lines.append("")
+    lines += _machine_seconds(rows, settings)
     commits = sorted({str(r.get("trained_at"))[:12] for r in rows})
     lines.append(
         f"Runs trained at commit {', '.join(commits)}; "

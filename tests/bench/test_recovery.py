@@ -5,6 +5,7 @@ config differs (an error)."""
 import json
 
 import pytest
+import torch
 from benchmarks import recovery
 from benchmarks.results import load
 from benchmarks.tables.recovery import render
@@ -64,7 +65,10 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     stamp = (run / "metrics.jsonl").stat().st_mtime_ns
     recovery.main(argv)
     assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
-    assert load("recovery_test", tmp_path / "results")["results"]["rows"] == [row]
+    assert row["trained_now"]
+    assert load("recovery_test", tmp_path / "results")["results"]["rows"] == [
+        {**row, "trained_now": False}
+    ]
     # a finished run whose training time is not known is read, not retrained to time it
     (run / "recovery_seconds.json").unlink()
     recovery.main(argv)
@@ -143,3 +147,42 @@ def test_a_sweep_with_rows_missing_trains_on_a_file_and_reads_the_whole_grid(tmp
     )
     with pytest.raises(SystemExit):
         recovery.main([*argv[:-2], "--missing", "1.0"])
+
+
+def test_runs_trained_two_at_once_are_those_trained_here_at_one_thread(tmp_path, monkeypatch):
+    # --jobs 2: each run in a process of its own at one thread (half of 2): the same numbers
+    # as the runs trained one after another in this process at one thread
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    argv = ["--datasets", "torus", "--methods", "product_weak", "--seeds", "0", "1"]
+    argv += ["--steps", "2", *[item for change in TINY for item in ("--set", change)]]
+    with monkeypatch.context() as patched:  # the threads shared out: 2 // 2
+        patched.setattr(torch, "get_num_threads", lambda: 2)
+        recovery.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two"), "--record", "two"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        recovery.main([*argv, "--out", str(tmp_path / "one"), "--record", "one"])
+    finally:
+        torch.set_num_threads(threads)
+    two, one = (load(name, tmp_path / "results")["results"] for name in ("two", "one"))
+    assert [row["seed"] for row in two["rows"]] == [0, 1]  # in the order asked
+    assert [row["factors"] for row in two["rows"]] == [row["factors"] for row in one["rows"]]
+    assert all(row["trained_now"] and row["threads"] == 1 for row in two["rows"] + one["rows"])
+    assert (two["settings"]["jobs"], one["settings"]["jobs"]) == (2, 1)
+    table = render(load("two", tmp_path / "results"))
+    seconds = two["settings"]["sweep_seconds"]
+    assert (
+        f"The sweep trained and read its 2 runs 2 at once (1 thread each) in {seconds:.0f} s: "
+        f"{seconds / 2:.0f} s of the machine a run." in table
+    )
+    # read again, not trained: no machine's seconds a run (the sweep trained none of them)
+    recovery.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two"), "--record", "two"])
+    again = load("two", tmp_path / "results")
+    assert not any(row["trained_now"] for row in again["results"]["rows"])
+    assert "of the machine a run" not in render(again)
+
+
+def test_jobs_below_one_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        recovery.main(["--jobs", "0"])
+    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
