@@ -33,8 +33,8 @@ unless ``--steps`` says otherwise):
         --record recovery_cpu_recipe_orbits
 
 With ``--jobs 2`` two runs train at once, each in its own process at one thread on 2 cores
-(how the recorded five-seed tables were trained); the table then says the machine's seconds
-a run (the sweep's wall time over its runs).
+(as the recipe's table was recorded: two runs of one thread keep 2 cores busier than one of
+two); the table then says the machine's seconds a run (the sweep's wall time over its runs).
 
 With ``--missing F`` each dataset is first written to a file with a share ``F`` of its grid's
 rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``): the runs train on that file, which is
@@ -246,7 +246,7 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
         "steps": sweep.steps,
         "train_seconds": seconds,
         "trained_now": trained,  # by this sweep (else read again)
-        "threads": torch.get_num_threads(),  # this process's, which trained it if trained_now
+        "threads": torch.get_num_threads() if trained else None,  # the training's
         "trained_at": json.loads((folder / "meta.json").read_text()).get("git_commit"),
         "factors": factors,
     }

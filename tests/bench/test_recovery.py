@@ -67,7 +67,7 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     assert (run / "metrics.jsonl").stat().st_mtime_ns == stamp
     assert row["trained_now"]
     assert load("recovery_test", tmp_path / "results")["results"]["rows"] == [
-        {**row, "trained_now": False}
+        {**row, "trained_now": False, "threads": None}
     ]
     # a finished run whose training time is not known is read, not retrained to time it
     (run / "recovery_seconds.json").unlink()
@@ -178,7 +178,7 @@ def test_runs_trained_two_at_once_are_those_trained_here_at_one_thread(tmp_path,
     # read again, not trained: no machine's seconds a run (the sweep trained none of them)
     recovery.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two"), "--record", "two"])
     again = load("two", tmp_path / "results")
-    assert not any(row["trained_now"] for row in again["results"]["rows"])
+    assert not any(row["trained_now"] or row["threads"] for row in again["results"]["rows"])
     assert "of the machine a run" not in render(again)
 
 
