@@ -260,7 +260,8 @@ def run_sweep(
     threads shared out (on 2 cores, two runs of one thread each keep both cores busier than
     one run of two: a small network's kernels split poorly). A run's numbers are those of its
     thread count: the same as a run here at that count."""
-    if jobs == 1:
+    jobs = min(jobs, len(todo))
+    if jobs <= 1:
         for dataset, method, seed in todo:
             yield run_one(dataset, method, seed, sweep)
         return
@@ -273,8 +274,12 @@ def run_sweep(
         jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
     ) as pool:
         futures = [pool.submit(run_one, *run, sweep) for run in todo]
-        for future in futures:
-            yield future.result()
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:  # a run failed (or Ctrl-C): the runs not started are dropped
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def describe(row: dict[str, Any]) -> str:
@@ -320,7 +325,8 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=1,
         help="runs trained at once, each in its own process with the torch threads shared "
-        "out (2 on 2 cores: one thread each)",
+        "out (2 on 2 cores: one thread each; with --set train.num_workers=0, no loader "
+        "processes beside them)",
     )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
@@ -331,6 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     steps = load_config(RECIPE).train.steps if args.steps is None else args.steps
     sweep = Sweep(steps, args.image_size, args.out, tuple(args.extra), args.missing)
     todo = [(d, m, s) for d in args.datasets for m in args.methods for s in args.seeds]
+    todo = list(dict.fromkeys(todo))  # a run asked twice is one folder: trained once
     start, rows = time.perf_counter(), []
     for row in run_sweep(todo, sweep, args.jobs):
         rows.append(row)

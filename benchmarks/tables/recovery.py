@@ -65,9 +65,11 @@ def _machine_seconds(rows: list[dict[str, Any]], settings: dict[str, Any]) -> li
         return []
     threads = sorted({r["threads"] for r in rows})
     each = "/".join(map(str, threads)) + (" thread" if threads == [1] else " threads")
+    jobs = settings["jobs"]
+    together = f"{jobs} at once" if jobs > 1 else "one after another"
     return [
-        f"The sweep trained and read its {len(rows)} runs {settings['jobs']} at once ({each} "
-        f"each) in {seconds:.0f} s: {seconds / len(rows):.0f} s of the machine a run.",
+        f"The sweep trained and read its {len(rows)} runs {together} ({each} each) in "
+        f"{seconds:.0f} s: {seconds / len(rows):.0f} s of the machine a run.",
         "",
     ]
 

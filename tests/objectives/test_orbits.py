@@ -94,6 +94,20 @@ def test_orbits_without_repeats_are_read_without_the_sort_and_at_the_same_angles
     assert torch.equal(orbit_angles(images), sorted_first)
 
 
+def test_a_distance_within_the_rounding_of_its_products_may_be_a_repeat():
+    norms = torch.tensor([2.0e4, 3.0e4], dtype=torch.float64)
+    info = torch.finfo(torch.float64)
+    slack = 4 * 3072 * (info.eps * 5.0e4 + info.tiny)  # the rounding of 3072 products
+
+    def others(distance: float) -> torch.Tensor:
+        return torch.tensor([[math.inf, distance], [distance, math.inf]], dtype=torch.float64)
+
+    assert orbits._may_repeat(others(0.0), norms, 3072)
+    assert orbits._may_repeat(others(0.5 * slack), norms, 3072)
+    assert not orbits._may_repeat(others(2 * slack), norms, 3072)
+    assert orbits._may_repeat(others(math.nan), norms, 3072)  # overflowed: sorted to decide
+
+
 def test_orbit_angles_check_their_input():
     with pytest.raises(ValueError, match="at least 5 images"):
         orbit_angles(torch.zeros(4, 3))
@@ -253,7 +267,7 @@ def test_images_that_repeat_under_a_symmetry_go_round_once_per_repeat():
     angles = orbit_angles(images.float())
     assert torch.equal(angles[:12], angles[12:])
     assert alignment(angles, 2 * theta) > 0.99  # once round per half turn
-    # bright float images, whose distances through a matrix product would not be exactly 0
+    # bright float images, whose distances through a matrix product need not be exactly 0
     bright = 0.9 + 0.1 * pair.double().repeat(1, 3, 4, 4)  # [24, 3, 128, 128]
     bright[12:] = bright[:12]
     assert torch.equal(orbit_angles(bright)[:12], orbit_angles(bright)[12:])

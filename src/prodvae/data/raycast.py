@@ -48,8 +48,8 @@ class Hit(NamedTuple):
 
 def is_less(a: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
     """``1.0`` where ``a < b`` and ``0.0`` elsewhere (NaN compares false), as a float tensor."""
-    # an empty output takes the broadcast shape (torch.broadcast_shapes, in Python, took a
-    # tenth of an orbit render)
+    # an empty output takes the broadcast shape, laid out as ``a`` (torch.broadcast_shapes,
+    # in Python, took a tenth of an orbit render)
     return torch.lt(a, b, out=a.new_empty(0))
 
 

@@ -117,10 +117,11 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
 def _may_repeat(others: Tensor, norms: Tensor, length: int) -> bool:
     """Whether two images may be the same: some squared distance of ``others`` (the diagonal
     excluded) within the rounding of the dot products it is made of (``length`` products each,
-    float64) -- 0 exactly for 8-bit pixels. The cheap test before ``torch.unique``, which
-    sorts the images' pixels and decides."""
-    slack = 4 * length * torch.finfo(others.dtype).eps * (norms[:, None] + norms[None, :])
-    return bool((others <= slack).any())
+    float64; 0 exactly for 8-bit pixels), or not a number (products that overflowed). The
+    cheap test before ``torch.unique``, which sorts the images' pixels and decides."""
+    info = torch.finfo(others.dtype)
+    slack = 4 * length * (info.eps * (norms[:, None] + norms[None, :]) + info.tiny)
+    return bool((~(others > slack)).any())
 
 
 class Frame(NamedTuple):
