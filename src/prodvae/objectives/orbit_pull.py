@@ -208,18 +208,15 @@ def pull_drawn(
     summed over blocks; with ``spreads`` (:func:`~prodvae.objectives.weak.prior_spreads`),
     also :func:`orbit_kept` of the same codes, summed over blocks."""
     device = next(model.parameters()).device
-    total = torch.zeros((), device=device)
-    kept: Tensor | None = torch.zeros((), device=device) if spreads is not None else None
+    total, kept = torch.zeros((), device=device), torch.zeros((), device=device)
     for block, images in drawn.images.items():
         posterior, shares = shares_with_running_norms(model, images.to(device).float() / 255)
         labels = drawn.angles[block].to(device)[:, None]
         total = total + supervised_pull(model.space, posterior.mu, labels, {0: block})
         if spreads is not None:
-            moved = orbit_kept(
-                model.space, posterior.mu, shares, drawn.sizes[block], block, spreads
-            )
-            kept = moved if kept is None else kept + moved
-    return OrbitPull(total, drawn.worst, kept)
+            sizes = drawn.sizes[block]
+            kept = kept + orbit_kept(model.space, posterior.mu, shares, sizes, block, spreads)
+    return OrbitPull(total, drawn.worst, kept if spreads is not None else None)
 
 
 def orbit_kept(
