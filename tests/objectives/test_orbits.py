@@ -276,6 +276,51 @@ def test_images_that_repeat_under_a_symmetry_go_round_once_per_repeat():
         orbit_angles(images[torch.arange(24) % 4].float())
 
 
+def three_blobs(theta: torch.Tensor, noise: float, seed: int = 0) -> torch.Tensor:
+    """Three blobs a third of a turn apart at ``theta [n]`` (symmetry 3), with pixel noise of
+    scale ``noise``: views a third of a turn apart that are near, not exact, repeats."""
+    thirds = theta[:, None] + torch.arange(3, dtype=torch.float64) * 2 * math.pi / 3
+    blobs = torch.stack([blob_images(thirds[:, [i]]) for i in range(3)]).amax(0).double()
+    return blobs + noise * torch.randn(blobs.shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_images_that_nearly_repeat_under_a_symmetry_go_round_once_per_repeat():
+    theta = torch.arange(24, dtype=torch.float64) * 2 * math.pi / 24
+    images = three_blobs(theta, noise=1e-3)
+    assert not torch.equal(images[:8], images[8:16])  # no exact repeat
+    angles = orbit_angles(images)
+    assert torch.equal(angles[:8], angles[8:16]) and torch.equal(angles[:8], angles[16:])
+    assert alignment(angles, 3 * theta) > 0.99  # once round per third of a turn
+    # the mean of a view's repeats stands for it: the same angles as the noiseless views
+    assert alignment(angles[:8], orbit_angles(three_blobs(theta[:8], noise=0.0))) > 0.99
+    # 4 views a repeat are too few to make a cycle: no angles
+    with pytest.raises(ValueError, match="separate pieces"):
+        orbit_angles(three_blobs(theta[::2], noise=1e-3))
+
+
+def test_pieces_that_reach_into_each_other_are_no_repeats():
+    # six clusters of points, each nearer to its own cluster than to any other but one of
+    # them wider than the gap between two others: the joins split them, but not into repeats
+    truth = torch.arange(6, dtype=torch.float64) * 2 * math.pi / 6
+    centres = circle_in_space(truth) * 100
+    points = centres.repeat_interleave(3, 0)
+    points += 0.01 * torch.randn(points.shape, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(orbits._near_repeats(*joins(points)).unique(), torch.arange(6))
+    points[:3] += torch.tensor([[60.0], [0.0], [-60.0]]) * torch.eye(40, dtype=torch.float64)[5]
+    assert orbits._near_repeats(*joins(points)) is None
+    with pytest.raises(ValueError, match="separate pieces|too far"):
+        orbit_angles(points)
+
+
+def joins(points: torch.Tensor, neighbours: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """The joins of ``points [n, d]`` to their ``neighbours`` nearest (made symmetric) and
+    their squared distances, as :func:`orbit_angles` makes them."""
+    squared = torch.cdist(points, points).pow(2)
+    others = squared + torch.diag(torch.full((len(points),), math.inf, dtype=points.dtype))
+    joined = others <= others.sort(dim=1).values[:, neighbours - 1 : neighbours]
+    return joined | joined.T, squared
+
+
 def test_a_reference_orbit_is_the_first_drawn_that_makes_a_cycle():
     drawn = iter(range(100))
 

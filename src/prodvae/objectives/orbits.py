@@ -27,7 +27,11 @@ An orbit whose images do not make one cycle gets no angles: too few distinct ima
 the images do not show) or a graph in pieces are an error. Images that repeat exactly (a
 factor with a symmetry: a square's quarter turn gives the same pixels) share one angle, read
 round their distinct images, so the angles go once round per repeat -- the factor's symmetry
-harmonic, at which :mod:`prodvae.metrics.recovery` reads a loop; orbits whose symmetry differs
+harmonic, at which :mod:`prodvae.metrics.recovery` reads a loop. Views that repeat only
+nearly (a symmetric object whose turned pixels do not land on the same grid: each image's
+nearest neighbours are its own repeats, so the joins fall into one piece per view, every
+piece tighter than the gaps between them) share the angle of their mean image, likewise.
+Orbits whose symmetry differs
 (dSprites' square and heart) do not match, and a link between them agrees poorly. One whose
 nearest neighbours are not the values beside it (images that barely change with the factor,
 under noise) gives angles that do not agree with the next orbit's; the walk measures that
@@ -44,6 +48,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 import torch
+from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
@@ -73,6 +78,8 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     Images that repeat (the same pixels at several values: a factor with a symmetry, such
     as a square's quarter turn) share the angle their distinct images give, so the angles
     go round once per repeat; fewer than :data:`MIN_VALUES` distinct images make no cycle.
+    So do images that nearly repeat, whose joins split them into pieces of the same view
+    (:func:`_near_repeats`): each piece's angle is that of its mean image round the others.
     """
     n = images.shape[0]
     if n < MIN_VALUES:
@@ -109,9 +116,31 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     values, vectors = torch.linalg.eigh(eye - weights / (root[:, None] * root[None, :]))
     # a graph in pieces has a second zero eigenvalue: its angles would be each piece's own
     if not values[1] > n * torch.finfo(x.dtype).eps:
-        raise ValueError("orbit_angles: the images' nearest neighbours make separate pieces")
+        pieces = _near_repeats(joined, squared)
+        if pieces is None:
+            raise ValueError("orbit_angles: the images' nearest neighbours make separate pieces")
+        means = torch.zeros(int(pieces.max()) + 1, x.shape[1], dtype=x.dtype, device=x.device)
+        means.index_add_(0, pieces, x).div_(torch.bincount(pieces)[:, None])
+        return orbit_angles(means, min(neighbours, len(means) - 1))[pieces]
     vectors = vectors[:, 1:3] / root[:, None]
     return torch.atan2(vectors[:, 1], vectors[:, 0])
+
+
+def _near_repeats(joined: Tensor, squared: Tensor) -> Tensor | None:
+    """The piece of each image ``[n]`` (long, numbered from 0) where the joins ``joined [n, n]``
+    split an orbit's images into near repeats: at least :data:`MIN_VALUES` pieces, each image
+    nearer to every image of its own piece than any two pieces come (``squared [n, n]``,
+    squared distances) -- the same view under a symmetry, from pixels that do not land
+    exactly on each other (a photographed object, an interpolated turn). None for any other
+    split (fewer pieces make no cycle; pieces that reach into each other are no repeats)."""
+    count, labels = connected_components(joined.cpu().numpy(), directed=False)
+    if count < MIN_VALUES:
+        return None
+    pieces = torch.from_numpy(labels).to(squared.device, torch.long)
+    same = pieces[:, None] == pieces[None, :]
+    if not float(squared[same].max()) < float(squared[~same].min()):
+        return None
+    return pieces
 
 
 def _may_repeat(others: Tensor, norms: Tensor, length: int) -> bool:
