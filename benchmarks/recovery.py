@@ -41,6 +41,10 @@ rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``): the runs train on t
 no grid (pairs and orbits read from its rows, as from a user's file), and are read on the whole
 grid, the rows they never saw included.
 
+A dataset file (``.npz``, ``.h5``, with a grid of its factors' values: a user's own data, or
+those :mod:`benchmarks.unseen` writes) trains as ``data.name=file`` at its own image size and
+is read on its own grid; its rows and runs are named by the file's stem.
+
 A run folder that already holds a finished run of the same config is scored again, not
 retrained, so an interrupted sweep continues where it stopped; a finished run of another
 config (the recipe changed since) is one error naming what differs: sweep into another
@@ -64,9 +68,10 @@ import torch
 
 from benchmarks.results import record
 from prodvae.data import GroundTruthDataset, get_dataset
-from prodvae.data.files import write_dataset
+from prodvae.data.files import HDF5_SUFFIXES, write_dataset
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
 from prodvae.train import Config, load_config, load_run, train
+from prodvae.train.build import build_dataset
 from prodvae.train.checkpoint import check_identity, read_state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +120,7 @@ METHODS = tuple(methods())
 def label_map(config: Config) -> str:
     """``product_labels``' label map for the data of ``config``: the k-th factor that varies
     to latent factor k (the order ``model.space: auto`` builds), as a ``--set`` string."""
-    spec = get_dataset(config.data.name, **config.data.options).spec
+    spec = build_dataset(config.data).spec
     varying = [column for column, factor in enumerate(spec) if factor.size > 1]
     pairs = ", ".join(f"{column}: {k}" for k, column in enumerate(varying))
     return f"objective.options.label_map={{{pairs}}}"
@@ -150,12 +155,30 @@ def gappy_file(dataset: str, sweep: Sweep) -> Path:
     return write_dataset(path, data.spec, len(rows), data.image_shape, batches)
 
 
+def is_file(dataset: str) -> bool:
+    """Whether ``dataset`` names a dataset file (``.npz``, ``.h5``) rather than a registered
+    dataset: a user's own data, read with ``data.name=file``."""
+    return Path(dataset).suffix.lower() in (".npz", *HDF5_SUFFIXES)
+
+
+def dataset_name(dataset: str) -> str:
+    """How the rows and run folders name ``dataset``: a file by its stem."""
+    return Path(dataset).stem if is_file(dataset) else dataset
+
+
 def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     """The config of one run, and its folder."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     changes = methods()[method]
-    if sweep.missing > 0:  # the file of the grid's rows less some: no grid
+    if is_file(dataset):  # a user's file, read as it is (its own image size)
+        if sweep.missing > 0:
+            raise ValueError(f"{dataset}: --missing leaves rows out of a grid, not of a file")
+        if not Path(dataset).is_file():
+            raise FileNotFoundError(f"no dataset file {dataset}")
+        name = f"{dataset_name(dataset)}-{method}-s{seed}"
+        data = ["data.name=file", f"data.path={Path(dataset).resolve()}", "data.options={}"]
+    elif sweep.missing > 0:  # the file of the grid's rows less some: no grid
         name = f"{dataset}-missing{sweep.missing:g}-{method}-s{seed}"
         data = ["data.name=file", f"data.path={gappy_file(dataset, sweep)}", "data.options={}"]
     else:
@@ -240,7 +263,7 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
         for entry in factors:
             entry["discovered"] = discovered["factors"].get(entry["factor"])
     return {
-        "dataset": dataset,
+        "dataset": dataset_name(dataset),
         "method": method,
         "seed": seed,
         "steps": sweep.steps,
@@ -297,7 +320,13 @@ def describe(row: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["torus", "sprites", "orbit"])
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["torus", "sprites", "orbit"],
+        help="registered datasets, or dataset files (.npz, .h5: a grid of labelled images, "
+        "trained as data.name=file at their own image size and read on their own grid)",
+    )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument(
@@ -334,6 +363,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--missing must be in [0, 1), got {args.missing}")
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    files = [dataset for dataset in args.datasets if is_file(dataset)]
+    if files and args.missing > 0:
+        parser.error(f"--missing leaves rows out of a grid, not of a file: {', '.join(files)}")
+    if len({dataset_name(d) for d in args.datasets}) < len(set(args.datasets)):
+        parser.error("two datasets of one name (files are named by their stem)")
     steps = load_config(RECIPE).train.steps if args.steps is None else args.steps
     sweep = Sweep(steps, args.image_size, args.out, tuple(args.extra), args.missing)
     todo = [(d, m, s) for d in args.datasets for m in args.methods for s in args.seeds]
@@ -346,7 +380,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.record:
         settings = {
             "recipe": RECIPE.read_text(),
-            "datasets": args.datasets,
+            "datasets": [dataset_name(dataset) for dataset in args.datasets],
+            "files": {dataset_name(file): file for file in files},  # as given
             "methods": args.methods,
             "seeds": args.seeds,
             "steps": steps,

@@ -5,6 +5,7 @@ for loops."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 
@@ -87,10 +88,11 @@ def render(payload: dict[str, Any]) -> str:
                 if entry["factor"] not in order:
                     order.append(entry["factor"])
                 factors[entry["factor"]][row["method"]].append(entry)
-        missing = settings.get("missing", 0.0)
+        missing, file = settings.get("missing", 0.0), settings.get("files", {}).get(dataset)
         lines += [
             f"#### {dataset}"
-            + (f" ({missing:.0%} of its rows missing: a file, no grid)" if missing else ""),
+            + (f" ({missing:.0%} of its rows missing: a file, no grid)" if missing else "")
+            + (f" (the file {Path(file).name})" if file else ""),
             "",
             "| factor | kind | " + " | ".join(methods) + " |",
             "|---|---|" + "---|" * len(methods),

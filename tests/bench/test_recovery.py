@@ -186,3 +186,29 @@ def test_jobs_below_one_are_refused(capsys):
     with pytest.raises(SystemExit):
         recovery.main(["--jobs", "0"])
     assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_dataset_file_trains_as_a_users_file_and_is_read_on_its_grid(tmp_path, monkeypatch):
+    from benchmarks import unseen
+
+    monkeypatch.setattr(recovery, "SAMPLES", 200)
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    unseen.main(["--out", str(tmp_path), "--files", "photo"])
+    path, out = tmp_path / "photo.npz", tmp_path / "runs"
+    argv = ["--datasets", str(path), "--methods", "product_weak", "--seeds", "0", "--steps", "2"]
+    argv += ["--out", str(out), "--record", "recovery_test"]
+    recovery.main([*argv, *[item for change in TINY for item in ("--set", change)]])
+    config = load_config(out / "photo-product_weak-s0" / "config.yaml")
+    assert (config.data.name, config.data.path, config.data.options) == ("file", str(path), {})
+    (row,) = load("recovery_test", tmp_path / "results")["results"]["rows"]
+    assert row["dataset"] == "photo"
+    assert [(f["factor"], f["kind"]) for f in row["factors"]] == [
+        ("turn", "loop"),
+        ("hue", "loop"),
+        ("size", "segment"),
+    ]
+    assert "#### photo (the file photo.npz)" in render(load("recovery_test", tmp_path / "results"))
+    with pytest.raises(SystemExit):  # no grid to leave rows out of
+        recovery.main([*argv, "--missing", "0.2"])
+    with pytest.raises(FileNotFoundError, match="no dataset file"):
+        recovery.run_config(str(tmp_path / "no.npz"), "product_weak", 0, recovery.Sweep(2, 32, out))

@@ -1,0 +1,165 @@
+"""Data the recipe was never tuned on: labelled files of pictures turned, recoloured, moved.
+
+The recipe (``configs/product_weak.yaml``) was built on three procedural datasets; a user
+brings other images. This writes two files in the library's dataset format (what a user's
+own ``data.name=file`` data would be), made from smooth random colour pictures -- a stand-in
+for a photograph: blobs of colour at several scales, no edges or shapes to rotate -- shown in
+a disc:
+
+- ``photo``: one picture turned once round (a loop of 36 values), its colours turned round
+  the grey axis (a hue loop of 12), at 5 sizes (a segment);
+- ``symmetric``: three pictures (points), each made symmetric under a third of a turn (the
+  mean of its three turns), turned once round (a loop of 24 values whose views repeat every
+  8: symmetry 3, read at its third harmonic; the turned pixels do not land on each other, so
+  the repeats are near, not exact), its hue turned (8 values), and the disc moved once round
+  a circle in the frame (12 places): three loops at once.
+
+    python -m benchmarks.unseen --out runs/unseen
+    python -m benchmarks.recovery --datasets runs/unseen/photo.npz runs/unseen/symmetric.npz \\
+        --methods product_weak --seeds 0 1 2 --jobs 2 --record recovery_cpu_unseen
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from prodvae.data import FactorSpec
+from prodvae.data.files import write_dataset
+
+#: The side of the square a picture is drawn on before it is shown, in pixels.
+PICTURE = 128
+
+
+def picture(seed: int, size: int = PICTURE) -> np.ndarray:
+    """A smooth random colour picture ``[size, size, 3]`` in [0, 1]: Gaussian-filtered noise
+    at two scales (blobs of about size/16 and size/64), grey 0.5 on average."""
+    rng = np.random.default_rng(seed)
+    layers = [
+        weight * ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma, mode="wrap")
+        for weight, sigma in ((1.0, size / 16), (0.15, size / 64))
+        for _ in range(3)
+    ]
+    colour = np.stack(layers[:3], -1) + np.stack(layers[3:], -1)
+    return _grey_half(colour)
+
+
+def symmetrised(image: np.ndarray, fold: int) -> np.ndarray:
+    """The mean of ``image``'s ``fold`` turns about its centre (symmetric under ``1/fold`` of
+    a turn), its contrast brought back to :func:`picture`'s."""
+    turns = [
+        ndimage.rotate(image, 360 * k / fold, reshape=False, order=1, mode="wrap")
+        for k in range(fold)
+    ]
+    return _grey_half(np.mean(turns, axis=0))
+
+
+def _grey_half(colour: np.ndarray) -> np.ndarray:
+    """``colour`` standardised and shown at grey 0.5 with spread 0.22, clipped to [0, 1]."""
+    return np.clip(0.5 + 0.22 * (colour - colour.mean()) / colour.std(), 0.0, 1.0)
+
+
+def hue_turned(colour: np.ndarray, angle: float) -> np.ndarray:
+    """``colour [..., 3]`` turned by ``angle`` about the grey axis of RGB (Rodrigues' formula),
+    clipped to [0, 1]: a hue rotation that keeps grey."""
+    k = np.full(3, 1 / math.sqrt(3))
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    turn = (
+        math.cos(angle) * np.eye(3)
+        + math.sin(angle) * cross
+        + (1 - math.cos(angle)) * np.outer(k, k)
+    )
+    return np.clip(colour @ turn.T, 0.0, 1.0)
+
+
+def view(
+    image: np.ndarray,
+    size: int,
+    turn: float = 0.0,
+    hue: float = 0.0,
+    radius: float = 0.55,
+    place: float | None = None,
+) -> np.ndarray:
+    """``image`` shown in a disc of ``radius`` (a share of half the frame) on black, ``uint8
+    [size, size, 3]``: turned by ``turn``, its hue turned by ``hue``, the disc centred or, with
+    ``place``, moved to that angle on a circle of radius 0.4 about the centre."""
+    n = image.shape[0]
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    u, v = (x - (size - 1) / 2) / (size / 2), (y - (size - 1) / 2) / (size / 2)
+    if place is not None:
+        u, v = u - 0.4 * math.cos(place), v - 0.4 * math.sin(place)
+    c, s = math.cos(turn), math.sin(turn)
+    across = ((c * u + s * v) / radius, (-s * u + c * v) / radius)  # the picture's own frame
+    rows, columns = ((a * 0.45 + 0.5) * (n - 1) for a in (across[1], across[0]))
+    shown = np.stack(
+        [
+            ndimage.map_coordinates(image[..., channel], [rows, columns], order=1, mode="nearest")
+            for channel in range(3)
+        ],
+        -1,
+    )
+    inside = np.clip((radius - np.hypot(u, v)) * size / 2 + 0.5, 0.0, 1.0)[..., None]
+    return np.round(hue_turned(shown, hue) * inside * 255).astype(np.uint8)
+
+
+def _loop(name: str, count: int, symmetry: int = 1) -> FactorSpec:
+    values = tuple(2 * math.pi * i / count for i in range(count))
+    return FactorSpec(name, "loop", values=values, period=2 * math.pi, symmetry=symmetry)
+
+
+def photo(path: Path, size: int = 32, seed: int = 0) -> Path:
+    """The ``photo`` file (see the module docstring): turn, hue, size; 2160 images."""
+    image = picture(seed)
+    spec = (
+        _loop("turn", 36),
+        _loop("hue", 12),
+        FactorSpec("size", "segment", values=tuple(np.linspace(0.6, 1.0, 5))),
+    )
+    cells = np.stack(np.meshgrid(*(np.arange(len(f.values)) for f in spec), indexing="ij"), -1)
+    cells = cells.reshape(-1, len(spec))
+    values = np.stack([np.asarray(f.values)[cells[:, k]] for k, f in enumerate(spec)], 1)
+    images = np.stack([view(image, size, turn=t, hue=h, radius=r) for t, h, r in values])
+    return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
+
+
+def symmetric(path: Path, size: int = 32, seed: int = 1) -> Path:
+    """The ``symmetric`` file (see the module docstring): picture, turn (symmetry 3), hue,
+    place; 6912 images."""
+    images_of = [symmetrised(picture(seed + k), 3) for k in range(3)]
+    spec = (
+        FactorSpec("picture", "points", values=(0.0, 1.0, 2.0)),
+        _loop("turn", 24, symmetry=3),
+        _loop("hue", 8),
+        _loop("place", 12),
+    )
+    cells = np.stack(np.meshgrid(*(np.arange(len(f.values)) for f in spec), indexing="ij"), -1)
+    cells = cells.reshape(-1, len(spec))
+    values = np.stack([np.asarray(f.values)[cells[:, k]] for k, f in enumerate(spec)], 1)
+    images = np.stack(
+        [view(images_of[int(p)], size, turn=t, hue=h, place=w) for p, t, h, w in values]
+    )
+    return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
+
+
+FILES = {"photo": photo, "symmetric": symmetric}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs") / "unseen")
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--files", nargs="+", default=list(FILES), choices=list(FILES))
+    args = parser.parse_args(argv)
+    if args.image_size < 8:
+        parser.error(f"--image-size must be at least 8, got {args.image_size}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.files:
+        print(f"wrote {FILES[name](args.out / f'{name}.npz', args.image_size)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""``python -m benchmarks.unseen`` writes labelled files of pictures turned, recoloured and
+moved: loops whose orbits the recipe reads from the images, one of them with near repeats."""
+
+import math
+
+import numpy as np
+import torch
+from benchmarks import unseen
+
+from prodvae.data import from_file
+from prodvae.metrics.circular import circular_alignment
+from prodvae.objectives.orbits import orbit_angles, orbit_cells
+
+
+def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path):
+    unseen.main(["--out", str(tmp_path)])
+    photo, symmetric = (from_file(tmp_path / f"{name}.npz") for name in ("photo", "symmetric"))
+    assert photo.is_grid and photo.factor_sizes == (36, 12, 5)
+    assert symmetric.is_grid and symmetric.factor_sizes == (3, 24, 8, 12)
+    assert photo.image_shape == symmetric.image_shape == (3, 32, 32)
+    assert [f.symmetry for f in symmetric.spec] == [1, 3, 1, 1]
+    for data in (photo, symmetric):
+        for k, factor in enumerate(data.spec):
+            if factor.kind != "loop":
+                continue
+            cell = torch.zeros(data.num_factors, dtype=torch.long)
+            cell[0] = data.factor_sizes[0] - 1  # not the first value of the first factor
+            orbit = data.images_from_factors(orbit_cells(cell, k, data.factor_sizes[k]))
+            truth = np.asarray(factor.values) * factor.symmetry
+            assert circular_alignment(orbit_angles(orbit).numpy(), truth) > 0.99, factor.name
+    # the symmetric turn's views a third of a turn apart: near repeats, never the same pixels
+    cell = torch.tensor([0, 0, 0, 0])
+    turn = symmetric.images_from_factors(orbit_cells(cell, 1, 24)).double()
+    apart = (turn[:8] - turn[8:16]).pow(2).sum((1, 2, 3))
+    beside = (turn[:8] - turn[1:9]).pow(2).sum((1, 2, 3))
+    assert bool((apart > 0).all()) and float(apart.max()) < 0.1 * float(beside.min())
+
+
+def test_a_hue_turn_keeps_grey_and_goes_once_round():
+    grey = np.full((4, 3), 0.5)
+    assert np.allclose(unseen.hue_turned(grey, 1.0), grey, atol=1e-12)
+    red = np.array([0.8, 0.5, 0.2])
+    assert np.allclose(unseen.hue_turned(red, 2 * math.pi), red, atol=1e-12)
+    third = unseen.hue_turned(red, 2 * math.pi / 3)  # a third of a turn: the channels shifted
+    assert np.allclose(third, np.roll(red, 1), atol=1e-12)
