@@ -9,7 +9,10 @@ from benchmarks import unseen
 
 from prodvae.data import from_file
 from prodvae.metrics.circular import circular_alignment
+from prodvae.objectives.anchor import SPECIFIC, Anchor, anchor_images, plane_specificity
+from prodvae.objectives.orbit_pull import orbit_frames
 from prodvae.objectives.orbits import orbit_angles, orbit_cells
+from prodvae.train.build import auto_space
 
 
 def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path):
@@ -43,3 +46,29 @@ def test_a_hue_turn_keeps_grey_and_goes_once_round():
     assert np.allclose(unseen.hue_turned(red, 2 * math.pi), red, atol=1e-12)
     third = unseen.hue_turned(red, 2 * math.pi / 3)  # a third of a turn: the channels shifted
     assert np.allclose(third, np.roll(red, 1), atol=1e-12)
+
+
+def test_a_hue_whose_plane_is_barely_singled_out_is_left_to_its_orbits(tmp_path, caplog):
+    """The symmetric file's hue: a picture's colours turning while it also turns and moves.
+    Its pairs single out its plane only a little (1.6 times the other pairs, under the bar),
+    so the recipe's start leaves it, with the turn (no plane at all), to the orbit pull, which
+    reads both from their orbits; the place, a disc going round the frame, starts on its
+    plane."""
+    unseen.main(["--out", str(tmp_path), "--files", "symmetric"])
+    data = from_file(tmp_path / "symmetric.npz")
+    images, pairs, changed = anchor_images(data, torch.Generator().manual_seed(0), True)
+    space = auto_space(data)
+    anchor = Anchor.fit(space, images, pairs, changed=changed)
+    differences = (pairs[0] - pairs[1]).flatten(1).double()
+    ratios = plane_specificity(differences, changed, [factor.dim for factor in space.factors])
+    turn, hue, place = 1, 2, 3
+    assert 1.2 < ratios[hue] < SPECIFIC and ratios[turn] < 1.2
+    assert [bool(anchor.anchored[space.slices[k]].all()) for k in (turn, hue, place)] == [
+        False,
+        False,
+        True,
+    ]
+    with caplog.at_level("INFO", logger="prodvae.objectives.orbit_pull"):
+        frames = orbit_frames(data, space, [0, 1, 2, 3], anchor.anchored, 8, torch.Generator())
+    assert sorted(frames) == [turn, hue]
+    assert "loop block 2 (hue) is pulled toward the angles round its orbits" in caplog.text
