@@ -212,3 +212,9 @@ def test_a_dataset_file_trains_as_a_users_file_and_is_read_on_its_grid(tmp_path,
         recovery.main([*argv, "--missing", "0.2"])
     with pytest.raises(FileNotFoundError, match="no dataset file"):
         recovery.run_config(str(tmp_path / "no.npz"), "product_weak", 0, recovery.Sweep(2, 32, out))
+
+
+def test_two_files_of_one_stem_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        recovery.main(["--datasets", "a/mine.npz", "b/mine.h5"])
+    assert "two datasets of one name (files are named by their stem)" in capsys.readouterr().err
