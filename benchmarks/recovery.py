@@ -43,7 +43,9 @@ grid, the rows they never saw included.
 
 A dataset file (``.npz``, ``.h5``, with a grid of its factors' values: a user's own data, or
 those :mod:`benchmarks.unseen` writes) trains as ``data.name=file`` at its own image size and
-is read on its own grid; its rows and runs are named by the file's stem.
+is read on its own grid; its rows and runs are named by the file's stem. A run is known by
+its config, which names the file's path, not what it holds: a file rewritten in place (other
+images, another size) needs another ``--out``, or its finished runs are read on the new file.
 
 A run folder that already holds a finished run of the same config is scored again, not
 retrained, so an interrupted sweep continues where it stopped; a finished run of another

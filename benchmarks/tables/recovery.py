@@ -112,9 +112,13 @@ def render(payload: dict[str, Any]) -> str:
         lines.append("")
     lines += _machine_seconds(rows, settings)
     commits = sorted({str(r.get("trained_at"))[:12] for r in rows})
+    files = settings.get("files", {})  # a file trains at its own image size
+    size = f"{settings['image_size']} px" + (" (a file: its own size)" if files else "")
+    if files and set(files) >= set(settings["datasets"]):
+        size = "each file's own image size"
     lines.append(
         f"Runs trained at commit {', '.join(commits)}; "
-        f"{settings['steps']} steps at {settings['image_size']} px, seeds "
+        f"{settings['steps']} steps at {size}, seeds "
         f"{', '.join(map(str, settings['seeds']))}; a cell is seeds recovered / seeds (mean "
         "score), w: each seed's winding number (· where no loop column was left)."
     )

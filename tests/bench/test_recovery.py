@@ -207,7 +207,9 @@ def test_a_dataset_file_trains_as_a_users_file_and_is_read_on_its_grid(tmp_path,
         ("hue", "loop"),
         ("size", "segment"),
     ]
-    assert "#### photo (the file photo.npz)" in render(load("recovery_test", tmp_path / "results"))
+    table = render(load("recovery_test", tmp_path / "results"))
+    assert "#### photo (the file photo.npz)" in table
+    assert "2 steps at each file's own image size" in table  # not --image-size
     with pytest.raises(SystemExit):  # no grid to leave rows out of
         recovery.main([*argv, "--missing", "0.2"])
     with pytest.raises(FileNotFoundError, match="no dataset file"):

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.sparse.csgraph import connected_components
 from tests.objectives.toy import blob_images
 from tests.tolerances import float_tol
 
@@ -299,17 +300,30 @@ def test_images_that_nearly_repeat_under_a_symmetry_go_round_once_per_repeat():
 
 
 def test_pieces_that_reach_into_each_other_are_no_repeats():
-    # six clusters of points, each nearer to its own cluster than to any other but one of
-    # them wider than the gap between two others: the joins split them, but not into repeats
+    # six clusters of points, each joined only within itself; then one of them drawn out into
+    # a line longer than the gap between two others: still six pieces, but no repeats
     truth = torch.arange(6, dtype=torch.float64) * 2 * math.pi / 6
-    centres = circle_in_space(truth) * 100
-    points = centres.repeat_interleave(3, 0)
+    centres = circle_in_space(truth) * 100  # neighbouring centres 100 apart
+    points = centres.repeat_interleave(4, 0)
     points += 0.01 * torch.randn(points.shape, generator=torch.Generator().manual_seed(0))
     assert torch.equal(orbits._near_repeats(*joins(points)).unique(), torch.arange(6))
-    points[:3] += torch.tensor([[60.0], [0.0], [-60.0]]) * torch.eye(40, dtype=torch.float64)[5]
-    assert orbits._near_repeats(*joins(points)) is None
-    with pytest.raises(ValueError, match="separate pieces|too far"):
-        orbit_angles(points)
+    line = torch.tensor([0.0, 40.0, 80.0, 120.0], dtype=torch.float64)
+    points[:4] = centres[0] + line[:, None] * torch.eye(40, dtype=torch.float64)[5]
+    joined, squared = joins(points)
+    assert connected_components(joined.numpy(), directed=False)[0] == 6  # the same pieces
+    assert orbits._near_repeats(joined, squared) is None
+
+
+def test_a_half_turn_that_nearly_repeats_goes_round_twice():
+    # symmetry 2: one near repeat each, the second join to the next view weighing nothing
+    theta = torch.arange(24, dtype=torch.float64) * 2 * math.pi / 24
+    half = theta[:, None] + torch.tensor([0.0, math.pi], dtype=torch.float64)
+    two = torch.maximum(blob_images(half[:, :1]), blob_images(half[:, 1:])).double()
+    for noise in (1e-3, 1e-2):
+        generator = torch.Generator().manual_seed(0)
+        angles = orbit_angles(two + noise * torch.randn(two.shape, generator=generator))
+        assert torch.equal(angles[:12], angles[12:])
+        assert alignment(angles, 2 * theta) > 0.99
 
 
 def joins(points: torch.Tensor, neighbours: int = 2) -> tuple[torch.Tensor, torch.Tensor]:

@@ -109,32 +109,40 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     joined = joined | joined.T
     weights = torch.where(joined, torch.exp(-squared / (2 * scale)), 0.0)
     degree = weights.sum(1)
-    if not bool((degree > 0).all()):
-        raise ValueError("orbit_angles: an image is too far from all the others to be joined")
-    root = degree.sqrt()
-    eye = torch.eye(n, dtype=x.dtype, device=x.device)
-    values, vectors = torch.linalg.eigh(eye - weights / (root[:, None] * root[None, :]))
-    # a graph in pieces has a second zero eigenvalue: its angles would be each piece's own
-    if not values[1] > n * torch.finfo(x.dtype).eps:
-        pieces = _near_repeats(joined, squared)
-        if pieces is None:
-            raise ValueError("orbit_angles: the images' nearest neighbours make separate pieces")
-        means = torch.zeros(int(pieces.max()) + 1, x.shape[1], dtype=x.dtype, device=x.device)
-        means.index_add_(0, pieces, x).div_(torch.bincount(pieces)[:, None])
-        return orbit_angles(means, min(neighbours, len(means) - 1))[pieces]
-    vectors = vectors[:, 1:3] / root[:, None]
-    return torch.atan2(vectors[:, 1], vectors[:, 0])
+    reached = bool((degree > 0).all())  # else an image's every join weighs 0
+    if reached:
+        root = degree.sqrt()
+        eye = torch.eye(n, dtype=x.dtype, device=x.device)
+        values, vectors = torch.linalg.eigh(eye - weights / (root[:, None] * root[None, :]))
+        # a graph in pieces has a second zero eigenvalue: its angles would be each piece's own
+        if values[1] > n * torch.finfo(x.dtype).eps:
+            vectors = vectors[:, 1:3] / root[:, None]
+            return torch.atan2(vectors[:, 1], vectors[:, 0])
+    # the joins that weigh something beside an image's strongest (as the eigenvalues see it)
+    felt = weights > torch.finfo(x.dtype).eps * weights.amax(1, keepdim=True)
+    pieces = _near_repeats(felt | felt.T, squared)
+    if pieces is None:
+        raise ValueError(
+            "orbit_angles: the images' nearest neighbours make separate pieces"
+            if reached
+            else "orbit_angles: an image is too far from all the others to be joined"
+        )
+    means = torch.zeros(int(pieces.max()) + 1, x.shape[1], dtype=x.dtype, device=x.device)
+    means.index_add_(0, pieces, x).div_(torch.bincount(pieces)[:, None])
+    return orbit_angles(means, min(neighbours, len(means) - 1))[pieces]
 
 
 def _near_repeats(joined: Tensor, squared: Tensor) -> Tensor | None:
-    """The piece of each image ``[n]`` (long, numbered from 0) where the joins ``joined [n, n]``
-    split an orbit's images into near repeats: at least :data:`MIN_VALUES` pieces, each image
-    nearer to every image of its own piece than any two pieces come (``squared [n, n]``,
-    squared distances) -- the same view under a symmetry, from pixels that do not land
-    exactly on each other (a photographed object, an interpolated turn). None for any other
-    split (fewer pieces make no cycle; pieces that reach into each other are no repeats)."""
+    """The piece of each image ``[n]`` (long, numbered from 0) where the joins that weigh
+    something (``joined [n, n]``) split an orbit's images into near repeats: at least
+    :data:`MIN_VALUES` pieces, fewer than images, each image nearer to every image of its own
+    piece than any two pieces come (``squared [n, n]``, squared distances) -- the same view
+    under a symmetry, from pixels that do not land exactly on each other (a photographed
+    object, an interpolated turn; a half turn's single repeat too, whose second join, to the
+    next view, weighs nothing beside the repeat's). None for any other split (fewer pieces
+    make no cycle; pieces that reach into each other are no repeats)."""
     count, labels = connected_components(joined.cpu().numpy(), directed=False)
-    if count < MIN_VALUES:
+    if not MIN_VALUES <= count < len(labels):
         return None
     pieces = torch.from_numpy(labels).to(squared.device, torch.long)
     same = pieces[:, None] == pieces[None, :]
