@@ -16,6 +16,7 @@ from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective, orbits
 from prodvae.objectives.orbit_pull import orbit_frames, shares_with_running_norms
+from prodvae.objectives.orbit_repeats import near_repeats
 from prodvae.objectives.orbits import (
     AGREEMENT,
     REFERENCE_TRIES,
@@ -306,12 +307,12 @@ def test_pieces_that_reach_into_each_other_are_no_repeats():
     centres = circle_in_space(truth) * 100  # neighbouring centres 100 apart
     points = centres.repeat_interleave(4, 0)
     points += 0.01 * torch.randn(points.shape, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(orbits._near_repeats(*joins(points)).unique(), torch.arange(6))
+    assert torch.equal(near_repeats(*joins(points), 5).unique(), torch.arange(6))
     line = torch.tensor([0.0, 40.0, 80.0, 120.0], dtype=torch.float64)
     points[:4] = centres[0] + line[:, None] * torch.eye(40, dtype=torch.float64)[5]
     joined, squared = joins(points)
     assert connected_components(joined.numpy(), directed=False)[0] == 6  # the same pieces
-    assert orbits._near_repeats(joined, squared) is None
+    assert near_repeats(joined, squared, 5) is None
 
 
 def test_a_half_turn_that_nearly_repeats_goes_round_twice():

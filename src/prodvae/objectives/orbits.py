@@ -48,10 +48,10 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 import torch
-from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
+from prodvae.objectives.orbit_repeats import near_repeats
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     as a square's quarter turn) share the angle their distinct images give, so the angles
     go round once per repeat; fewer than :data:`MIN_VALUES` distinct images make no cycle.
     So do images that nearly repeat, whose joins split them into pieces of the same view
-    (:func:`_near_repeats`): each piece's angle is that of its mean image round the others.
+    (:func:`~prodvae.objectives.orbit_repeats.near_repeats`): each piece's angle is that of
+    its mean image round the others.
     """
     n = images.shape[0]
     if n < MIN_VALUES:
@@ -120,7 +121,7 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
             return torch.atan2(vectors[:, 1], vectors[:, 0])
     # the joins that weigh something beside an image's strongest (as the eigenvalues see it)
     felt = weights > torch.finfo(x.dtype).eps * weights.amax(1, keepdim=True)
-    pieces = _near_repeats(felt | felt.T, squared)
+    pieces = near_repeats(felt | felt.T, squared, MIN_VALUES)
     if pieces is None:
         raise ValueError(
             "orbit_angles: the images' nearest neighbours make separate pieces"
@@ -130,25 +131,6 @@ def orbit_angles(images: Tensor, neighbours: int = NEIGHBOURS) -> Tensor:
     means = torch.zeros(int(pieces.max()) + 1, x.shape[1], dtype=x.dtype, device=x.device)
     means.index_add_(0, pieces, x).div_(torch.bincount(pieces)[:, None])
     return orbit_angles(means, min(neighbours, len(means) - 1))[pieces]
-
-
-def _near_repeats(joined: Tensor, squared: Tensor) -> Tensor | None:
-    """The piece of each image ``[n]`` (long, numbered from 0) where the joins that weigh
-    something (``joined [n, n]``) split an orbit's images into near repeats: at least
-    :data:`MIN_VALUES` pieces, fewer than images, each image nearer to every image of its own
-    piece than any two pieces come (``squared [n, n]``, squared distances) -- the same view
-    under a symmetry, from pixels that do not land exactly on each other (a photographed
-    object, an interpolated turn; a half turn's single repeat too, whose second join, to the
-    next view, weighs nothing beside the repeat's). None for any other split (fewer pieces
-    make no cycle; pieces that reach into each other are no repeats)."""
-    count, labels = connected_components(joined.cpu().numpy(), directed=False)
-    if not MIN_VALUES <= count < len(labels):
-        return None
-    pieces = torch.from_numpy(labels).to(squared.device, torch.long)
-    same = pieces[:, None] == pieces[None, :]
-    if not float(squared[same].max()) < float(squared[~same].min()):
-        return None
-    return pieces
 
 
 def _may_repeat(others: Tensor, norms: Tensor, length: int) -> bool:
