@@ -37,9 +37,10 @@ With ``--jobs 2`` two runs train at once, each in its own process at one thread 
 two); the table then says the machine's seconds a run (the sweep's wall time over its runs).
 
 With ``--missing F`` each dataset is first written to a file with a share ``F`` of its grid's
-rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``): the runs train on that file, which is
-no grid (pairs and orbits read from its rows, as from a user's file), and are read on the whole
-grid, the rows they never saw included.
+rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``; a dataset file's grid:
+``<out>/<stem>-missing<F>.npz``): the runs train on that file, which is no grid (pairs and
+orbits read from its rows, as from a user's file), and are read on the whole grid, the rows
+they never saw included.
 
 A dataset file (``.npz``, ``.h5``, with a grid of its factors' values: a user's own data, or
 those :mod:`benchmarks.unseen` writes) trains as ``data.name=file`` at its own image size and
@@ -69,7 +70,7 @@ import numpy as np
 import torch
 
 from benchmarks.results import record
-from prodvae.data import GroundTruthDataset, get_dataset
+from prodvae.data import GroundTruthDataset, from_file, get_dataset
 from prodvae.data.files import HDF5_SUFFIXES, write_dataset
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
 from prodvae.train import Config, load_config, load_run, train
@@ -140,13 +141,28 @@ class Sweep:
     missing: float = 0.0  # the share of a dataset's rows left out of its file (0: no file)
 
 
+def source(dataset: str, sweep: Sweep) -> GroundTruthDataset:
+    """The dataset ``dataset`` names: a registered one at ``sweep.image_size``, or a file."""
+    if is_file(dataset):
+        if not Path(dataset).is_file():
+            raise FileNotFoundError(f"no dataset file {dataset}")
+        return from_file(Path(dataset).resolve())
+    return get_dataset(dataset, image_size=sweep.image_size)
+
+
 def gappy_file(dataset: str, sweep: Sweep) -> Path:
-    """A file of ``dataset``'s grid with a share ``sweep.missing`` of its rows left out (drawn
-    with seed 0), written once into ``sweep.out``: the same images, but no grid."""
-    path = sweep.out / f"{dataset}-{sweep.image_size}px-missing{sweep.missing:g}.npz"
+    """A file of ``dataset``'s grid (a registered dataset's, or a dataset file's) with a share
+    ``sweep.missing`` of its rows left out (drawn with seed 0), written once into
+    ``sweep.out``: the same images, but no grid."""
+    if is_file(dataset):
+        path = sweep.out / f"{dataset_name(dataset)}-missing{sweep.missing:g}.npz"
+    else:
+        path = sweep.out / f"{dataset}-{sweep.image_size}px-missing{sweep.missing:g}.npz"
     if path.is_file():
         return path
-    data = get_dataset(dataset, image_size=sweep.image_size)
+    data = source(dataset, sweep)
+    if not data.is_grid:
+        raise ValueError(f"{dataset}: --missing leaves rows out of a grid, and this file is none")
     keep = np.random.default_rng(0).random(len(data)) >= sweep.missing
     rows = np.flatnonzero(keep)
     batches = (
@@ -173,16 +189,14 @@ def run_config(dataset: str, method: str, seed: int, sweep: Sweep):
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     changes = methods()[method]
-    if is_file(dataset):  # a user's file, read as it is (its own image size)
-        if sweep.missing > 0:
-            raise ValueError(f"{dataset}: --missing leaves rows out of a grid, not of a file")
+    if sweep.missing > 0:  # the file of the grid's rows less some: no grid
+        name = f"{dataset_name(dataset)}-missing{sweep.missing:g}-{method}-s{seed}"
+        data = ["data.name=file", f"data.path={gappy_file(dataset, sweep)}", "data.options={}"]
+    elif is_file(dataset):  # a user's file, read as it is (its own image size)
         if not Path(dataset).is_file():
             raise FileNotFoundError(f"no dataset file {dataset}")
         name = f"{dataset_name(dataset)}-{method}-s{seed}"
         data = ["data.name=file", f"data.path={Path(dataset).resolve()}", "data.options={}"]
-    elif sweep.missing > 0:  # the file of the grid's rows less some: no grid
-        name = f"{dataset}-missing{sweep.missing:g}-{method}-s{seed}"
-        data = ["data.name=file", f"data.path={gappy_file(dataset, sweep)}", "data.options={}"]
     else:
         name = f"{dataset}-{method}-s{seed}"
         data = [f"data.name={dataset}", f"data.options={{image_size: {sweep.image_size}}}"]
@@ -257,7 +271,7 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
         if not resumed:  # a resumed run's time is only its last part: left unknown
             timing.write_text(json.dumps(time.perf_counter() - start))
     seconds = json.loads(timing.read_text()) if timing.is_file() else None
-    grid = get_dataset(dataset, image_size=sweep.image_size) if sweep.missing > 0 else None
+    grid = source(dataset, sweep) if sweep.missing > 0 else None
     factors = read_factors(folder, seed, dataset=grid)  # a file's run: read on the whole grid
     record = folder / "discovery.json"
     discovered = json.loads(record.read_text()) if record.is_file() else None
@@ -348,8 +362,9 @@ def main(argv: list[str] | None = None) -> None:
         "--missing",
         type=float,
         default=0.0,
-        help="train on a file of each grid with this share of its rows left out (no grid: "
-        "pairs and orbits read from rows), and read the factors on the whole grid",
+        help="train on a file of each grid (a dataset file's too) with this share of its rows "
+        "left out (no grid: pairs and orbits read from rows), and read the factors on the "
+        "whole grid",
     )
     parser.add_argument(
         "--jobs",
@@ -366,8 +381,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     files = [dataset for dataset in args.datasets if is_file(dataset)]
-    if files and args.missing > 0:
-        parser.error(f"--missing leaves rows out of a grid, not of a file: {', '.join(files)}")
     if len({dataset_name(d) for d in args.datasets}) < len(set(args.datasets)):
         parser.error("two datasets of one name (files are named by their stem)")
     steps = load_config(RECIPE).train.steps if args.steps is None else args.steps

@@ -89,10 +89,14 @@ def render(payload: dict[str, Any]) -> str:
                     order.append(entry["factor"])
                 factors[entry["factor"]][row["method"]].append(entry)
         missing, file = settings.get("missing", 0.0), settings.get("files", {}).get(dataset)
+        if file and missing:
+            about = f" (the file {Path(file).name}, {missing:.0%} of its rows missing: no grid)"
+        elif missing:
+            about = f" ({missing:.0%} of its rows missing: a file, no grid)"
+        else:
+            about = f" (the file {Path(file).name})" if file else ""
         lines += [
-            f"#### {dataset}"
-            + (f" ({missing:.0%} of its rows missing: a file, no grid)" if missing else "")
-            + (f" (the file {Path(file).name})" if file else ""),
+            f"#### {dataset}{about}",
             "",
             "| factor | kind | " + " | ".join(methods) + " |",
             "|---|---|" + "---|" * len(methods),

@@ -191,6 +191,8 @@ def test_jobs_below_one_are_refused(capsys):
 def test_a_dataset_file_trains_as_a_users_file_and_is_read_on_its_grid(tmp_path, monkeypatch):
     from benchmarks import unseen
 
+    from prodvae.data import from_file
+
     monkeypatch.setattr(recovery, "SAMPLES", 200)
     monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
     unseen.main(["--out", str(tmp_path), "--files", "photo"])
@@ -210,8 +212,20 @@ def test_a_dataset_file_trains_as_a_users_file_and_is_read_on_its_grid(tmp_path,
     table = render(load("recovery_test", tmp_path / "results"))
     assert "#### photo (the file photo.npz)" in table
     assert "2 steps at each file's own image size" in table  # not --image-size
-    with pytest.raises(SystemExit):  # no grid to leave rows out of
-        recovery.main([*argv, "--missing", "0.2"])
+    # a fifth of the file's rows left out: trained on what is left, read on the whole file
+    argv = [*argv[:-1], "recovery_gappy", "--missing", "0.2"]
+    recovery.main([*argv, *[item for change in TINY for item in ("--set", change)]])
+    gappy = from_file(out / "photo-missing0.2.npz")
+    whole = from_file(path)
+    assert not gappy.is_grid and 0.75 * len(whole) < len(gappy) < 0.85 * len(whole)
+    config = load_config(out / "photo-missing0.2-product_weak-s0" / "config.yaml")
+    assert config.data.path == str(out / "photo-missing0.2.npz")
+    (row,) = load("recovery_gappy", tmp_path / "results")["results"]["rows"]
+    assert row["dataset"] == "photo" and len(row["factors"]) == 3
+    table = render(load("recovery_gappy", tmp_path / "results"))
+    assert "#### photo (the file photo.npz, 20% of its rows missing: no grid)" in table
+    with pytest.raises(ValueError, match="missing0.2.npz: --missing leaves rows out of a grid"):
+        recovery.gappy_file(str(out / "photo-missing0.2.npz"), recovery.Sweep(2, 32, out, (), 0.2))
     with pytest.raises(FileNotFoundError, match="no dataset file"):
         recovery.run_config(str(tmp_path / "no.npz"), "product_weak", 0, recovery.Sweep(2, 32, out))
 

@@ -1,5 +1,5 @@
 """``product(orbit_points_weight)``: a points block's codes spread over its points within an
-orbit (``prodvae.objectives.orbit_pull``)."""
+orbit (``prodvae.objectives.points_orbits``), on a grid and on a file's rows."""
 
 import itertools
 import math
@@ -13,7 +13,15 @@ from prodvae.data import ArrayDataset, FactorSpec
 from prodvae.data.grid import FactorGrid
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
-from prodvae.objectives.orbit_pull import orbit_apart, orbit_overlap, orbit_points
+from prodvae.objectives.points_orbits import (
+    GridPointsOrbits,
+    RowPointsOrbits,
+    orbit_apart,
+    orbit_overlap,
+    orbit_points,
+    ragged_apart,
+    ragged_overlap,
+)
 from prodvae.spaces import ProductSpace
 
 
@@ -67,7 +75,9 @@ def test_the_overlap_moves_a_crowded_code_toward_the_empty_point():
 def test_orbit_points_picks_points_blocks_of_points_factors(caplog):
     dataset = points_grid()
     space = ProductSpace.parse("points(4, 0.5) * segment(2, 0.25)")
-    assert orbit_points(dataset, space, [0, 1]) == {0: 0}
+    (block, orbits), *rest = orbit_points(dataset, space, [0, 1]).items()
+    assert not rest and block == 0 and isinstance(orbits, GridPointsOrbits)
+    assert orbits.column == 0
     few = ProductSpace.parse("points(3, 0.5) * segment(2, 0.25)")  # 4 values, 3 points
     with caplog.at_level("WARNING"):
         assert orbit_points(dataset, few, [0, 1]) == {}
@@ -83,7 +93,8 @@ def test_orbit_spread_reads_whole_orbits_and_reaches_the_encoder(monkeypatch):
         "product", weak="ada_gvae", changed="known", orbit_points_weight=1.0, orbit_draws=3
     )
     objective.prepare(dataset, space, torch.Generator().manual_seed(0))
-    assert objective.orbit_points == {0: 0} and objective.orbits == {}
+    assert list(objective.orbit_points) == [0] and objective.orbits == {}
+    assert objective.orbit_points[0].column == 0
     model = build_vae(space, "burgess", dataset.image_shape, width=4)
     drawn = []
     render = dataset.images_from_factors
@@ -168,3 +179,101 @@ def test_orbits_of_a_point_logits_block_pull_every_two_values_apart():
         log_shares = model.encode_with_shares(x)[1][0]
     tol = float_tol(torch.float32, spread.item(), 64)
     assert spread.item() == pytest.approx(orbit_apart(log_shares.view(3, 4, 4), 0).item(), abs=tol)
+
+
+def bars_file(cells: np.ndarray, widths: np.ndarray | None = None) -> ArrayDataset:
+    """The bars of :func:`points_grid` at ``cells [n, 2]`` (height index, width index), rows
+    in any order and any number, as a file with no grid; ``widths`` (the width's values,
+    default the index) may make it continuous."""
+    pixels = np.zeros((len(cells), 32, 32), dtype=np.uint8)
+    for row, (height, width) in enumerate(cells):
+        pixels[row, 4 + 6 * height : 8 + 6 * height, 2 : 8 + 4 * width] = 255
+    width = cells[:, 1].astype(np.float64) if widths is None else widths
+    spec = (
+        FactorSpec("height", "points", (0.0, 1.0, 2.0, 3.0)),
+        FactorSpec("width", "segment", tuple(np.unique(width))),
+    )
+    return ArrayDataset(pixels, np.stack([cells[:, 0], width], 1).astype(np.float64), spec)
+
+
+def test_a_files_points_orbits_are_one_row_per_level_of_a_group_of_the_other_factors():
+    # width 0: heights 0, 1, 1 (twice), 3; width 1: heights 2 and 0; width 2: height 1 alone
+    cells = np.array([[0, 0], [1, 0], [1, 0], [3, 0], [2, 1], [0, 1], [1, 2]])
+    dataset = bars_file(cells)
+    assert not dataset.is_grid
+    orbits = RowPointsOrbits(dataset, 0)
+    assert len(orbits) == 2  # width 2 holds one height: no orbit
+    taken: list[np.ndarray] = []
+    at = dataset.images_at
+    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    generator = torch.Generator().manual_seed(0)
+    seen = set()
+    for _ in range(200):
+        images, sizes = orbits.draw(3, generator)
+        rows = taken[-1]
+        assert sum(sizes) == len(rows) == len(images) and set(sizes) <= {2, 3}
+        start = 0
+        for size in sizes:
+            orbit = cells[rows[start : start + size]]
+            assert len(set(orbit[:, 1])) == 1  # the width held
+            expected = {0: [0, 1, 3], 1: [0, 2]}[int(orbit[0, 1])]
+            assert sorted(orbit[:, 0]) == expected  # each of its heights once
+            start += size
+        seen.update(int(r) for r in rows)
+    assert seen == {0, 1, 2, 3, 4, 5}  # both rows of height 1 at width 0 are drawn
+    # a continuous width is grouped at the levels the pairs match on (here every value)
+    widths = np.array([0.1, 0.1, 0.1, 0.1, 0.35, 0.35, 0.8])
+    assert len(RowPointsOrbits(bars_file(cells, widths), 0)) == 2
+
+
+def test_a_file_without_two_values_of_a_points_factor_in_one_context_names_it():
+    # each width holds one height: no orbit, and no pair changes the height alone either
+    dataset = bars_file(np.array([[0, 0], [1, 1], [2, 2], [3, 3]]))
+    with pytest.raises(ValueError, match="factors 'height', 'width' never change alone"):
+        RowPointsOrbits(dataset, 0)
+
+
+def test_orbits_of_any_length_crowd_and_part_as_orbits_of_one_length_do():
+    factor = ProductSpace.parse("points(4, 0.5)").factors[0]
+    codes = torch.randn(9, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    sizes = (4, 2, 3)
+    parts = codes.split(sizes)
+    expected = sum(orbit_overlap(p[None], factor) for p in parts) / len(sizes)
+    assert ragged_overlap(codes, sizes, factor).item() == pytest.approx(expected.item(), rel=1e-12)
+    even = codes[:8]
+    tol = float_tol(torch.float64, 8.0, 8)
+    assert ragged_overlap(even, (4, 4), factor).item() == pytest.approx(
+        orbit_overlap(even.view(2, 4, 1), factor).item(), abs=tol
+    )
+    log_shares = torch.log_softmax(torch.randn(9, 4, dtype=torch.float64), -1)
+    pairs = [
+        (start + i, start + j)
+        for start, size in zip((0, 4, 6), sizes)
+        for i, j in itertools.combinations(range(size), 2)
+    ]  # every two values of an orbit, all pairs weighed alike
+    costs = [-math.log(1 - float(log_shares[i].exp() @ log_shares[j].exp())) for i, j in pairs]
+    got = ragged_apart(log_shares, sizes, 0).item()
+    assert got == pytest.approx(sum(costs) / len(costs), rel=1e-12)
+    assert ragged_apart(log_shares[:8], (4, 4), 0).item() == pytest.approx(
+        orbit_apart(log_shares[:8].view(2, 4, 4), 0).item(), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("posterior", [None, {"points": "point_logits"}])
+def test_a_files_points_orbits_are_spread_in_training(posterior):
+    rng = np.random.default_rng(0)
+    cells = np.stack(np.meshgrid(np.arange(4), np.arange(5), indexing="ij"), -1).reshape(-1, 2)
+    dataset = bars_file(cells[rng.random(len(cells)) < 0.7])
+    space = ProductSpace.parse("points(4, 0.5) * segment(2, 0.25)")
+    objective = get_objective(
+        "product", weak="ada_gvae", changed="known", orbit_points_weight=1.0, orbit_draws=3
+    )
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    assert isinstance(objective.orbit_points[0], RowPointsOrbits)
+    extra = {} if posterior is None else {"posterior": posterior}
+    model = build_vae(space, "burgess", dataset.image_shape, width=4, **extra)
+    spread = objective.orbit_spread(model, step=5)
+    assert objective.orbit_spread(model, step=5).item() == spread.item()  # a step's own draw
+    assert math.isfinite(spread.item()) and spread.item() > 0
+    spread.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())

@@ -1,16 +1,6 @@
-"""Orbits in training: the pull of loop blocks toward the angles round their orbits, and the
-spread of points blocks over their points within an orbit (``product``'s ``orbit_weight`` and
-``orbit_points_weight``; the angles: :mod:`prodvae.objectives.orbits`).
-
-A points factor's orbit -- its every value, the rest held -- holds as many distinct values as
-images, so its codes belong at as many distinct points: :func:`orbit_spread` penalises a point
-that holds more than one of them (shared softly, as the points coverage shares a batch,
-:func:`~prodvae.objectives.coverage.points_coverage`). It asks no more of the pairs than the
-pair separation does (a pair that changes the factor holds two values), but asks it of every
-value of one sprite, in one context, at once: two values left astride one point are pushed
-apart even when the values beside them hold the points next to it. No identity of a value is
-carried from one orbit to another; which point holds which value is left to the pairs that
-keep the factor.
+"""Orbits in training: the pull of loop blocks toward the angles round their orbits
+(``product``'s ``orbit_weight``; the angles: :mod:`prodvae.objectives.orbits`; the spread of
+points blocks over an orbit's values: :mod:`prodvae.objectives.points_orbits`).
 
 An orbit of a loop is also many pairs at once, each changing that loop and keeping every
 other factor: :func:`orbit_kept` reads them on the codes the pull has already encoded.
@@ -27,19 +17,17 @@ from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE, Posterior
-from prodvae.objectives.coverage import point_shares
 from prodvae.objectives.orbits import (
     AGREEMENT,
     MIN_VALUES,
     Draw,
     OrbitFrame,
     chained_orbits,
-    orbit_cells,
 )
 from prodvae.objectives.row_orbits import RowOrbitFrame
 from prodvae.objectives.semi_supervision import supervised_pull
 from prodvae.objectives.weak import pair_assignment, pair_consistency
-from prodvae.spaces import Loop, PointSet, ProductSpace
+from prodvae.spaces import Loop, ProductSpace
 
 log = logging.getLogger(__name__)
 
@@ -280,83 +268,3 @@ def shares_with_running_norms(model: VAE, x: Tensor) -> tuple[Posterior, dict[in
     finally:
         for norm, mode in zip(norms, modes):
             norm.train(mode)
-
-
-def orbit_points(
-    dataset: GroundTruthDataset, space: ProductSpace, columns: Sequence[int]
-) -> dict[int, int]:
-    """The points blocks of ``space`` (block k standing for the data's factor ``columns[k]``)
-    whose factor is a points factor of a grid with at least 2 and at most as many values as
-    the block has points, each with its factor; the log names each block left without."""
-    if not dataset.is_grid:
-        log.warning("orbits: no points block is spread: orbits need a grid dataset")
-        return {}
-    spread: dict[int, int] = {}
-    for block, factor in enumerate(space.factors):
-        if not isinstance(factor, PointSet):
-            continue
-        column = columns[block]
-        spec, size = dataset.spec[column], dataset.factor_sizes[column]
-        if spec.kind != "points" or not 2 <= size <= factor.num_points:
-            log.warning(
-                "orbits: points block %d (%d points) is not spread: %s is a %s of %d values",
-                block,
-                factor.num_points,
-                spec.name,
-                spec.kind,
-                size,
-            )
-            continue
-        spread[block] = column
-    return spread
-
-
-def orbit_spread(
-    model: VAE,
-    dataset: GroundTruthDataset,
-    blocks: dict[int, int],
-    draws: int,
-    generator: torch.Generator,
-) -> Tensor:
-    """For each points block (block -> the data's factor, :func:`orbit_points`), ``draws``
-    orbits of its factor through random cells, encoded (:func:`shares_with_running_norms`),
-    and the overlap of the block's means (:func:`orbit_overlap`), summed over blocks ``[]``."""
-    device = next(model.parameters()).device
-    total = torch.zeros((), device=device)
-    for block, column in blocks.items():
-        size = dataset.factor_sizes[column]
-        cells = dataset.sample_factors(draws, generator=generator)
-        grid = torch.cat([orbit_cells(cell, column, size) for cell in cells])
-        x = dataset.images_from_factors(grid).to(device).float() / 255
-        posterior, shares = shares_with_running_norms(model, x)
-        if block in shares:
-            total = total + orbit_apart(shares[block].view(draws, size, -1), block)
-            continue
-        mu = model.space.split(posterior.mu)[block]
-        factor = model.space.factors[block]
-        assert isinstance(factor, PointSet)
-        total = total + orbit_overlap(mu.view(draws, size, -1), factor)
-    return total
-
-
-def orbit_apart(log_shares: Tensor, block: int) -> Tensor:
-    """For a points block with logits (``point_logits``), the log-shares of its orbits' codes
-    ``[orbits, values, points]``: :func:`~prodvae.objectives.weak.pair_assignment` of every
-    two values of an orbit as a pair that changes the factor ``[]`` -- each value of one
-    sprite, in one context, apart from every other."""
-    orbits, values, points = log_shares.shape
-    first, second = torch.triu_indices(values, values, 1, device=log_shares.device)
-    pairs = torch.cat([log_shares[:, first], log_shares[:, second]], 1).transpose(0, 1)
-    changed = torch.zeros(orbits * first.numel(), block + 1, dtype=torch.bool)
-    return pair_assignment({block: pairs.reshape(-1, points)}, changed.to(log_shares.device))
-
-
-def orbit_overlap(codes: Tensor, factor: PointSet) -> Tensor:
-    """How far the orbits' codes ``[orbits, values, 1]`` of a points block crowd its points:
-    each code shared among the points (:func:`~prodvae.objectives.coverage.point_shares`,
-    as the points coverage shares a batch), and the mean over orbits of
-    ``sum_j relu(S_j - 1)^2``, ``S_j`` the orbit's total share of point j ``[]``. For four
-    points: 3e-4 when each value sits at a point of its own (the kernel's leak), 0.48 to
-    0.58 when two share a point and the rest sit apart, 6.4 when all four share one."""
-    shares = point_shares(codes, factor)
-    return torch.relu(shares.sum(1) - 1).pow(2).sum(-1).mean()

@@ -16,11 +16,10 @@ from prodvae.objectives.orbit_pull import (
     OrbitPull,
     draw_orbits,
     orbit_frames,
-    orbit_points,
-    orbit_spread,
     pull_drawn,
 )
 from prodvae.objectives.orbit_stream import OrbitStream
+from prodvae.objectives.points_orbits import PointsOrbits, orbit_points, orbit_spread
 from prodvae.objectives.product_options import ProductOptions
 from prodvae.objectives.weak import prior_spreads
 from prodvae.spaces import ProductSpace
@@ -41,9 +40,8 @@ class OrbitTerms:
         self._spreads: tuple[ProductSpace, tuple[float, ...]] | None = None
         # orbit_weight: each orbit-started loop block's frame, and the seed of its draws
         self.orbits: dict[int, Frame] = {}
-        # orbit_points_weight: each spread points block's factor, and the data to draw from
-        self.orbit_points: dict[int, int] = {}
-        self._orbit_data: GroundTruthDataset | None = None
+        # orbit_points_weight: each spread points block's orbits
+        self.orbit_points: dict[int, PointsOrbits] = {}
         self._orbit_seed, self._spread_seed, self._orbits_fitted = 0, 0, False
         self._stream: OrbitStream | None = None  # orbit_workers: the worker reading ahead
 
@@ -52,7 +50,7 @@ class OrbitTerms:
     ) -> dict[int, Frame]:
         """The orbit frames of the loop blocks the plane start leaves unanchored
         (:func:`~prodvae.objectives.orbit_pull.orbit_frames`, with ``orbit_weight``), the
-        points blocks to spread (:func:`~prodvae.objectives.orbit_pull.orbit_points`, with
+        points blocks to spread (:func:`~prodvae.objectives.points_orbits.orbit_points`, with
         ``orbit_points_weight``), and the seeds of their draws."""
         if self._varying is None:
             raise ValueError(f"{self.name}: orbits need prepare with changed: known")
@@ -63,7 +61,6 @@ class OrbitTerms:
             self.orbits = orbit_frames(dataset, space, columns, anchored, count, generator)
         if self.options.orbit_points_weight > 0:
             self.orbit_points = orbit_points(dataset, space, columns)
-        self._orbit_data = dataset
         seeds = torch.randint(2**62, (2,), generator=generator)
         self._orbit_seed, self._spread_seed = seeds.tolist()
         self._orbits_fitted = True
@@ -97,12 +94,12 @@ class OrbitTerms:
         return self._spreads[1]
 
     def orbit_spread(self, model: VAE, step: int) -> Tensor:
-        """:func:`~prodvae.objectives.orbit_pull.orbit_spread` of this step's orbits."""
-        if self._orbit_data is None:
+        """:func:`~prodvae.objectives.points_orbits.orbit_spread` of this step's orbits."""
+        if not self._orbits_fitted:
             raise ValueError(f"{self.name}: call prepare before orbit_spread")
         generator = torch.Generator().manual_seed(self._spread_seed + step)
-        data, draws = self._orbit_data, self.options.orbit_points_draws or self.options.orbit_draws
-        return orbit_spread(model, data, self.orbit_points, draws, generator)
+        draws = self.options.orbit_points_draws or self.options.orbit_draws
+        return orbit_spread(model, self.orbit_points, draws, generator)
 
     def _orbit_terms(self, model: VAE, step: int, logs: dict[str, float]) -> Tensor:
         """The orbits' pull and spread at ``step`` (0 before ``orbit_start``), weighted."""
