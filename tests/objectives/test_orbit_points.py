@@ -231,6 +231,9 @@ def test_a_file_without_two_values_of_a_points_factor_in_one_context_names_it():
     dataset = bars_file(np.array([[0, 0], [1, 1], [2, 2], [3, 3]]))
     with pytest.raises(ValueError, match="factors 'height', 'width' never change alone"):
         RowPointsOrbits(dataset, 0)
+    one = bars_file(np.array([[2, 0], [2, 1], [2, 2]]))  # one height: no orbit of it
+    with pytest.raises(ValueError, match="at two levels of 'height', so it has no orbit"):
+        RowPointsOrbits(one, 0)
 
 
 def test_orbits_of_any_length_crowd_and_part_as_orbits_of_one_length_do():

@@ -72,7 +72,8 @@ class RowPointsOrbits:
 
     Raises:
         ValueError: when some factor never changes alone between two rows
-            (:func:`~prodvae.data.pairs.row_pairs`), so that weak pairs cannot train either.
+            (:func:`~prodvae.data.pairs.row_pairs`), so that weak pairs cannot train either,
+            or ``column`` takes one value only.
     """
 
     def __init__(self, dataset: GroundTruthDataset, column: int):
@@ -89,6 +90,11 @@ class RowPointsOrbits:
         first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])  # each group's first run
         runs = np.diff(np.r_[first, len(starts)])
         kept = runs >= 2  # some are, where a pair can change the factor alone
+        if not kept.any():  # it has one value only
+            raise ValueError(
+                f"no two rows share every other factor's level at two levels of "
+                f"{dataset.spec[column].name!r}, so it has no orbit"
+            )
         self.dataset, self.column, self._order = dataset, column, order
         self._starts, self._lengths = starts, lengths
         self.first, self.runs = first[kept], runs[kept]  # each orbit's runs

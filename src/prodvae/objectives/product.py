@@ -64,7 +64,8 @@ a step from ``orbit_draws`` orbits, with the labels' pull; a factor is started w
 its links agree over ``orbit_count`` orbits; ``orbit_workers: 1`` reads them ahead in a
 worker process (:mod:`prodvae.objectives.orbit_stream`; the same numbers).
 ``orbit_points_weight`` > 0 spreads each points block's codes of an orbit's values over
-distinct points (:mod:`prodvae.objectives.orbit_pull`; on a
+distinct points (:mod:`prodvae.objectives.points_orbits`; on data that are not a grid, an
+orbit is the rows that share every other factor's level; on a
 ``point_logits`` block, every two values of an orbit as a pair that changes the factor),
 ``orbit_points_draws`` (0: ``orbit_draws``) orbits a step from ``orbit_start`` on.
 ``orbit_kept_weight`` > 0 (with
