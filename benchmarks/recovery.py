@@ -38,7 +38,8 @@ two); the table then says the machine's seconds a run (the sweep's wall time ove
 
 With ``--missing F`` each dataset is first written to a file with a share ``F`` of its grid's
 rows left out (``<out>/<dataset>-<size>px-missing<F>.npz``; a dataset file's grid:
-``<out>/<stem>-missing<F>.npz``): the runs train on that file, which is no grid (pairs and
+``<out>/<stem>-missing<F>.npz``, an error where one written from another file of that stem
+lies): the runs train on that file, which is no grid (pairs and
 orbits read from its rows, as from a user's file), and are read on the whole grid, the rows
 they never saw included.
 
@@ -158,12 +159,22 @@ def gappy_file(dataset: str, sweep: Sweep) -> Path:
         path = sweep.out / f"{dataset_name(dataset)}-missing{sweep.missing:g}.npz"
     else:
         path = sweep.out / f"{dataset}-{sweep.image_size}px-missing{sweep.missing:g}.npz"
-    if path.is_file():
-        return path
     data = source(dataset, sweep)
     if not data.is_grid:
         raise ValueError(f"{dataset}: --missing leaves rows out of a grid, and this file is none")
     keep = np.random.default_rng(0).random(len(data)) >= sweep.missing
+    if path.is_file():  # written before: from this grid? (a file is named by its stem only)
+        written = from_file(path, lazy=True)
+        if (len(written), written.image_shape, written.spec) != (
+            int(keep.sum()),
+            data.image_shape,
+            data.spec,
+        ):
+            raise ValueError(
+                f"{path} was written from another dataset than {dataset} (another file of "
+                "that stem, or another image size): sweep into another --out"
+            )
+        return path
     rows = np.flatnonzero(keep)
     batches = (
         (data.images_at(part).permute(0, 2, 3, 1).numpy(), data.factors_at(part).numpy())

@@ -224,6 +224,12 @@ def test_a_dataset_file_trains_as_a_users_file_and_is_read_on_its_grid(tmp_path,
     assert row["dataset"] == "photo" and len(row["factors"]) == 3
     table = render(load("recovery_gappy", tmp_path / "results"))
     assert "#### photo (the file photo.npz, 20% of its rows missing: no grid)" in table
+    # another file of that stem (here at 16 px) would reuse it: one error instead
+    unseen.main(["--out", str(tmp_path / "small"), "--files", "photo", "--image-size", "16"])
+    with pytest.raises(ValueError, match="was written from another dataset than"):
+        recovery.gappy_file(
+            str(tmp_path / "small" / "photo.npz"), recovery.Sweep(2, 32, out, (), 0.2)
+        )
     with pytest.raises(ValueError, match="missing0.2.npz: --missing leaves rows out of a grid"):
         recovery.gappy_file(str(out / "photo-missing0.2.npz"), recovery.Sweep(2, 32, out, (), 0.2))
     with pytest.raises(FileNotFoundError, match="no dataset file"):

@@ -11,6 +11,7 @@ from tests.tolerances import float_tol
 
 from prodvae.data import ArrayDataset, FactorSpec
 from prodvae.data.grid import FactorGrid
+from prodvae.data.pairs import row_pairs
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
 from prodvae.objectives.points_orbits import (
@@ -221,9 +222,30 @@ def test_a_files_points_orbits_are_one_row_per_level_of_a_group_of_the_other_fac
             start += size
         seen.update(int(r) for r in rows)
     assert seen == {0, 1, 2, 3, 4, 5}  # both rows of height 1 at width 0 are drawn
-    # a continuous width is grouped at the levels the pairs match on (here every value)
-    widths = np.array([0.1, 0.1, 0.1, 0.1, 0.35, 0.35, 0.8])
-    assert len(RowPointsOrbits(bars_file(cells, widths), 0)) == 2
+
+
+def test_a_continuous_factor_is_held_at_the_levels_the_pairs_match_on():
+    # each row at a width of its own: no two rows share a width, but the pairs bin the widths
+    # (more distinct values than levels), and the orbits hold the bins
+    rng = np.random.default_rng(0)
+    cells = np.stack([np.repeat(np.arange(4), 600), rng.integers(0, 5, 2400)], 1)
+    widths = rng.random(2400)
+    dataset = bars_file(cells, widths)
+    level = row_pairs(dataset).levels[1]
+    assert level.num_levels < 2400 and level.tolerance > 0
+    orbits = RowPointsOrbits(dataset, 0)
+    taken: list[np.ndarray] = []
+    at = dataset.images_at
+    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    _, sizes = orbits.draw(50, torch.Generator().manual_seed(1))
+    spreads, start = [], 0
+    for size in sizes:
+        rows = taken[-1][start : start + size]
+        start += size
+        assert 2 <= size <= 4 and len(set(cells[rows, 0])) == size  # distinct heights
+        assert len(set(level.codes[rows])) == 1  # one width level
+        spreads.append(np.ptp(widths[rows]))
+    assert 0 < max(spreads) <= level.tolerance  # different widths, within one level's spread
 
 
 def test_a_file_without_two_values_of_a_points_factor_in_one_context_names_it():
@@ -272,11 +294,29 @@ def test_a_files_points_orbits_are_spread_in_training(posterior):
         "product", weak="ada_gvae", changed="known", orbit_points_weight=1.0, orbit_draws=3
     )
     objective.prepare(dataset, space, torch.Generator().manual_seed(0))
-    assert isinstance(objective.orbit_points[0], RowPointsOrbits)
+    orbits = objective.orbit_points[0]
+    assert isinstance(orbits, RowPointsOrbits)
     extra = {} if posterior is None else {"posterior": posterior}
     model = build_vae(space, "burgess", dataset.image_shape, width=4, **extra)
+    drawn: list[tuple[int, ...]] = []
+    draw = orbits.draw
+    orbits.draw = lambda n, g: drawn.append((out := draw(n, g))[1]) or out  # type: ignore[method-assign]
     spread = objective.orbit_spread(model, step=5)
     assert objective.orbit_spread(model, step=5).item() == spread.item()  # a step's own draw
-    assert math.isfinite(spread.item()) and spread.item() > 0
+    (sizes, _) = drawn
+    assert len(set(sizes)) > 1  # orbits of unequal length: the ragged terms
+    # the same images again, encoded as orbit_spread encodes them, scored by the ragged terms
+    images, again = draw(3, torch.Generator().manual_seed(objective._spread_seed + 5))
+    assert again == sizes
+    model.eval()
+    with torch.no_grad():
+        posterior_, shares = model.encode_with_shares(images.float() / 255)
+    if posterior is None:
+        expected = ragged_overlap(space.split(posterior_.mu)[0], sizes, space.factors[0])
+    else:
+        expected = ragged_apart(shares[0], sizes, 0)
+    tol = float_tol(torch.float32, max(expected.item(), 1.0), 64)
+    assert spread.item() == pytest.approx(expected.item(), abs=tol)
+    assert spread.item() > 0
     spread.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())

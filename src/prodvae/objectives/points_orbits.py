@@ -89,15 +89,21 @@ class RowPointsOrbits:
         group = np.cumsum(new_group)[starts] - 1
         first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])  # each group's first run
         runs = np.diff(np.r_[first, len(starts)])
-        kept = runs >= 2  # some are, where a pair can change the factor alone
-        if not kept.any():  # it has one value only
+        kept = runs >= 2
+        # row_pairs checked that a pair can change each factor alone, which needs a group
+        # with two of its levels: none is left only when the factor takes one value
+        if not kept.any():
             raise ValueError(
                 f"no two rows share every other factor's level at two levels of "
                 f"{dataset.spec[column].name!r}, so it has no orbit"
             )
-        self.dataset, self.column, self._order = dataset, column, order
+        self.dataset, self.column = dataset, column
+        self._order = order  # int64 [N]: the rows, grouped, each group by level
+        # int64 [runs]: where each run (the rows of one group at one level) starts in _order,
+        # and how many rows it holds
         self._starts, self._lengths = starts, lengths
-        self.first, self.runs = first[kept], runs[kept]  # each orbit's runs
+        # int64 [orbits]: each orbit's first run and how many runs (levels) it holds
+        self.first, self.runs = first[kept], runs[kept]
 
     def __len__(self) -> int:
         return len(self.first)
@@ -212,9 +218,9 @@ def orbit_overlap(codes: Tensor, factor: PointSet) -> Tensor:
 
 def ragged_overlap(codes: Tensor, sizes: Sequence[int], factor: PointSet) -> Tensor:
     """:func:`orbit_overlap` of orbits of ``sizes`` values each (in order), their codes
-    ``[sum(sizes), 1]``."""
+    ``[sum(sizes), 1]``: the overlap of each orbit, averaged over orbits ``[]``."""
     shares = point_shares(codes, factor)
-    counts = torch.tensor(list(sizes), device=codes.device)
-    orbit = torch.repeat_interleave(torch.arange(len(sizes), device=codes.device), counts)
+    orbit = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(list(sizes)))
+    orbit = orbit.to(codes.device)  # built on the host: no sync for its length
     totals = shares.new_zeros(len(sizes), shares.shape[-1]).index_add(0, orbit, shares)
     return torch.relu(totals - 1).pow(2).sum(-1).mean()
