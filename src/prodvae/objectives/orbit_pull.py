@@ -207,6 +207,18 @@ def pull_drawn(
     return OrbitPull(total, drawn.worst, kept if spreads is not None else None)
 
 
+def orbit_pairs(sizes: Sequence[int], device: torch.device) -> tuple[Tensor, Tensor]:
+    """Every two items of one orbit, for orbits of ``sizes`` items laid end to end: the
+    first and second item of each pair, int64 ``[pairs]`` each, orbit by orbit."""
+    first, second, start = [], [], 0
+    for size in sizes:
+        i, j = torch.triu_indices(size, size, 1, device=device)
+        first.append(i + start)
+        second.append(j + start)
+        start += size
+    return torch.cat(first), torch.cat(second)
+
+
 def orbit_kept(
     space: ProductSpace,
     mu: Tensor,
@@ -224,13 +236,7 @@ def orbit_kept(
     block but ``block`` is constant over each orbit and each softmax block sure of one point."""
     if sum(sizes) != mu.shape[0]:
         raise ValueError(f"orbit_kept: orbits of {sum(sizes)} images, got {mu.shape[0]} codes")
-    first, second, start = [], [], 0
-    for size in sizes:
-        i, j = torch.triu_indices(size, size, 1, device=mu.device)
-        first.append(i + start)
-        second.append(j + start)
-        start += size
-    a, b = torch.cat(first), torch.cat(second)
+    a, b = orbit_pairs(sizes, mu.device)
     if not a.numel():  # orbits of one image each: no pair
         return mu.new_zeros(())
     shared = torch.ones(a.numel(), space.num_factors, dtype=torch.bool, device=mu.device)

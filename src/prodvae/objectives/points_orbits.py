@@ -33,7 +33,7 @@ from prodvae.data import GroundTruthDataset
 from prodvae.data.pairs import row_pairs
 from prodvae.models import VAE
 from prodvae.objectives.coverage import point_shares
-from prodvae.objectives.orbit_pull import shares_with_running_norms
+from prodvae.objectives.orbit_pull import orbit_pairs, shares_with_running_norms
 from prodvae.objectives.orbits import orbit_cells
 from prodvae.objectives.weak import pair_assignment
 from prodvae.spaces import PointSet, ProductSpace
@@ -194,13 +194,7 @@ def orbit_apart(log_shares: Tensor, block: int) -> Tensor:
 def ragged_apart(log_shares: Tensor, sizes: Sequence[int], block: int) -> Tensor:
     """:func:`orbit_apart` of orbits of ``sizes`` values each (in order), their log-shares
     ``[sum(sizes), points]``: every two values of an orbit a pair, averaged over all pairs."""
-    first, second, start = [], [], 0
-    for size in sizes:
-        i, j = torch.triu_indices(size, size, 1, device=log_shares.device)
-        first.append(i + start)
-        second.append(j + start)
-        start += size
-    a, b = torch.cat(first), torch.cat(second)
+    a, b = orbit_pairs(sizes, log_shares.device)
     changed = torch.zeros(a.numel(), block + 1, dtype=torch.bool, device=log_shares.device)
     return pair_assignment({block: torch.cat([log_shares[a], log_shares[b]])}, changed)
 
