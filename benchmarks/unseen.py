@@ -12,7 +12,10 @@ a disc:
   mean of its three turns), turned once round (a loop of 24 values whose views repeat every
   8: symmetry 3, read at its third harmonic; the turned pixels do not land on each other, so
   the repeats are near, not exact), its hue turned (8 values), and the disc moved once round
-  a circle in the frame (12 places): three loops at once.
+  a circle in the frame (12 places): three loops at once;
+- ``real``: four crops of real photographs (scikit-learn's two sample images, a pagoda by a
+  lake and a dahlia: points), each turned once round in its disc (36 values), zoomed into (5
+  values, a segment) and moved left to right (5 places, a segment).
 
     python -m benchmarks.unseen --out runs/unseen
     python -m benchmarks.recovery --datasets runs/unseen/photo.npz runs/unseen/symmetric.npz \\
@@ -83,18 +86,22 @@ def view(
     hue: float = 0.0,
     radius: float = 0.55,
     place: float | None = None,
+    zoom: float = 1.0,
+    shift: float = 0.0,
 ) -> np.ndarray:
     """``image`` shown in a disc of ``radius`` (a share of half the frame) on black, ``uint8
     [size, size, 3]``: turned by ``turn``, its hue turned by ``hue``, the disc centred or, with
-    ``place``, moved to that angle on a circle of radius 0.4 about the centre."""
+    ``place``, moved to that angle on a circle of radius 0.4 about the centre; ``zoom`` < 1
+    shows that share of the picture's middle in the same disc (a camera zooming in), ``shift``
+    moves the disc right by that share of half the frame."""
     n = image.shape[0]
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
-    u, v = (x - (size - 1) / 2) / (size / 2), (y - (size - 1) / 2) / (size / 2)
+    u, v = (x - (size - 1) / 2) / (size / 2) - shift, (y - (size - 1) / 2) / (size / 2)
     if place is not None:
         u, v = u - 0.4 * math.cos(place), v - 0.4 * math.sin(place)
     c, s = math.cos(turn), math.sin(turn)
     across = ((c * u + s * v) / radius, (-s * u + c * v) / radius)  # the picture's own frame
-    rows, columns = ((a * 0.45 + 0.5) * (n - 1) for a in (across[1], across[0]))
+    rows, columns = ((a * 0.45 * zoom + 0.5) * (n - 1) for a in (across[1], across[0]))
     shown = np.stack(
         [
             ndimage.map_coordinates(image[..., channel], [rows, columns], order=1, mode="nearest")
@@ -145,7 +152,47 @@ def symmetric(path: Path, size: int = 32, seed: int = 1) -> Path:
     return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
 
 
-FILES = {"photo": photo, "symmetric": symmetric}
+#: Four crops ``(photograph, top row, left column, side)`` of scikit-learn's two sample
+#: photographs (427 x 640, shipped with the package), each with a clear up and down: the
+#: pagoda's top, trees over the lake, the dahlia's edge on its leaves, the bud below it.
+CROPS = (
+    ("china.jpg", 20, 60, 300),
+    ("china.jpg", 127, 340, 300),
+    ("flower.jpg", 0, 100, 300),
+    ("flower.jpg", 127, 250, 300),
+)
+
+
+def crop(name: str, top: int, left: int, side: int, size: int = 96) -> np.ndarray:
+    """A square crop of a sample photograph, ``[size, size, 3]`` in [0, 1], shrunk with
+    Lanczos filtering (so a view samples no finer detail than it can show)."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    pixels = load_sample_image(name)[top : top + side, left : left + side]
+    shrunk = Image.fromarray(pixels).resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(shrunk, dtype=np.float64) / 255
+
+
+def real(path: Path, size: int = 32) -> Path:
+    """The ``real`` file (see the module docstring): crop, turn, zoom, shift; 3600 images."""
+    images_of = [crop(*where) for where in CROPS]
+    spec = (
+        FactorSpec("crop", "points", values=tuple(float(k) for k in range(len(CROPS)))),
+        _loop("turn", 36),
+        FactorSpec("zoom", "segment", values=tuple(np.linspace(0.5, 1.0, 5))),
+        FactorSpec("shift", "segment", values=tuple(np.linspace(-0.3, 0.3, 5))),
+    )
+    cells = np.stack(np.meshgrid(*(np.arange(len(f.values)) for f in spec), indexing="ij"), -1)
+    cells = cells.reshape(-1, len(spec))
+    values = np.stack([np.asarray(f.values)[cells[:, k]] for k, f in enumerate(spec)], 1)
+    images = np.stack(
+        [view(images_of[int(c)], size, turn=t, zoom=z, shift=x) for c, t, z, x in values]
+    )
+    return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
+
+
+FILES = {"photo": photo, "symmetric": symmetric, "real": real}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,12 +17,16 @@ from prodvae.train.build import auto_space
 
 def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path):
     unseen.main(["--out", str(tmp_path)])
-    photo, symmetric = (from_file(tmp_path / f"{name}.npz") for name in ("photo", "symmetric"))
+    photo, symmetric, real = (
+        from_file(tmp_path / f"{name}.npz") for name in ("photo", "symmetric", "real")
+    )
     assert photo.is_grid and photo.factor_sizes == (36, 12, 5)
     assert symmetric.is_grid and symmetric.factor_sizes == (3, 24, 8, 12)
-    assert photo.image_shape == symmetric.image_shape == (3, 32, 32)
+    assert real.is_grid and real.factor_sizes == (4, 36, 5, 5)
+    assert photo.image_shape == symmetric.image_shape == real.image_shape == (3, 32, 32)
     assert [f.symmetry for f in symmetric.spec] == [1, 3, 1, 1]
-    for data in (photo, symmetric):
+    assert [f.kind for f in real.spec] == ["points", "loop", "segment", "segment"]
+    for data in (photo, symmetric, real):
         for k, factor in enumerate(data.spec):
             if factor.kind != "loop":
                 continue
@@ -37,6 +41,31 @@ def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path
     apart = (turn[:8] - turn[8:16]).pow(2).sum((1, 2, 3))
     beside = (turn[:8] - turn[1:9]).pow(2).sum((1, 2, 3))
     assert bool((apart > 0).all()) and float(apart.max()) < 0.1 * float(beside.min())
+
+
+def test_a_view_zooms_into_the_middle_and_shifts_the_disc():
+    image = np.zeros((64, 64, 3))
+    image[..., 2] = 1.0  # blue
+    image[16:48, 16:48] = (1.0, 0.0, 0.0)  # the middle half red
+    whole, zoomed = unseen.view(image, 32), unseen.view(image, 32, zoom=0.5)
+    inside = whole.sum(-1) > 0
+    assert (zoomed.sum(-1) > 0).tolist() == inside.tolist()  # the same disc
+    assert int(whole[inside, 2].max()) == 255 and int(zoomed[inside, 2].max()) == 0
+    assert int(zoomed[inside, 0].min()) > 0  # only the red middle, to the disc's soft edge
+    # a shift of 0.25 of half the frame is 4 pixels at 32: the same disc, 4 columns right
+    # (uint8 rounding of the same float sums, computed in another order: 1 apart at most)
+    shifted = unseen.view(image, 32, shift=0.25).astype(int)
+    assert not shifted[:, :4].any()
+    assert np.abs(shifted[:, 4:] - whole[:, :-4].astype(int)).max() <= 1
+
+
+def test_the_real_crops_are_sample_photographs_with_an_up_and_down():
+    crops = [unseen.crop(*where, size=32) for where in unseen.CROPS]
+    for picture in crops:
+        assert picture.shape == (32, 32, 3) and 0.0 <= picture.min() < picture.max() <= 1.0
+        # an up and down: the picture turned half round is another picture
+        assert np.abs(picture - picture[::-1, ::-1]).mean() > 0.1
+    assert min(np.abs(a - b).mean() for i, a in enumerate(crops) for b in crops[i + 1 :]) > 0.1
 
 
 def test_a_hue_turn_keeps_grey_and_goes_once_round():
