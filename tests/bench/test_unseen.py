@@ -4,10 +4,11 @@ moved: loops whose orbits the recipe reads from the images, one of them with nea
 import math
 
 import numpy as np
+import pytest
 import torch
 from benchmarks import unseen
 
-from prodvae.data import from_file
+from prodvae.data import FactorSpec, from_file
 from prodvae.metrics.circular import circular_alignment
 from prodvae.objectives.anchor import SPECIFIC, Anchor, anchor_images, plane_specificity
 from prodvae.objectives.orbit_pull import orbit_frames
@@ -52,20 +53,47 @@ def test_a_view_zooms_into_the_middle_and_shifts_the_disc():
     assert (zoomed.sum(-1) > 0).tolist() == inside.tolist()  # the same disc
     assert int(whole[inside, 2].max()) == 255 and int(zoomed[inside, 2].max()) == 0
     assert int(zoomed[inside, 0].min()) > 0  # only the red middle, to the disc's soft edge
-    # a shift of 0.25 of half the frame is 4 pixels at 32: the same disc, 4 columns right
-    # (uint8 rounding of the same float sums, computed in another order: 1 apart at most)
-    shifted = unseen.view(image, 32, shift=0.25).astype(int)
+    # a shift of 0.25 of half the frame is 4 pixels at 32 (exact in binary: x / 16 - 0.25 is
+    # (x - 4) / 16): the same disc and picture, 4 columns right
+    shifted = unseen.view(image, 32, shift=0.25)
     assert not shifted[:, :4].any()
-    assert np.abs(shifted[:, 4:] - whole[:, :-4].astype(int)).max() <= 1
+    assert np.array_equal(shifted[:, 4:], whole[:, :-4])
 
 
-def test_the_real_crops_are_sample_photographs_with_an_up_and_down():
-    crops = [unseen.crop(*where, size=32) for where in unseen.CROPS]
-    for picture in crops:
-        assert picture.shape == (32, 32, 3) and 0.0 <= picture.min() < picture.max() <= 1.0
-        # an up and down: the picture turned half round is another picture
-        assert np.abs(picture - picture[::-1, ::-1]).mean() > 0.1
-    assert min(np.abs(a - b).mean() for i, a in enumerate(crops) for b in crops[i + 1 :]) > 0.1
+def test_the_real_crops_are_the_sample_photographs_shrunk():
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    for name, top, left, side in unseen.CROPS:
+        picture = unseen.crop(name, top, left, side, size=32)
+        pixels = load_sample_image(name)[top : top + side, left : left + side]
+        assert pixels.shape == (side, side, 3)  # square, inside the photograph
+        box = np.asarray(Image.fromarray(pixels).resize((32, 32), Image.BOX)) / 255
+        # Lanczos and box filters of the same pixels: near, not equal (ringing at edges)
+        assert picture.shape == (32, 32, 3) and np.abs(picture - box).mean() < 0.05
+    with pytest.raises(ValueError, match="runs off china.jpg"):
+        unseen.crop("china.jpg", 300, 0, 200)  # 300 + 200 > 427 rows
+
+
+def test_the_grid_runs_the_last_factor_fastest_and_a_zoom_shows_the_middle():
+    spec = (
+        FactorSpec("a", "segment", values=(0.5, 1.0)),
+        FactorSpec("b", "points", values=(0.0, 1.0, 2.0)),
+    )
+    assert unseen.grid_values(spec).tolist() == [
+        [0.5, 0.0],
+        [0.5, 1.0],
+        [0.5, 2.0],
+        [1.0, 0.0],
+        [1.0, 1.0],
+        [1.0, 2.0],
+    ]
+    image = np.random.default_rng(0).uniform(size=(64, 64, 3))
+    # the zoom's share of the picture: the middle half at 0.5 is what zoom 1 shows of a
+    # picture cut to its middle half (the same sample points, up to the bilinear reads)
+    middle = image[16:48, 16:48]
+    near = unseen.view(middle, 32, zoom=63 / 31 * 0.5).astype(int)
+    assert np.abs(unseen.view(image, 32, zoom=0.5).astype(int) - near).max() <= 1
 
 
 def test_a_hue_turn_keeps_grey_and_goes_once_round():
