@@ -69,6 +69,15 @@ RING_SPREAD = math.sqrt(1 / 8)
 #: between the weakest plane seen to start its loop and the strongest seen to fail; a loop
 #: below it is left to the orbit pull (:mod:`prodvae.objectives.orbit_pull`).
 SPECIFIC = 3.0
+#: A segment's start holds its factor only if the pairs that keep the factor keep its
+#: coordinate: their mean squared difference there, over twice the coordinate's variance
+#: (:func:`kept_spread`), is under this. Two images drawn at random give 1, a start that
+#: reads the factor alone 0. The built-in data's segments give 0.04 to 0.26 (orbit's scale
+#: the most); a zoom into four photographs (``benchmarks/unseen.py``'s ``real`` file), whose
+#: one linear direction reads the zoom one way for one photograph and the other way for the
+#: rest, 0.45 to 0.52 -- a start that folds the segment by photograph, which training kept
+#: in one seed of five.
+KEPT = 0.35
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
 ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
 
@@ -249,10 +258,13 @@ class Anchor:
                 blocks = changed_subspaces(differences, changed, dims)
                 specific = plane_specificity(differences, changed, dims)
         projected = [(rows - mean) @ b for b in blocks]
+        kept = None if specific is None else kept_spread(first - second, changed, blocks, projected)
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
             ratio = None if specific is None else specific[index]
             holds = bool(block.abs().sum() > 0) and _holds_layout(index, factor, coords, ratio)
+            if holds and kept is not None and factor.reading.kinds == ("segment",):
+                holds = _kept(index, factor, kept[index])
             anchored.append(torch.full((factor.dim,), holds))
             centre, spread = factor.moments()
             variance = (coords - coords.mean(0)).pow(2).sum(-1).mean()
@@ -312,6 +324,43 @@ def plane_specificity(differences: Tensor, changed: Tensor, dims: Sequence[int])
                 scores.append(float(own.mean() / others.mean()))
         ratios.append(sum(scores) / 2 if len(scores) == 2 else 0.0)
     return ratios
+
+
+def kept_spread(
+    differences: Tensor, changed: Tensor, blocks: Sequence[Tensor], coords: Sequence[Tensor]
+) -> list[float]:
+    """Per factor, how far the pairs that keep it (``changed[:, f]`` false) move its start
+    ``differences [m, q] @ blocks[f]``, as a share of two images at random: their mean squared
+    difference over twice the variance of the images' coordinates ``coords[f] [n, dim]``. 0
+    where nothing keeps the factor or its start is flat."""
+    ratios = []
+    for f, (block, coord) in enumerate(zip(blocks, coords)):
+        keep = ~changed[:, f].bool()
+        variance = float((coord - coord.mean(0)).pow(2).sum(-1).mean())
+        if not bool(keep.any()) or variance == 0.0:
+            ratios.append(0.0)
+            continue
+        moved = (differences[keep] @ block.to(differences.dtype)).pow(2).sum(-1).mean()
+        ratios.append(float(moved) / (2 * variance))
+    return ratios
+
+
+def _kept(index: int, factor, ratio: float) -> bool:
+    """Whether a segment's start is kept by the pairs that keep its factor (:data:`KEPT`);
+    the log names a start that is not, whose codes are then left unanchored."""
+    if ratio < KEPT:
+        return True
+    log.warning(
+        "anchor: the start of segment factor %d (%s) moves %.2f as much as two images at "
+        "random between the images of pairs that keep the factor (a start: < %.2f): one "
+        "direction of the images reads it differently across the other factors; its codes "
+        "are left unanchored",
+        index,
+        factor.name,
+        ratio,
+        KEPT,
+    )
+    return False
 
 
 def _holds_layout(index: int, factor, coords: Tensor, specific: float | None = None) -> bool:
