@@ -1,0 +1,178 @@
+"""Whether a fitted start holds its factor: the checks :class:`~prodvae.objectives.anchor.Anchor`
+runs on each block's layout before it anchors the codes there.
+
+A loop's plane is a start when its coordinates lie on a ring, or when the pairs that change
+the factor single that plane out (:func:`plane_specificity`); a segment's direction is a
+start when the pairs that keep the factor keep its coordinate (:func:`kept_spread`). A start
+that fails is left unanchored, and the log names it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+log = logging.getLogger("prodvae.objectives.anchor")  # the anchor's own log, as users filter it
+
+#: A loop block's fitted radii vary less than this (coefficient of variation) when it found a
+#: ring: the value of a uniformly filled disc, sqrt(1/18) / (2/3).
+RING_SPREAD = math.sqrt(1 / 8)
+#: A loop's plane that holds no ring is still a start for it when the pairs that change the
+#: factor alone move the images in it this many times as much as the other pairs do (mean
+#: squared projected difference, cross-fitted: :func:`plane_specificity`). Pairs that move
+#: only noise give about 1 (0.86 to 1.07 on isotropic noise), a factor the images do not show
+#: 0; at 32 px sprites' hue gives 4.3 to 6.1 (the recipe's seeds 0 to 4), orbit's loops 8 to
+#: 160, sprites' rotation 0.5 to 1.1. A plane singled out only a little is no start: the hue of
+#: a picture that also turns and moves (``benchmarks/unseen.py``'s ``symmetric`` file) gives
+#: 1.6, and its block started there was left idle by the decoder (the hue read at 0.07 after
+#: training), while its orbits, read from the images, teach it (0.996). So the bar lies
+#: between the weakest plane seen to start its loop and the strongest seen to fail; a loop
+#: below it is left to the orbit pull (:mod:`prodvae.objectives.orbit_pull`).
+SPECIFIC = 3.0
+#: A segment's start holds its factor only if the pairs that keep the factor keep its
+#: coordinate: their mean squared difference there, over twice the coordinate's variance
+#: (:func:`kept_spread`), is under this. Two images drawn at random give 1, a start that
+#: reads the factor alone 0. The built-in data's segments give 0.04 to 0.26 (orbit's scale
+#: the most); a zoom into four photographs (``benchmarks/unseen.py``'s ``real`` file), whose
+#: one linear direction reads the zoom one way for one photograph and the other way for the
+#: rest, 0.45 to 0.52 -- a start that folds the segment by photograph, which training kept
+#: in one seed of five.
+KEPT = 0.35
+
+
+def check_changed(differences: Tensor, changed: Tensor, dims: Sequence[int]) -> None:
+    """Raise unless ``changed`` is a flag ``[m, factors]`` per pair of ``differences [m, q]``."""
+    if changed.dim() != 2 or changed.shape != (differences.shape[0], len(dims)):
+        raise ValueError(
+            f"anchor: changed must be bool [{differences.shape[0]}, {len(dims)}] (a flag per "
+            f"pair and factor), got {list(changed.shape)}"
+        )
+
+
+def changes_alone(changed: Tensor) -> Tensor:
+    """bool ``[m, factors]``: the factor each pair changes, for the pairs that change one."""
+    changed = changed.bool()
+    return changed & (changed.sum(-1, keepdim=True) == 1)
+
+
+def leading_directions(rows: Tensor, dim: int) -> Tensor | None:
+    """The ``dim`` leading right singular vectors ``[q, dim]`` (float64) of ``rows [m, q]``;
+    None with fewer than ``dim`` rows."""
+    if len(rows) < dim:
+        return None
+    _, _, vt = torch.linalg.svd(rows.double(), full_matrices=False)
+    return vt[:dim].T
+
+
+def plane_specificity(differences: Tensor, changed: Tensor, dims: Sequence[int]) -> list[float]:
+    """Per factor, how much more the pairs that change it alone move the images in its plane
+    than the pairs that keep it do: the ratio of their mean squared differences projected on
+    the plane (``differences [m, q]``, ``changed`` bool ``[m, factors]``, ``dims[f]`` the
+    plane's dimension). Cross-fitted: the plane is fitted on every other pair
+    (:func:`changed_subspaces`' directions) and the ratio read on the rest, then the other way
+    round, and the two ratios averaged -- a plane read on the pairs it was fitted on holds
+    more of them than of any others even when they only move noise (on isotropic noise of
+    3072 values, 2048 pairs: 14 to 16; cross-fitted: 0.86 to 1.07). 0 for a factor with too
+    few pairs that change it alone, ``inf`` where the other pairs do not move the plane."""
+    check_changed(differences, changed, dims)
+    d, changed = differences.double(), changed.bool()
+    only = changes_alone(changed)
+    halves = torch.arange(len(d), device=d.device) % 2 == 0
+    ratios = []
+    for f, dim in enumerate(dims):
+        scores = []
+        for fit, read in ((halves, ~halves), (~halves, halves)):
+            basis = leading_directions(d[fit & only[:, f]], dim)
+            if basis is None or not bool((read & only[:, f]).any()):
+                break
+            energy = (d[read] @ basis).pow(2).sum(-1)
+            own, others = energy[only[read, f]], energy[~changed[read, f]]
+            if not len(others) or float(others.mean()) == 0.0:
+                scores.append(math.inf)
+            else:
+                scores.append(float(own.mean() / others.mean()))
+        ratios.append(sum(scores) / 2 if len(scores) == 2 else 0.0)
+    return ratios
+
+
+def kept_spread(
+    differences: Tensor, changed: Tensor, blocks: Sequence[Tensor], coords: Sequence[Tensor]
+) -> list[float]:
+    """Per factor, how far the pairs that keep it (``changed[:, f]`` false) move its start
+    ``differences [m, q] @ blocks[f]``, as a share of two images at random: their mean squared
+    difference over twice the variance of the images' coordinates ``coords[f] [n, dim]``. 0
+    where nothing keeps the factor or its start is flat."""
+    ratios = []
+    for f, (block, coord) in enumerate(zip(blocks, coords)):
+        keep = ~changed[:, f].bool()
+        variance = float((coord - coord.mean(0)).pow(2).sum(-1).mean())
+        if not bool(keep.any()) or variance == 0.0:
+            ratios.append(0.0)
+            continue
+        moved = (differences[keep] @ block.to(differences.dtype)).pow(2).sum(-1).mean()
+        ratios.append(float(moved) / (2 * variance))
+    return ratios
+
+
+def segment_kept(index: int, factor, ratio: float) -> bool:
+    """Whether a segment's start is kept by the pairs that keep its factor (:data:`KEPT`);
+    the log names a start that is not, whose codes are then left unanchored."""
+    if ratio < KEPT:
+        return True
+    log.warning(
+        "anchor: the start of segment factor %d (%s) moves %.2f as much as two images at "
+        "random between the images of pairs that keep the factor (a start: < %.2f): one "
+        "direction of the images reads it differently across the other factors; its codes "
+        "are left unanchored",
+        index,
+        factor.name,
+        ratio,
+        KEPT,
+    )
+    return False
+
+
+def holds_layout(index: int, factor, coords: Tensor, specific: float | None = None) -> bool:
+    """Whether factor ``index``'s fitted coordinates ``[n, dim]`` are a start for it: always,
+    except a loop whose coordinates lie on no ring (their radii spread like a filled disc's)
+    and whose plane its own pairs do not single out (``specific``: :func:`plane_specificity`,
+    None without pairs that say what they change)."""
+    if factor.reading.ring is None:
+        return True
+    radii = (coords - coords.mean(0)).norm(dim=-1)
+    spread = (radii.std() / radii.mean()).item()
+    if spread < RING_SPREAD:
+        return True
+    if specific is not None and specific >= SPECIFIC:
+        log.info(
+            "anchor: the images hold no ring for loop factor %d (%s) (the radii of its fitted "
+            "plane vary by %.2f of their mean), but its pairs move the images in that plane "
+            "%.1f times as much as the other pairs do: its codes start from the plane",
+            index,
+            factor.name,
+            spread,
+            specific,
+        )
+        return True
+    why = (
+        ""
+        if specific is None
+        else (
+            f", and its pairs move the images in it only {specific:.2f} times as much as the "
+            f"other pairs do (a start: >= {SPECIFIC})"
+        )
+    )
+    log.warning(
+        "anchor: the images hold no ring for loop factor %d (%s): the radii of its fitted "
+        "plane vary by %.2f of their mean (a ring: < %.2f)%s; its codes are left unanchored",
+        index,
+        factor.name,
+        spread,
+        RING_SPREAD,
+        why,
+    )
+    return False
