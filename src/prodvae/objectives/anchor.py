@@ -38,9 +38,9 @@ as the other pairs do (:func:`plane_specificity`), and left unanchored otherwise
 pairs that say what they change, or for a factor the images barely show, the plane is noise;
 the log names each such loop (:attr:`Anchor.anchored`). A segment's start is one direction
 of the images, and where the images change with the factor differently across another's
-values (a zoom into four photographs) that direction can read it one way for some of them
-and the other way for the rest: a start folded by the other factor, which training need not
-undo. The pairs that keep the factor show it, since they must keep its coordinate
+values (a zoom into crops of two photographs) that direction can read it one way for some of
+them and the other way for the rest: a start folded by the other factor, which training need
+not undo. The pairs that keep the factor show it, since they must keep its coordinate
 (:func:`kept_spread`); a segment whose start they move :data:`KEPT` or more of what two
 images at random do is left unanchored, and named in the log.
 :func:`anchor_images` draws the training images (and pairs) a layout is fitted on.
