@@ -131,11 +131,11 @@ def test_a_hue_whose_plane_is_barely_singled_out_is_left_to_its_orbits(tmp_path,
     assert "loop block 2 (hue) is pulled toward the angles round its orbits" in caplog.text
 
 
-def test_the_real_files_zoom_start_is_folded_by_crop_and_left_unstarted(tmp_path, caplog):
+def test_the_real_files_zoom_start_is_folded_by_crop_and_named(tmp_path, caplog):
     """The zoom's one linear direction reads the pagoda's zoom the other way from the other
     crops' (a start folded by crop, which training kept in one seed of five), and the pairs
-    that keep the zoom show it: the zoom is left unstarted; the shift, read alike in every
-    crop, starts."""
+    that keep the zoom show it: the log names the zoom, not the shift (read alike in every
+    crop); both start."""
     unseen.main(["--out", str(tmp_path), "--files", "real"])
     data = from_file(tmp_path / "real.npz")
     images, pairs, changed = anchor_images(data, torch.Generator().manual_seed(0), True)
@@ -143,10 +143,10 @@ def test_the_real_files_zoom_start_is_folded_by_crop_and_left_unstarted(tmp_path
     with caplog.at_level("WARNING", logger="prodvae.objectives.anchor"):
         anchor = Anchor.fit(space, images, pairs, changed=changed)
     crop, zoom, shift = 0, 2, 3
-    assert not anchor.anchored[space.slices[zoom]].any()
-    assert anchor.anchored[space.slices[shift]].all()
-    assert f"segment factor {zoom} (segment) is not started" in caplog.text
-    # the fold itself: the start's zoom coordinate (fitted, though unused) against the zoom,
+    assert anchor.anchored[space.slices[zoom]].all() and anchor.anchored[space.slices[shift]].all()
+    assert f"keep segment factor {zoom} (segment) move its start" in caplog.text
+    assert f"segment factor {shift}" not in caplog.text
+    # the fold itself: the start's zoom coordinate against the zoom,
     # crop by crop -- one crop's one way, the other three's the other
     cells = torch.cartesian_prod(*(torch.arange(n) for n in data.factor_sizes))
     layout = anchor(data.images_from_factors(cells).float() / 255)[:, space.slices[zoom]][:, 0]

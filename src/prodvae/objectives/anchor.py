@@ -39,10 +39,11 @@ pairs that say what they change, or for a factor the images barely show, the pla
 the log names each such loop (:attr:`Anchor.anchored`). A segment's start is one direction
 of the images, and where the images change with the factor differently across another's
 values (a zoom into crops of two photographs) that direction can read it one way for some of
-them and the other way for the rest: a start folded by the other factor, which training need
-not undo. The pairs that keep the factor show it, since they must keep its coordinate
-(:func:`kept_spread`); a segment whose start they move :data:`KEPT` or more of what two
-images at random do is left unanchored, and named in the log.
+them and the other way for the rest: a start folded by the other factor. The pairs that keep
+the factor show it, since they must keep its coordinate (:func:`kept_spread`); the log names
+a segment whose start they move :data:`KEPT` or more of what two images at random do. Its
+codes start there all the same: left unstarted, such a block folded in training by itself
+about as often as training failed to undo the folded start (``benchmarks/README.md``).
 :func:`anchor_images` draws the training images (and pairs) a layout is fitted on.
 """
 
@@ -65,7 +66,7 @@ from prodvae.objectives.anchor_checks import (
     kept_spread,
     leading_directions,
     plane_specificity,
-    segment_kept,
+    warn_unkept,
 )
 from prodvae.spaces import ProductSpace
 
@@ -248,7 +249,7 @@ class Anchor:
             ratio = None if specific is None else specific[index]
             holds = bool(block.abs().sum() > 0) and holds_layout(index, factor, coords, ratio)
             if holds and kept is not None and factor.reading.kinds == ("segment",):
-                holds = segment_kept(index, factor, kept[index])
+                warn_unkept(index, factor, kept[index])
             anchored.append(torch.full((factor.dim,), holds))
             centre, spread = factor.moments()
             variance = (coords - coords.mean(0)).pow(2).sum(-1).mean()

@@ -2,9 +2,9 @@
 runs on each block's layout before it anchors the codes there.
 
 A loop's plane is a start when its coordinates lie on a ring, or when the pairs that change
-the factor single that plane out (:func:`plane_specificity`); a segment's direction is a
-start when the pairs that keep the factor keep its coordinate (:func:`kept_spread`). A start
-that fails is left unanchored, and the log names it.
+the factor single that plane out (:func:`plane_specificity`); a loop's start that fails is
+left unanchored, and the log names it. A segment's direction is always a start, and the log
+names one that the pairs that keep its factor do not keep (:func:`kept_spread`).
 """
 
 from __future__ import annotations
@@ -33,17 +33,16 @@ RING_SPREAD = math.sqrt(1 / 8)
 #: between the weakest plane seen to start its loop and the strongest seen to fail; a loop
 #: below it is left to the orbit pull (:mod:`prodvae.objectives.orbit_pull`).
 SPECIFIC = 3.0
-#: A segment's start holds its factor only if the pairs that keep the factor keep its
-#: coordinate: those that change one other factor move it, in mean square, less than this
-#: share of what two images at random do (:func:`kept_spread`; a start that reads the factor
-#: alone gives 0). Over 13 to 15 draws of the anchor's pairs at 32 px, with pairs that
-#: change one factor (the recipe's): the built-in data's segments 0.04 to 0.30 (orbit's scale
-#: the most), a zoom into four crops of two photographs (``benchmarks/unseen.py``'s ``real``
-#: file), whose one direction reads the zoom one way for one crop and the other way for the
-#: rest, 0.43 to 0.52 -- a start that folds the segment by crop, which training kept in one
-#: seed of five. With pairs that change any number of factors (``num_changed: null``) the
-#: built-in starts are noisier, up to 0.39 (sprites' scale), and the zoom 0.44 to 0.54: the
-#: bar is between, closer to both there.
+#: A segment's start reads its factor alike across the other factors when the pairs that
+#: keep the factor keep its coordinate; the log names one whose pairs that change one other
+#: factor move it, in mean square, this share or more of what two images at random do
+#: (:func:`kept_spread`; a start that reads the factor alone gives 0). Over 13 to 15 draws of
+#: the anchor's pairs at 32 px, with pairs that change one factor (the recipe's): the built-in
+#: data's segments 0.04 to 0.30 (orbit's scale the most), a zoom into four crops of two
+#: photographs (``benchmarks/unseen.py``'s ``real`` file), whose one direction reads the zoom
+#: one way for one crop and the other way for the rest, 0.43 to 0.52. With pairs that change
+#: any number of factors (``num_changed: null``) the built-in starts are noisier, up to 0.39
+#: (sprites' scale), and the zoom 0.44 to 0.54.
 KEPT = 0.4
 
 
@@ -126,23 +125,23 @@ def kept_spread(
     return ratios
 
 
-def segment_kept(index: int, factor, ratio: float) -> bool:
-    """Whether a segment's start is kept by the pairs that keep its factor (:data:`KEPT`);
-    the log names a start that is not, whose codes are then left unanchored."""
+def warn_unkept(index: int, factor, ratio: float) -> None:
+    """Name in the log a segment's start that the pairs that keep its factor move
+    :data:`KEPT` or more of what two images at random do (:func:`kept_spread`)."""
     if ratio < KEPT:
-        return True
+        return
     log.warning(
-        "anchor: segment factor %d (%s) is not started: the pairs that keep it move its "
-        "fitted coordinate %.2f times as much (mean square) as two images at random do (a "
-        "start: under %.2f) -- likely a direction of the images that reads the factor one way "
-        "in some images and the other way in others, as a zoom can brighten one photograph "
-        "and darken another; its codes are left unanchored",
+        "anchor: the pairs that keep segment factor %d (%s) move its start %.2f times as much "
+        "(mean square) as two images at random do (a start that reads the factor alone: near "
+        "0; %.2f or more is named here) -- likely a direction of the images that reads it one "
+        "way in some images and the other way in others, as a zoom can brighten one "
+        "photograph and darken another; its codes start there, and training may keep that "
+        "fold: check its block against the factor for each value of the others",
         index,
         factor.name,
         ratio,
         KEPT,
     )
-    return False
 
 
 def holds_layout(index: int, factor, coords: Tensor, specific: float | None = None) -> bool:
