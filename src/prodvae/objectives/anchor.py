@@ -243,7 +243,8 @@ class Anchor:
                 blocks = changed_subspaces(differences, changed, dims)
                 specific = plane_specificity(differences, changed, dims)
         projected = [(rows - mean) @ b for b in blocks]
-        kept = None if specific is None else kept_spread(first - second, changed, blocks, projected)
+        # with the pairs' account of what they change (``differences`` set just above)
+        kept = None if specific is None else kept_spread(differences, changed, blocks, projected)
         weights, offsets, anchored = [], [], []
         for index, (factor, block, coords) in enumerate(zip(space.factors, blocks, projected)):
             ratio = None if specific is None else specific[index]
