@@ -72,6 +72,7 @@ from benchmarks.recovery_data import Sweep, dataset_name, gappy_file, is_file, s
 from benchmarks.results import record
 from prodvae.data import GroundTruthDataset
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
+from prodvae.metrics.samples import draw
 from prodvae.train import Config, load_config, load_run, train
 from prodvae.train.build import build_dataset
 from prodvae.train.checkpoint import check_identity, read_state
@@ -178,16 +179,18 @@ def read_factors(
     folder: Path, seed: int, samples: int = SAMPLES, dataset: GroundTruthDataset | None = None
 ) -> list[dict[str, Any]]:
     """Each factor's recovery by the run in ``folder``, on ``samples`` fresh grid images (of
-    ``dataset``; by default the run's own)."""
+    ``dataset``; by default the run's own), or on a file that is no grid, ``samples`` of its
+    rows scored at their values (:func:`prodvae.metrics.samples.draw`)."""
     loaded = load_run(folder, dataset=dataset)  # the run's own file is then never loaded
-    dataset = loaded.dataset
     generator = torch.Generator().manual_seed(10_000 + seed)
-    indices = dataset.sample_factors(samples, generator=generator)
-    with torch.no_grad():
-        images = dataset.images_from_factors(indices).float() / 255
-        ambient = torch.cat([loaded.model.codes(chunk) for chunk in images.split(500)])
-    codes = intrinsic_codes(ambient.double().numpy(), latent_groups(loaded.space))
-    report = factor_recovery(codes, indices.numpy(), dataset.spec)
+
+    def encode(images: torch.Tensor) -> torch.Tensor:
+        chunks = (images.float() / 255).split(500)
+        return torch.cat([loaded.model.codes(chunk) for chunk in chunks]).double()
+
+    drawn = draw(loaded.dataset, encode, samples, generator)
+    codes = intrinsic_codes(drawn.ambient, latent_groups(loaded.space))
+    report = factor_recovery(codes, drawn.factors, drawn.spec)
     return [
         {
             "factor": r.name,

@@ -1,10 +1,10 @@
 """Data the recipe was never tuned on: labelled files of pictures turned, recoloured, moved.
 
 The recipe (``configs/product_weak.yaml``) was built on three procedural datasets; a user
-brings other images. This writes three files in the library's dataset format (what a user's
+brings other images. This writes four files in the library's dataset format (what a user's
 own ``data.name=file`` data would be), each of pictures shown in a disc on black: two made
 from smooth random colour pictures -- a stand-in for a photograph: blobs of colour at several
-scales, no edges or shapes to rotate -- and one from crops of real photographs:
+scales, no edges or shapes to rotate -- and two from crops of real photographs:
 
 - ``photo``: one picture turned once round (a loop of 36 values), its colours turned round
   the grey axis (a hue loop of 12), at 5 sizes (a segment);
@@ -16,12 +16,18 @@ scales, no edges or shapes to rotate -- and one from crops of real photographs:
 - ``real``: four crops of real photographs (scikit-learn's two sample images, a pagoda over
   a lake and a dahlia, shipped with the package: points), each turned once round in its
   disc (36 values), zoomed into (5 values, a segment) and moved left to right (5 places, a
-  segment).
+  segment);
+- ``scattered``: the same crops and factors as ``real``, but each of its 4000 rows at a turn,
+  zoom and shift of its own drawn at random (and a crop drawn at random): photographs taken
+  at whatever angles someone took them, with no grid and no two rows at one value, so pairs
+  and orbits match rows by the nearest values (equal-count bins) and the runs are scored on
+  the file's own rows.
 
     python -m benchmarks.unseen --out runs/unseen
     python -m benchmarks.recovery --datasets runs/unseen/photo.npz runs/unseen/symmetric.npz \\
         --methods product_weak --seeds 0 1 2 --jobs 2 --record recovery_cpu_unseen
     python -m benchmarks.unseen --out runs/unseen_real --files real
+    python -m benchmarks.unseen --out runs/unseen_scattered --files scattered
 """
 
 from __future__ import annotations
@@ -199,7 +205,34 @@ def real(path: Path, size: int = 32) -> Path:
     return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
 
 
-FILES = {"photo": photo, "symmetric": symmetric, "real": real}
+def scattered(path: Path, size: int = 32, seed: int = 2, rows: int = 4000) -> Path:
+    """The ``scattered`` file (see the module docstring): the ``real`` file's crops and
+    factors, each row at its own values drawn at random (no grid, no two rows at one turn,
+    zoom or shift); ``rows`` images."""
+    images_of = [crop(*where) for where in CROPS]
+    spec = (
+        FactorSpec("crop", "points"),
+        FactorSpec("turn", "loop", period=2 * math.pi),
+        FactorSpec("zoom", "segment"),
+        FactorSpec("shift", "segment"),
+    )
+    rng = np.random.default_rng(seed)
+    values = np.stack(
+        [
+            rng.integers(len(CROPS), size=rows).astype(np.float64),
+            rng.uniform(0, 2 * math.pi, rows),
+            rng.uniform(0.5, 1.0, rows),
+            rng.uniform(-0.3, 0.3, rows),
+        ],
+        1,
+    )
+    images = np.stack(
+        [view(images_of[int(c)], size, turn=t, zoom=z, shift=x) for c, t, z, x in values]
+    )
+    return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
+
+
+FILES = {"photo": photo, "symmetric": symmetric, "real": real, "scattered": scattered}
 
 
 def main(argv: list[str] | None = None) -> None:

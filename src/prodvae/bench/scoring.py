@@ -58,35 +58,24 @@ def score(encode: Any, dataset: Any, space: Any, evaluation: Evaluation) -> dict
 def score_subset(encode: Any, dataset: Any, space: Any, evaluation: Evaluation) -> dict[str, Any]:
     """Only the registered metrics named in ``evaluation.metrics``, keyed as ``evaluate``
     keys them."""
-    from prodvae.metrics import METRICS, MetricInputs, intrinsic_codes, latent_groups
-    from prodvae.metrics.interventional import encode_factors
+    from prodvae.metrics import METRICS
+    from prodvae.metrics.evaluate import sampled_inputs
 
     missing = [name for name in evaluation.metrics if name not in METRICS]
     if missing:
         raise ValueError(
             f"evaluation.metrics: unknown metric(s) {missing}; registered: {', '.join(METRICS)}"
         )
+    gridded = [n for n in evaluation.metrics if METRICS[n].needs_dataset]
+    if gridded and not getattr(dataset, "is_grid", False):
+        raise ValueError(
+            f"evaluation.metrics: {', '.join(gridded)} need a grid dataset (they hold one "
+            "factor and draw the others); this dataset is not one"
+        )
     n_train, n_test = evaluation.num_train, evaluation.num_test
     generator = torch.Generator().manual_seed(int(evaluation.seed))
-    indices = dataset.sample_factors(n_train + n_test, generator)
-    ambient = encode_factors(dataset, encode, indices)
-    factors = indices.numpy()
-    groups = latent_groups(space if space is not None else ambient.shape[1])
-    codes = intrinsic_codes(ambient, groups)
-    inputs = MetricInputs(
-        codes_train=codes.values[:n_train],
-        factors_train=factors[:n_train],
-        codes_test=codes.values[n_train:],
-        factors_test=factors[n_train:],
-        ambient_train=ambient[:n_train],
-        groups=groups,
-        code_kinds=codes.kinds,
-        spec=tuple(dataset.spec),
-        dataset=dataset,
-        encode=encode,
-        space=space,
-        fast=evaluation.fast,
-        seed=evaluation.seed,
+    inputs = sampled_inputs(
+        dataset, encode, space, n_train, n_test, generator, evaluation.fast, evaluation.seed
     )
     results: dict[str, Any] = {}
     for name in evaluation.metrics:

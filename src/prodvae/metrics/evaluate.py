@@ -1,14 +1,17 @@
-"""Run a suite of registered metrics on samples drawn from a grid dataset.
+"""Run a suite of registered metrics on samples drawn from a dataset.
 
-``evaluate`` draws ``num_train + num_test`` grid points with a seeded generator, encodes
+``evaluate`` draws ``num_train + num_test`` grid points with a seeded generator (on a dataset
+that is no grid, rows scored at their values: :mod:`prodvae.metrics.samples`), encodes
 their images, turns ambient codes into intrinsic coordinates (one per latent factor when a
 :class:`~prodvae.spaces.ProductSpace` is given), runs every metric of the suite and returns
 a flat dict: ``<metric>.<score>`` floats (or ``<metric>`` when the metric has one score of
 its own name), ``seconds.<metric>`` timings, and metadata (``sklearn_version``, ``suite``,
-``fast``, sizes, seed, ``dci_regressor``). The metrics whose work is model fits in worker
-processes (DCI, SAP, modularity/explicitness) are computed in a background thread, beside the
-others, which run here in order (the interventional scores encode images): the workers then
-fit while this process encodes, and the scores are the same as one metric after another.
+``fast``, sizes, seed, ``dci_regressor``, ``drawn``: "grid cells" or "rows"; on rows also
+``left_out``, the scores that need a grid, and ``binned``, the factors scored in bins). The
+metrics whose work is model fits in worker processes (DCI, SAP, modularity/explicitness) are
+computed in a background thread, beside the others, which run here in order (the
+interventional scores encode images): the workers then fit while this process encodes, and
+the scores are the same as one metric after another.
 
 Fast presets (``fast=True``; each documented in its module, agreement checked in tests):
 dci uses histogram boosting ("hist"); infomec fits its InfoE regressions on at most 2,000
@@ -30,37 +33,60 @@ import torch
 
 from prodvae.metrics.dci import FAST_REGRESSOR
 from prodvae.metrics.groups import intrinsic_codes, latent_groups
-from prodvae.metrics.interventional import Encode, encode_factors, make_generator
+from prodvae.metrics.interventional import Encode, make_generator
 from prodvae.metrics.registry import MetricEntry, MetricInputs, metrics_in_suite
+from prodvae.metrics.samples import bins_of, draw
 
 logger = logging.getLogger(__name__)
 
 
-def _draw(dataset: Any, encode: Encode, n: int, generator: torch.Generator):
-    indices = dataset.sample_factors(n, generator)
-    return encode_factors(dataset, encode, indices), indices.numpy()
-
-
-def _inputs(dataset, encode, space, fast, num_train, num_test, seed) -> MetricInputs:
-    gen = make_generator(None, seed)
-    ambient, factors = _draw(dataset, encode, num_train + num_test, gen)
-    groups = latent_groups(space if space is not None else ambient.shape[1])
-    codes = intrinsic_codes(ambient, groups)
+def sampled_inputs(
+    dataset: Any,
+    encode: Encode,
+    space: Any,
+    num_train: int,
+    num_test: int,
+    generator: torch.Generator,
+    fast: bool = False,
+    seed: int = 0,
+) -> MetricInputs:
+    """The metrics' inputs from ``num_train + num_test`` draws of ``dataset`` with
+    ``generator`` (grid cells, or rows scored at their values:
+    :func:`~prodvae.metrics.samples.draw`), the first ``num_train`` to fit, the rest to
+    score."""
+    drawn = draw(dataset, encode, num_train + num_test, generator)
+    groups = latent_groups(space if space is not None else drawn.ambient.shape[1])
+    codes = intrinsic_codes(drawn.ambient, groups)
     return MetricInputs(
         codes_train=codes.values[:num_train],
-        factors_train=factors[:num_train],
+        factors_train=drawn.factors[:num_train],
         codes_test=codes.values[num_train:],
-        factors_test=factors[num_train:],
-        ambient_train=ambient[:num_train],
+        factors_test=drawn.factors[num_train:],
+        ambient_train=drawn.ambient[:num_train],
         groups=groups,
         code_kinds=codes.kinds,
-        spec=tuple(getattr(dataset, "spec", ())) or None,
+        spec=drawn.spec or None,
         dataset=dataset,
         encode=encode,
         space=space,
         fast=fast,
         seed=seed,
     )
+
+
+def left_out(entries: Sequence[MetricEntry], dataset: Any) -> list[str]:
+    """The metrics of ``entries`` that need a grid when ``dataset`` is none (each named in
+    a warning): they hold one factor at a value and draw the others."""
+    if getattr(dataset, "is_grid", False):
+        return []
+    names = [e.name for e in entries if e.needs_dataset]
+    if names:
+        logger.warning(
+            "%s: the dataset is not a grid, so these scores (which hold one factor and draw "
+            "the others) are left out; the others score rows drawn at random",
+            ", ".join(names),
+        )
+    return names
 
 
 def evaluate(
@@ -74,12 +100,16 @@ def evaluate(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Scores of ``suite`` ("standard", "topology" or "all") for ``encode`` (uint8 images
-    ``[n, C, H, W]`` -> codes ``[n, D]``) on the grid ``dataset``."""
+        ``[n, C, H, W]`` -> codes ``[n, D]``) on ``dataset`` (a grid, or any labelled dataset's
+    rows: :mod:`prodvae.metrics.samples`)."""
     entries = metrics_in_suite(suite)
     for name, size in (("num_train", num_train), ("num_test", num_test)):
         if size < 2:
             raise ValueError(f"{name} must be >= 2, got {size}")
-    inputs = _inputs(dataset, encode, space, fast, num_train, num_test, seed)
+    skipped = left_out(entries, dataset)
+    entries = [e for e in entries if e.name not in skipped]
+    generator = make_generator(None, seed)
+    inputs = sampled_inputs(dataset, encode, space, num_train, num_test, generator, fast, seed)
     results: dict[str, Any] = {}
     for name, (scores, seconds) in run_metrics(entries, inputs).items():
         results[f"seconds.{name}"] = seconds
@@ -93,7 +123,13 @@ def evaluate(
         num_test=int(num_test),
         seed=int(seed),
         dci_regressor=FAST_REGRESSOR if fast else "gbt",
+        drawn="grid cells" if getattr(dataset, "is_grid", False) else "rows",
     )
+    if skipped:
+        results["left_out"] = ", ".join(skipped)
+    binned = bins_of(tuple(getattr(dataset, "spec", ())), inputs.spec or ())
+    if binned:
+        results["binned"] = ", ".join(f"{name} ({count})" for name, count in binned.items())
     return results
 
 

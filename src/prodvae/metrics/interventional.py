@@ -40,13 +40,19 @@ def encode_factors(dataset: Any, encode: Encode, indices: torch.Tensor) -> np.nd
     """Ambient codes ``[n, D]`` (float64) of the images at grid ``indices [n, K]``."""
     chunks = []
     for start in range(0, indices.shape[0], ENCODE_BATCH):
-        images = dataset.images_from_factors(indices[start : start + ENCODE_BATCH])
-        with torch.no_grad():
-            codes = encode(images)
-        if isinstance(codes, torch.Tensor):
-            codes = codes.detach().cpu().double().numpy()
-        chunks.append(np.asarray(codes, dtype=np.float64).reshape(images.shape[0], -1))
+        chunks.append(
+            encoded(encode, dataset.images_from_factors(indices[start : start + ENCODE_BATCH]))
+        )
     return np.concatenate(chunks, axis=0)
+
+
+def encoded(encode: Encode, images: torch.Tensor) -> np.ndarray:
+    """Ambient codes ``float64 [n, D]`` of ``images [n, C, H, W]``, without gradients."""
+    with torch.no_grad():
+        codes = encode(images)
+    if isinstance(codes, torch.Tensor):
+        codes = codes.detach().cpu().double().numpy()
+    return np.asarray(codes, dtype=np.float64).reshape(images.shape[0], -1)
 
 
 def encode_intrinsic(
