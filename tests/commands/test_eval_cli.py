@@ -1,6 +1,8 @@
 import json
+import math
 
 import pytest
+from tests.data.labelled_files import objects_at_angles, write_labelled_file
 
 from prodvae.cli import main
 
@@ -66,3 +68,31 @@ def test_eval_refuses_a_run_without_checkpoints(run_dir, tmp_path, capsys):
     (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
     assert main(["eval", str(empty), *QUICK]) == 2
     assert "has no checkpoint yet" in capsys.readouterr().err
+
+
+def test_eval_scores_a_file_that_is_no_grid_on_its_rows(tmp_path, capsys):
+    path = write_labelled_file(
+        tmp_path / "photos.npz",
+        objects_at_angles(),
+        ("points", "loop", "segment"),
+        periods={1: 2 * math.pi},
+        image_size=32,
+    )
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        TINY.replace(
+            "{name: torus, options: {image_size: 32, factor_sizes: [8, 8]}}",
+            f"{{name: file, path: {path}}}",
+        )
+    )
+    assert main(["train", str(config), "--set", f"run.dir={tmp_path / 'runs'}"]) == 0
+    run_dir = tmp_path / "runs" / "tiny"
+    assert main(["eval", str(run_dir), *QUICK]) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    assert metrics["drawn"] == "rows" and metrics["binned"] == "f1 (20), f2 (20)"
+    assert 0 <= metrics["factor_recovery"] <= 1
+    standard = ["--suite", "standard", "--fast", "--num-train", "200", "--num-test", "100"]
+    assert main(["eval", str(run_dir), *standard]) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    assert metrics["left_out"] == "beta_vae, factor_vae" and "mig" in metrics
+    assert "left_out" in capsys.readouterr().out

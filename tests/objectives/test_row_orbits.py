@@ -10,11 +10,17 @@ from tests.objectives.toy import blob_images
 from tests.tolerances import float_tol
 
 from prodvae.data import ArrayDataset, FactorSpec
+from prodvae.data.pairs import row_pairs
 from prodvae.data.procedural import grid_values
 from prodvae.models import build_vae
 from prodvae.objectives.orbit_pull import orbit_frames, orbit_pull
 from prodvae.objectives.orbits import AGREEMENT, orbit_angles
-from prodvae.objectives.row_orbits import RowOrbitFrame, row_orbits, spaced_angles
+from prodvae.objectives.row_orbits import (
+    RowOrbitFrame,
+    orbit_resolutions,
+    row_orbits,
+    spaced_angles,
+)
 from prodvae.spaces import ProductSpace
 
 
@@ -212,3 +218,60 @@ def test_an_orbit_without_a_cycle_links_at_zero_and_cuts_the_path_through_it():
         assert draw.worst >= AGREEMENT and torch.isfinite(draw.angles).all()
         truth = dataset.factors_at(frame.orbits[key].rows)[:, 0].numpy()
         assert alignment(draw.angles, truth) >= 0.99
+
+
+def scattered_blobs(rows: int = 2000, seed: int = 0, size: int = 16) -> ArrayDataset:
+    """Both blobs at random angles (two continuous loops) at a random brightness (a
+    continuous segment): no two rows share a value, and few share a fine bin of both other
+    factors."""
+    rng = np.random.default_rng(seed)
+    factors = np.stack(
+        [
+            rng.uniform(0, 2 * math.pi, rows),
+            rng.uniform(0, 2 * math.pi, rows),
+            rng.uniform(0.5, 1.0, rows),
+        ],
+        axis=1,
+    )
+    glow = torch.from_numpy(factors[:, 2]).float()[:, None, None]
+    images = blob_images(torch.from_numpy(factors[:, :2]).float(), size=size)[:, 0] * glow
+    pixels = (images * 255).round().to(torch.uint8).numpy()
+    spec = (
+        FactorSpec("outer", "loop", tuple(np.unique(factors[:, 0])), 2 * math.pi),
+        FactorSpec("inner", "loop", tuple(np.unique(factors[:, 1])), 2 * math.pi),
+        FactorSpec("glow", "segment", tuple(np.unique(factors[:, 2]))),
+    )
+    return ArrayDataset(pixels, factors, spec)
+
+
+def test_orbits_of_scattered_rows_hold_their_other_factors_in_coarser_bins():
+    dataset = scattered_blobs()
+    pairs = np.stack([level.codes for level in row_pairs(dataset).levels], axis=1)
+    resolutions = orbit_resolutions(dataset, 0)
+    assert np.array_equal(resolutions[0], pairs)  # the pairs' levels first
+    assert [[len(np.unique(c[:, k])) for k in range(3)] for c in resolutions] == [
+        [32, 32, 32],
+        [32, 16, 16],
+        [32, 8, 8],
+    ]
+    for fine, coarse in zip(resolutions, resolutions[1:]):  # each bin the union of finer ones
+        for k in (1, 2):
+            assert all(len(np.unique(coarse[fine[:, k] == v, k])) == 1 for v in set(fine[:, k]))
+    assert len(orbit_resolutions(gappy_blobs(), 0)) == 1  # exact levels: nothing to coarsen
+    generator = torch.Generator().manual_seed(0)
+    frame = RowOrbitFrame(dataset, 0, generator)
+    held = [1, 2]
+    found = [row_orbits(codes, 0, held) for codes in resolutions]
+    assert frame.orbits.keys() == found[2].keys()  # the bins whose family holds most rows
+    # the frame links most of the rows; its orbits' angles follow the factor
+    reached = sum(frame.count(key) for key in frame.reachable)
+    assert reached >= 0.5 * len(dataset)
+    frame.check(30, generator)
+    angles, truths = [], []
+    for key in frame.reachable:
+        draw = frame.orbit(key, generator)
+        if draw.worst >= AGREEMENT:
+            angles.append(draw.angles.numpy())
+            truths.append(dataset.factors_at(frame.orbits[key].rows)[:, 0].numpy())
+    assert len(angles) >= 0.5 * len(frame.reachable)
+    assert alignment(np.concatenate(angles), np.concatenate(truths)) >= 0.9

@@ -8,7 +8,11 @@ angles, or a grid with rows missing. Rows share a factor when they sit at one of
 factor), the levels the weak pairs match on (:func:`~prodvae.data.pairs.row_pairs`). An
 orbit here is a group of rows at one level of every other factor, one row for each level of
 the loop factor that the group holds (its first row there); a group with fewer than
-:data:`~prodvae.objectives.orbits.MIN_VALUES` levels is no orbit.
+:data:`~prodvae.objectives.orbits.MIN_VALUES` levels is no orbit. Where the pairs match a
+continuous factor in fine bins, few rows share a bin of every other factor (photographs at
+random angles, zooms and shifts): the held factors' bins are then made coarser, halving down
+to the pairs' coarsest (:func:`orbit_resolutions`), and the frame reads orbits at the bins
+whose largest family (orbits joined by links) holds the most rows, the finest of equals.
 
 Each orbit's angles are read from its images: their order round the cycle from
 :func:`~prodvae.objectives.orbits.orbit_angles`, their spacing from the distances between
@@ -33,7 +37,9 @@ import torch
 from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
+from prodvae.data.matching import distinct_values, factor_levels
 from prodvae.data.pairs import row_pairs
+from prodvae.data.row_pairs import MIN_LEVELS
 from prodvae.objectives.orbits import (
     AGREEMENT,
     MIN_VALUES,
@@ -120,23 +126,25 @@ class RowOrbitFrame:
                 f"orbits: factor {name!r} has {index.levels[factor].num_levels} levels; an "
                 f"orbit needs at least {MIN_VALUES}"
             )
-        codes = np.stack([level.codes for level in index.levels], axis=1)
         self.dataset, self.factor = dataset, factor
         self.held = [k for k, lv in enumerate(index.levels) if k != factor and lv.num_levels > 1]
-        self.orbits = row_orbits(codes, factor, self.held)
+        # the resolution whose largest family holds the most rows, the finest of equals
+        self.orbits, self.buckets, families, most = {}, [], [], 0
+        for codes in orbit_resolutions(dataset, factor):
+            orbits = row_orbits(codes, factor, self.held)
+            buckets = _buckets(orbits, len(self.held))
+            linked = _families(orbits, buckets)
+            rows = max((_rows(orbits, family) for family in linked), default=0)
+            if rows > most:
+                self.orbits, self.buckets, families, most = orbits, buckets, linked, rows
         if not self.orbits:
             raise ValueError(
                 f"orbits: no {MIN_VALUES} rows share every other factor's level at "
                 f"{MIN_VALUES} levels of {name!r}, so it has no orbit"
             )
-        # per held factor: the orbits that differ only in it, by the rest of their key
-        self.buckets: list[dict[Key, list[Key]]] = [{} for _ in self.held]
-        for key in sorted(self.orbits):
-            for at, bucket in enumerate(self.buckets):
-                bucket.setdefault(key[:at] + key[at + 1 :], []).append(key)
         self.kept: dict[Key, Draw] = {}
         self.links: list[float] = []
-        largest = max(self._families(), key=len)
+        largest = max(families, key=len)
         fullest = max(self.count(key) for key in largest)  # fewest gaps to misread
         candidates = [key for key in largest if self.count(key) == fullest]
         self.reference, angles = reference_orbit(
@@ -206,9 +214,7 @@ class RowOrbitFrame:
         return draw
 
     def _joined(self, key: Key, other: Key) -> bool:
-        """Whether two orbits share enough levels (``MIN_VALUES``) to be linked."""
-        shared = np.intersect1d(self.orbits[key].levels, self.orbits[other].levels)
-        return len(shared) >= MIN_VALUES
+        return _joined(self.orbits, key, other)
 
     def _settled(self, key: Key) -> bool:
         """Whether ``key`` is kept for good (as :class:`~prodvae.objectives.orbits.OrbitFrame`)."""
@@ -219,25 +225,80 @@ class RowOrbitFrame:
         return self.dataset.images_at(chosen if rows is None else chosen[rows])
 
     def _tree(self, root: Key) -> dict[Key, Key]:
-        """Each orbit joined to ``root`` -> its parent on a breadth-first tree (root -> root):
-        neighbours one held factor apart that share enough levels (:meth:`_joined`)."""
-        parent, queue = {root: root}, deque([root])
-        while queue:
-            key = queue.popleft()
-            for at, bucket in enumerate(self.buckets):
-                for near in bucket[key[:at] + key[at + 1 :]]:
-                    if near not in parent and self._joined(key, near):
-                        parent[near] = key
-                        queue.append(near)
-        return parent
+        return _tree(self.orbits, self.buckets, root)
 
-    def _families(self) -> list[list[Key]]:
-        """The orbits in families joined by neighbours, each family sorted."""
-        seen: set[Key] = set()
-        families = []
-        for key in sorted(self.orbits):
-            if key not in seen:
-                family = sorted(self._tree(key))
-                seen.update(family)
-                families.append(family)
-        return families
+
+def orbit_resolutions(dataset: GroundTruthDataset, factor: int) -> list[np.ndarray]:
+    """Level codes ``int64 [N, K]`` of ``dataset``'s rows to group orbits of ``factor`` by,
+    finest first: the weak pairs' levels (:func:`~prodvae.data.pairs.row_pairs`), then with
+    every other factor that the pairs match in bins (a continuous one) cut into half as many,
+    and so on down to :data:`~prodvae.data.row_pairs.MIN_LEVELS` bins. ``factor``'s own
+    levels stay the pairs'. Photographs at random angles and zooms share a fine bin of every
+    other factor with few others: coarser bins of the held factors give orbits of more values,
+    at the cost of those factors varying a little within an orbit."""
+    index = row_pairs(dataset)
+    codes = np.stack([level.codes for level in index.levels], axis=1)
+    resolutions = [codes]
+    values = dataset.factors_at(np.arange(len(dataset))).numpy()
+    binned = {}
+    for k, (level, spec) in enumerate(zip(index.levels, dataset.spec)):
+        distinct = distinct_values(values[:, k], spec)
+        if k != factor and distinct.values.size > level.num_levels:
+            binned[k] = (distinct, spec, level.num_levels)
+    count = max((bins for _, _, bins in binned.values()), default=MIN_LEVELS)
+    while count > MIN_LEVELS:
+        count //= 2
+        codes = codes.copy()
+        for k, (distinct, spec, bins) in binned.items():
+            if bins > count:
+                codes[:, k] = factor_levels(distinct, spec, max(count, MIN_LEVELS)).codes
+        resolutions.append(codes)
+    return resolutions
+
+
+def _buckets(orbits: dict[Key, RowOrbit], num_held: int) -> list[dict[Key, list[Key]]]:
+    """Per held factor: the orbits that differ only in it, by the rest of their key."""
+    buckets: list[dict[Key, list[Key]]] = [{} for _ in range(num_held)]
+    for key in sorted(orbits):
+        for at, bucket in enumerate(buckets):
+            bucket.setdefault(key[:at] + key[at + 1 :], []).append(key)
+    return buckets
+
+
+def _joined(orbits: dict[Key, RowOrbit], key: Key, other: Key) -> bool:
+    """Whether two orbits share enough levels (``MIN_VALUES``) to be linked."""
+    shared = np.intersect1d(orbits[key].levels, orbits[other].levels)
+    return len(shared) >= MIN_VALUES
+
+
+def _tree(
+    orbits: dict[Key, RowOrbit], buckets: list[dict[Key, list[Key]]], root: Key
+) -> dict[Key, Key]:
+    """Each orbit joined to ``root`` -> its parent on a breadth-first tree (root -> root):
+    neighbours one held factor apart that share enough levels (:func:`_joined`)."""
+    parent, queue = {root: root}, deque([root])
+    while queue:
+        key = queue.popleft()
+        for at, bucket in enumerate(buckets):
+            for near in bucket[key[:at] + key[at + 1 :]]:
+                if near not in parent and _joined(orbits, key, near):
+                    parent[near] = key
+                    queue.append(near)
+    return parent
+
+
+def _families(orbits: dict[Key, RowOrbit], buckets: list[dict[Key, list[Key]]]) -> list[list[Key]]:
+    """The orbits in families joined by neighbours, each family sorted."""
+    seen: set[Key] = set()
+    families = []
+    for key in sorted(orbits):
+        if key not in seen:
+            family = sorted(_tree(orbits, buckets, key))
+            seen.update(family)
+            families.append(family)
+    return families
+
+
+def _rows(orbits: dict[Key, RowOrbit], family: list[Key]) -> int:
+    """How many rows (values) the orbits of ``family`` hold."""
+    return sum(len(orbits[key].rows) for key in family)
