@@ -184,7 +184,8 @@ class TrainConfig:
 class EvalConfig:
     """Evaluation and figures during training (0 = only at the end of the run).
 
-    ``num_train``/``num_test`` grid points are drawn for the metrics (``fast`` presets).
+    ``num_train``/``num_test`` grid points are drawn for the metrics (``fast`` presets); on
+    a dataset that is no grid, rows (:mod:`prodvae.metrics.samples`).
     """
 
     every: int = 0
