@@ -42,6 +42,20 @@ def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path
     apart = (turn[:8] - turn[8:16]).pow(2).sum((1, 2, 3))
     beside = (turn[:8] - turn[1:9]).pow(2).sum((1, 2, 3))
     assert bool((apart > 0).all()) and float(apart.max()) < 0.1 * float(beside.min())
+    # the scattered file: the real crops, each row at values of its own
+    scattered = from_file(tmp_path / "scattered.npz")
+    values = scattered.factors_at(np.arange(len(scattered))).numpy()
+    assert not scattered.is_grid and values.shape == (4000, 4)
+    assert [f.kind for f in scattered.spec] == [f.kind for f in real.spec]
+    assert set(values[:, 0]) == {0.0, 1.0, 2.0, 3.0}
+    assert all(len(np.unique(values[:, k])) == 4000 for k in (1, 2, 3))  # no value twice
+    for k, (low, high) in zip((1, 2, 3), ((0, 2 * math.pi), (0.5, 1.0), (-0.3, 0.3))):
+        assert low <= values[:, k].min() and values[:, k].max() < high
+    crops = [unseen.crop(*where) for where in unseen.CROPS]
+    for row in (0, 1234, 3999):
+        c, t, z, x = values[row]
+        shown = unseen.view(crops[int(c)], 32, turn=t, zoom=z, shift=x)
+        assert np.array_equal(scattered.images_at(np.array([row]))[0].permute(1, 2, 0), shown)
 
 
 def test_a_view_zooms_into_the_middle_and_shifts_the_disc():
