@@ -43,9 +43,10 @@ lies): the runs train on that file, which is no grid (pairs and
 orbits read from its rows, as from a user's file), and are read on the whole grid, the rows
 they never saw included.
 
-A dataset file (``.npz``, ``.h5``, with a grid of its factors' values: a user's own data, or
-those :mod:`benchmarks.unseen` writes) trains as ``data.name=file`` at its own image size and
-is read on its own grid; its rows and runs are named by the file's stem. A run is known by
+A dataset file (``.npz``, ``.h5``: a user's own data, or those :mod:`benchmarks.unseen`
+writes) trains as ``data.name=file`` at its own image size and is read on its own grid, or,
+when it is no grid, on its rows (:func:`prodvae.metrics.samples.draw`: continuous factors in
+bins); its rows and runs are named by the file's stem. A run is known by
 its config, which names the file's path, not what it holds: a file rewritten in place (other
 images, another size) needs another ``--out``, or its finished runs are read on the new file.
 
@@ -287,8 +288,8 @@ def main(argv: list[str] | None = None) -> None:
         "--datasets",
         nargs="+",
         default=["torus", "sprites", "orbit"],
-        help="registered datasets, or dataset files (.npz, .h5: a grid of labelled images, "
-        "trained as data.name=file at their own image size and read on their own grid)",
+        help="registered datasets, or dataset files (.npz, .h5: labelled images, trained as "
+        "data.name=file at their own image size and read on their own grid, or rows)",
     )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])

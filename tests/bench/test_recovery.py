@@ -240,3 +240,29 @@ def test_two_files_of_one_stem_are_refused(capsys):
     with pytest.raises(SystemExit):
         recovery.main(["--datasets", "a/mine.npz", "b/mine.h5"])
     assert "two datasets of one name (files are named by their stem)" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_grid_is_read_on_its_rows(tmp_path, monkeypatch):
+    import math
+
+    from tests.data.labelled_files import objects_at_angles, write_labelled_file
+
+    monkeypatch.setattr(recovery, "SAMPLES", 300)
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    kinds = ("points", "loop", "segment")
+    path = write_labelled_file(
+        tmp_path / "photos.npz",
+        objects_at_angles(),
+        kinds,
+        periods={1: 2 * math.pi},
+        image_size=32,
+    )
+    argv = ["--datasets", str(path), "--methods", "product_weak", "--seeds", "0", "--steps", "2"]
+    argv += ["--out", str(tmp_path / "runs"), "--record", "recovery_rows"]
+    recovery.main([*argv, *[item for change in TINY for item in ("--set", change)]])
+    (row,) = load("recovery_rows", tmp_path / "results")["results"]["rows"]
+    assert [(f["factor"], f["kind"]) for f in row["factors"]] == list(
+        zip(("f0", "f1", "f2"), kinds)
+    )
+    assert all(0 <= f["score"] <= 1 for f in row["factors"])
+    assert row["factors"][1]["winding"] is not None  # the loop's angles read round 20 bins

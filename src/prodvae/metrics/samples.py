@@ -87,6 +87,7 @@ def scored_factors(
                 values=tuple(centres),
                 period=factor.period,
                 symmetry=factor.symmetry,
+                symmetry_given=factor.symmetry_given,
             )
         )
     return indices, tuple(scored)
