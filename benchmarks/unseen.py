@@ -1,10 +1,11 @@
 """Data the recipe was never tuned on: labelled files of pictures turned, recoloured, moved.
 
 The recipe (``configs/product_weak.yaml``) was built on three procedural datasets; a user
-brings other images. This writes four files in the library's dataset format (what a user's
+brings other images. This writes five files in the library's dataset format (what a user's
 own ``data.name=file`` data would be), each of pictures shown in a disc on black: two made
 from smooth random colour pictures -- a stand-in for a photograph: blobs of colour at several
-scales, no edges or shapes to rotate -- and two from crops of real photographs:
+scales, no edges or shapes to rotate -- two from crops of real photographs, and one of the
+first picture again at random values:
 
 - ``photo``: one picture turned once round (a loop of 36 values), its colours turned round
   the grey axis (a hue loop of 12), at 5 sizes (a segment);
@@ -21,13 +22,16 @@ scales, no edges or shapes to rotate -- and two from crops of real photographs:
   zoom and shift of its own drawn at random (and a crop drawn at random): photographs taken
   at whatever angles someone took them, with no grid and no two rows at one value, so pairs
   and orbits match rows by the nearest values (equal-count bins) and the runs are scored on
-  the file's own rows.
+  the file's own rows;
+- ``scattered_photo``: the ``photo`` file's picture with each of its 4000 rows at a turn, a
+  hue and a size of its own drawn at random: two continuous loops at once.
 
     python -m benchmarks.unseen --out runs/unseen
     python -m benchmarks.recovery --datasets runs/unseen/photo.npz runs/unseen/symmetric.npz \\
         --methods product_weak --seeds 0 1 2 --jobs 2 --record recovery_cpu_unseen
     python -m benchmarks.unseen --out runs/unseen_real --files real
     python -m benchmarks.unseen --out runs/unseen_scattered --files scattered
+    python -m benchmarks.unseen --out runs/unseen_scattered_photo --files scattered_photo
 """
 
 from __future__ import annotations
@@ -232,7 +236,35 @@ def scattered(path: Path, size: int = 32, seed: int = 2, rows: int = 4000) -> Pa
     return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
 
 
-FILES = {"photo": photo, "symmetric": symmetric, "real": real, "scattered": scattered}
+def scattered_photo(path: Path, size: int = 32, seed: int = 3, rows: int = 4000) -> Path:
+    """The ``scattered_photo`` file (see the module docstring): the ``photo`` file's picture,
+    each row at a turn, hue and size of its own drawn at random; ``rows`` images."""
+    image = picture(0)
+    spec = (
+        FactorSpec("turn", "loop", period=2 * math.pi),
+        FactorSpec("hue", "loop", period=2 * math.pi),
+        FactorSpec("size", "segment"),
+    )
+    rng = np.random.default_rng(seed)
+    values = np.stack(
+        [
+            rng.uniform(0, 2 * math.pi, rows),
+            rng.uniform(0, 2 * math.pi, rows),
+            rng.uniform(0.6, 1.0, rows),
+        ],
+        1,
+    )
+    images = np.stack([view(image, size, turn=t, hue=h, radius=r) for t, h, r in values])
+    return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
+
+
+FILES = {
+    "photo": photo,
+    "symmetric": symmetric,
+    "real": real,
+    "scattered": scattered,
+    "scattered_photo": scattered_photo,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

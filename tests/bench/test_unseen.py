@@ -51,6 +51,14 @@ def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path
     assert all(len(np.unique(values[:, k])) == 4000 for k in (1, 2, 3))  # no value twice
     for k, (low, high) in zip((1, 2, 3), ((0, 2 * math.pi), (0.5, 1.0), (-0.3, 0.3))):
         assert low <= values[:, k].min() and values[:, k].max() < high
+    photos = from_file(tmp_path / "scattered_photo.npz")
+    turned = photos.factors_at(np.arange(len(photos))).numpy()
+    assert not photos.is_grid and turned.shape == (4000, 3)
+    assert [f.kind for f in photos.spec] == [f.kind for f in photo.spec]
+    assert all(len(np.unique(turned[:, k])) == 4000 for k in range(3))
+    t, h, r = turned[7]
+    shown = unseen.view(unseen.picture(0), 32, turn=t, hue=h, radius=r)
+    assert np.array_equal(photos.images_at(np.array([7]))[0].permute(1, 2, 0), shown)
     crops = [unseen.crop(*where) for where in unseen.CROPS]
     for row in (0, 1234, 3999):
         c, t, z, x = values[row]
