@@ -100,7 +100,7 @@ def evaluate(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Scores of ``suite`` ("standard", "topology" or "all") for ``encode`` (uint8 images
-        ``[n, C, H, W]`` -> codes ``[n, D]``) on ``dataset`` (a grid, or any labelled dataset's
+    ``[n, C, H, W]`` -> codes ``[n, D]``) on ``dataset`` (a grid, or any labelled dataset's
     rows: :mod:`prodvae.metrics.samples`)."""
     entries = metrics_in_suite(suite)
     for name, size in (("num_train", num_train), ("num_test", num_test)):
