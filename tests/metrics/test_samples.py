@@ -9,9 +9,10 @@ import torch
 from prodvae.bench.preset import Evaluation
 from prodvae.bench.scoring import score_subset
 from prodvae.data import FactorSpec
+from prodvae.data.factor_bins import SCORE_BINS, scored_factors
 from prodvae.data.files import from_file, write_dataset
 from prodvae.metrics import evaluate
-from prodvae.metrics.samples import SCORE_BINS, draw, scored_factors
+from prodvae.metrics.samples import draw
 from prodvae.spaces import ProductSpace
 
 SPACE = ProductSpace.parse("loop(3, 0.5) * segment(2, 0.25) * points(3, 3.0, 0.5)")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from tests.tolerances import float_tol
 
@@ -18,6 +20,7 @@ from prodvae.viz.association import (
     mutual_information,
     plot_association,
 )
+from prodvae.viz.figures import scored_sample
 from prodvae.viz.portraits import colour_scale, plot_portraits, portrait_panels
 
 SPEC = (
@@ -163,3 +166,32 @@ def test_a_portrait_per_factor_and_per_euclidean_axis():
         (1, [4], 2),
         (2, [5], None),
     ]
+
+
+def test_a_file_drawn_at_random_is_associated_through_its_bins():
+    # a file that is no grid lists every distinct value: each row would be a class of its own
+    rng = np.random.default_rng(3)
+    n = 4000
+    factors = np.stack(
+        [rng.random(n), rng.uniform(0.75, 1.25, n), rng.integers(0, 4, n).astype(float)], 1
+    )
+    spec = tuple(
+        FactorSpec(s.name, s.kind, tuple(np.unique(factors[:, k])), s.period)
+        for k, s in enumerate(SPEC)
+    )
+    dataset = SimpleNamespace(spec=spec, is_grid=False)
+    codes = _matched_codes(factors)
+    raw = associate(SPACE, codes, factors, spec)
+    binned = associate(SPACE, codes, *scored_sample(torch.from_numpy(factors), dataset))
+    # a perfect segment code: I <= log 20 bits of code against H = log 4000 rows, as classes
+    assert raw.matrix[1, 0] <= math.log(20) / math.log(n)
+    # in 20 equal-width bins over the same range as the code's 20: each bin one code bin
+    exact = float_tol(np.float64, math.log(20), 2 * 20 * 20)
+    np.testing.assert_allclose(binned.matrix[1, 0], 1.0, rtol=0, atol=exact)
+    np.testing.assert_allclose(binned.matrix[2, 2], 1.0, rtol=0, atol=exact)
+    assert binned.matrix[0, 1] > 0.8  # the hue's bins against the angle's, turned by 1 rad
+    assert binned.matrix[:2, 2].max() < 0.02 and binned.matrix[2, :2].max() < 0.02
+    assert binned.best_factor[:3] == [1, 0, 2]
+    grid = SimpleNamespace(spec=SPEC, is_grid=True)
+    values, same = scored_sample(torch.from_numpy(_factors(10)), grid)
+    assert same == SPEC and np.array_equal(values, _factors(10))

@@ -13,9 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from prodvae.data import FactorSpec
+from prodvae.data.factor_bins import scored_factors
 from prodvae.viz.animation import write_traversal_gif
 from prodvae.viz.association import associate, plot_association
 from prodvae.viz.canvas import FigureFile
@@ -58,6 +61,20 @@ def sample_dataset(dataset: Any, num_samples: int, seed: int = 0) -> FigureSampl
         factors = torch.stack([torch.as_tensor(item[1]) for item in items])
     images = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
     return FigureSample(images.cpu(), factors.to(torch.float64).cpu())
+
+
+def scored_sample(factors: Tensor, dataset: Any) -> tuple[np.ndarray, tuple[FactorSpec, ...]]:
+    """A sample's factor values ``[n, K]`` and the spec its association is read against: a
+    grid's own; on any other dataset the classes the scores read
+    (:func:`~prodvae.data.factor_bins.scored_factors`), each value at its bin's centre, so that
+    a factor drawn at random is not a class a row."""
+    spec = tuple(dataset.spec)
+    values = factors.numpy()
+    if getattr(dataset, "is_grid", False) or not all(factor.values for factor in spec):
+        return values, spec  # (factors without listed values are binned by the association)
+    indices, scored = scored_factors(values, spec)
+    centres = [np.asarray(factor.values)[indices[:, k]] for k, factor in enumerate(scored)]
+    return np.stack(centres, axis=1), scored
 
 
 @contextmanager
@@ -131,7 +148,7 @@ def write_figures(
         recon = decode(codes[:num_images])
         base = space.project(codes[:1])[0]
         traversals = traverse_space(space, decode, num_steps, base)
-    association = associate(space, codes, sample.factors, dataset.spec)
+    association = associate(space, codes, *scored_sample(sample.factors, dataset))
     files = {
         "reconstructions": plot_reconstructions(shown, recon, out_dir / FIGURE_FILES[0]),
         "traversals": plot_traversals(traversals, out_dir / FIGURE_FILES[1]),
