@@ -96,7 +96,7 @@ def test_continuous_factors_are_scored_in_equal_width_bins():
 
 def test_bad_factor_values_are_refused():
     spec = (FactorSpec("seg", "segment", values=(0.0, 1.0)),)
-    with pytest.raises(ValueError, match=r"must be \[n, 1\]"):
+    with pytest.raises(ValueError, match=r"factor values must have shape \[N, 1\]"):
         scored_factors(np.zeros((3, 2)), spec)
     with pytest.raises(ValueError, match="NaN or infinite"):
         scored_factors(np.array([[np.nan]]), spec)

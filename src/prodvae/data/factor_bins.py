@@ -37,6 +37,17 @@ def _bins(column: np.ndarray, factor: FactorSpec) -> tuple[np.ndarray, np.ndarra
     return indices, low + (np.arange(count) + 0.5) * width
 
 
+def factor_matrix(values: object, spec: tuple[FactorSpec, ...], name: str) -> np.ndarray:
+    """``values`` as float64 ``[N, K]`` for the ``K`` factors of ``spec``; one ``ValueError``
+    naming ``name`` for another shape or a NaN or infinite entry."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != len(spec):
+        raise ValueError(f"{name} must have shape [N, {len(spec)}], got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contain NaN or infinite values")
+    return array
+
+
 def scored_factors(
     values: np.ndarray, spec: tuple[FactorSpec, ...]
 ) -> tuple[np.ndarray, tuple[FactorSpec, ...]]:
@@ -44,11 +55,7 @@ def scored_factors(
     values) as the metrics score them: indices ``int64 [n, K]`` and the spec they index (see
     the module docstring: exact for at most :data:`SCORE_BINS` values and for points, else
     equal-width bins at their centres)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] != len(spec):
-        raise ValueError(f"factor values must be [n, {len(spec)}], got shape {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError("factor values hold NaN or infinite entries")
+    values = factor_matrix(values, spec, "factor values")
     indices = np.empty(values.shape, dtype=np.int64)
     scored = []
     for k, factor in enumerate(spec):

@@ -240,11 +240,11 @@ def orbit_resolutions(dataset: GroundTruthDataset, factor: int) -> list[np.ndarr
     codes = np.stack([level.codes for level in index.levels], axis=1)
     resolutions = [codes]
     values = dataset.factors_at(np.arange(len(dataset))).numpy()
-    binned = {}
-    for k, (level, spec) in enumerate(zip(index.levels, dataset.spec)):
-        distinct = distinct_values(values[:, k], spec)
-        if k != factor and distinct.values.size > level.num_levels:
-            binned[k] = (distinct, spec, level.num_levels)
+    binned = {  # a factor the pairs match in bins: some bin spans two values or more
+        k: (distinct_values(values[:, k], spec), spec, level.num_levels)
+        for k, (level, spec) in enumerate(zip(index.levels, dataset.spec))
+        if k != factor and level.tolerance > 0
+    }
     count = max((bins for _, _, bins in binned.values()), default=MIN_LEVELS)
     while count > MIN_LEVELS:
         count //= 2

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from prodvae.data import FactorSpec
+from prodvae.data.factor_bins import factor_matrix
 from prodvae.spaces import ProductSpace
 from prodvae.viz.canvas import Box, FigureFile, add_axes_px, figure_style, new_figure, save_png
 
@@ -93,11 +94,7 @@ def factor_classes(factors: Tensor | np.ndarray, spec: tuple[FactorSpec, ...]) -
     Grid factors map to the nearest grid value; factors without listed values are binned
     (loops over one period).
     """
-    values = np.asarray(factors, dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] != len(spec):
-        raise ValueError(f"factors must have shape [N, {len(spec)}], got {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError("factors contain non-finite values")
+    values = factor_matrix(factors, spec, "factors")
     classes = np.zeros(values.shape, dtype=np.int64)
     for k, factor in enumerate(spec):
         column = values[:, k]
