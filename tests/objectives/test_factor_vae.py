@@ -1,4 +1,5 @@
 import torch
+from tests.processes import leave
 
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective
@@ -83,6 +84,7 @@ def _discriminator_worker(rank: int, out_dir: str) -> None:
         dist.barrier()  # leave together: no process tears down while another talks
     finally:
         dist.destroy_process_group()
+    leave()
 
 
 def test_processes_keep_one_discriminator_by_averaging_its_gradients(tmp_path):

@@ -11,6 +11,7 @@ import tiny_runs
 import torch
 import torch.multiprocessing as mp
 import toy_objectives  # noqa: F401  (registers toy_ae in spawned processes too)
+from tests.processes import leave
 from tests.tolerances import float_tol
 
 from prodvae.train import load_config, read_metrics, train
@@ -33,6 +34,7 @@ def _worker(rank: int, world_size: int, port: int, overrides: list, run_dir: str
         MASTER_PORT=str(port),
     )
     train(load_config(None, overrides), run_dir)
+    leave()
 
 
 def _losses(run_dir):
