@@ -30,6 +30,14 @@ range (a grid's are).
 It is ``product``'s ``segment_coverage_weight``, apart from ``coverage_weight`` and not in the
 recipe: at weight 20 it kept orbit's scale (seed 3: 0.99 against 0.45) but delayed sprites'
 shape (seeds 0 and 3: 0.35 and 0.14 against 0.66 and 0.57; ``benchmarks/README.md``).
+
+:func:`segment_spread` acts only on a block that has shrunk: the square of how far the
+standard deviation of its positions ``u`` on a batch falls short of :data:`SPREAD_FLOOR`, in
+units of the floor; exactly 0 (so no gradient at all) for a block spread wider. A block
+uniform along its segment has a deviation of ``1 / sqrt 3 ~= 0.58``; the recipe's segment
+blocks that read their factors end at 0.19 to 0.61, and the one found shrunk to a point
+(the ``scattered`` file's zoom, seed 2) at 0.005. It is ``product``'s
+``segment_spread_weight``.
 """
 
 from __future__ import annotations
@@ -122,6 +130,32 @@ def segment_coverage(codes: Tensor, space: ProductSpace, harmonics: int = HARMON
         for k in range(1, harmonics + 1):
             c = torch.cos(k * angle)
             total = total + (c.sum() ** 2 - c.pow(2).sum()) / (n * (n - 1))
+    return total
+
+
+#: The standard deviation of a segment block's positions (in half lengths) below which
+#: :func:`segment_spread` pushes its codes apart: a sixth of a uniform block's.
+SPREAD_FLOOR = 0.1
+
+
+def segment_spread(codes: Tensor, space: ProductSpace, floor: float = SPREAD_FLOOR) -> Tensor:
+    """Sum over segment blocks of ``max(0, 1 - s / floor)^2``, where ``s`` is the standard
+    deviation over the batch of the positions ``u = z / half_length`` of ``codes [n, dim]``
+    along the block's segment; 0 when the space has no segment (or only segments of length
+    0), and exactly 0 for every block with ``s >= floor``."""
+    n = codes.shape[0]
+    if n < 2:
+        raise ValueError(f"segment spread needs a batch of at least 2 codes, got {n}")
+    if not floor > 0:
+        raise ValueError(f"segment spread needs a floor > 0, got {floor}")
+    total = codes.new_zeros(())
+    for factor, block in zip(space.factors, space.split(codes)):
+        if not isinstance(factor, Segment) or factor.half_length == 0:
+            continue
+        variance = (block[:, 0] / factor.half_length).var()
+        # finite where every code is equal: torch's std has a 0 / 0 gradient there
+        spread = (variance + torch.finfo(variance.dtype).tiny).sqrt()
+        total = total + torch.relu(1 - spread / floor).square()
     return total
 
 

@@ -73,7 +73,8 @@ orbit is the rows that share every other factor's level; on a
 other factor: their consistency, and their assignment on ``point_logits`` blocks
 (:func:`~prodvae.objectives.orbit_pull.orbit_kept`; the orbits' codes are already encoded).
 ``coverage_weight`` adds how unevenly loop blocks cover their rings and points blocks their
-points, ``segment_coverage_weight`` how unevenly segment blocks cover their segments
+points, ``segment_coverage_weight`` how unevenly segment blocks cover their segments,
+``segment_spread_weight`` how far a segment block has shrunk below a floor
 (:mod:`prodvae.objectives.coverage`).
 """
 
@@ -92,6 +93,7 @@ from prodvae.objectives.coverage import (
     points_balance,
     points_coverage,
     segment_coverage,
+    segment_spread,
 )
 from prodvae.objectives.dependence import factor_hsic
 from prodvae.objectives.elbo import ElboObjective, ElboTerms
@@ -283,6 +285,11 @@ class ProductObjective(OrbitTerms, ElboObjective):
             parts["segment_coverage"] = (
                 o.segment_coverage_weight,
                 segment_coverage(codes, model.space),
+            )
+        if o.segment_spread_weight > 0:
+            parts["segment_spread"] = (
+                o.segment_spread_weight,
+                segment_spread(codes, model.space),
             )
         for name, (weight, term) in parts.items():
             penalty = penalty + weight * term

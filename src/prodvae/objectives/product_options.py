@@ -40,6 +40,7 @@ class ProductOptions(WeakOptions):
     anchor_steps: int = 500
     coverage_weight: float = 0.0
     segment_coverage_weight: float = 0.0
+    segment_spread_weight: float = 0.0
     consistency_weight: float = 0.0
     separation_weight: float = 0.0
     assignment_weight: float = 0.0
@@ -71,6 +72,7 @@ class ProductOptions(WeakOptions):
             "anchor_weight",
             "coverage_weight",
             "segment_coverage_weight",
+            "segment_spread_weight",
             "consistency_weight",
             "separation_weight",
             "assignment_weight",
