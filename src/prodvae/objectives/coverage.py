@@ -36,8 +36,9 @@ standard deviation of its positions ``u`` on a batch falls short of :data:`SPREA
 units of the floor; exactly 0 (so no gradient at all) for a block spread wider. A block
 uniform along its segment has a deviation of ``1 / sqrt 3 ~= 0.58``; the recipe's segment
 blocks that read their factors end at 0.19 to 0.61, and the one found shrunk to a point
-(the ``scattered`` file's zoom, seed 2) at 0.005. It is ``product``'s
-``segment_spread_weight``.
+(the ``scattered`` file's zoom, seed 2) at 0.005 and 0.014 (two versions of the recipe). It
+is ``product``'s ``segment_spread_weight``, in the recipe: it trains nine of the recipe's ten
+sprites and orbit runs to the same numbers and recovers that zoom (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
