@@ -115,19 +115,29 @@ def point_shares(codes: Tensor, factor: PointSet) -> Tensor:
     return torch.softmax(-((codes - centres) ** 2) / (2 * scale**2), dim=-1)
 
 
+def segment_positions(codes: Tensor, space: ProductSpace, term: str) -> list[Tensor]:
+    """The positions ``u = z / half_length`` ``[n]`` of ``codes [n, dim]`` along each segment
+    block of ``space`` of nonzero length (``u`` in ``[-1, 1]`` on the segment); one
+    ``ValueError`` naming ``term`` for a batch of fewer than 2 codes."""
+    n = codes.shape[0]
+    if n < 2:
+        raise ValueError(f"{term} needs a batch of at least 2 codes, got {n}")
+    return [
+        block[:, 0] / factor.half_length
+        for factor, block in zip(space.factors, space.split(codes))
+        if isinstance(factor, Segment) and factor.half_length != 0
+    ]
+
+
 def segment_coverage(codes: Tensor, space: ProductSpace, harmonics: int = HARMONICS) -> Tensor:
     """Sum over segment blocks and ``k = 1..harmonics`` of unbiased ``c_k^2``
     (``((sum c)^2 - sum c^2) / (n (n - 1))``), the cosine coefficients ``c_k = E cos(k pi (u +
     1) / 2)`` of the positions ``u = z / half_length`` of ``codes [n, dim]`` along their
     segment; 0 when the space has no segment (or only segments of length 0)."""
     n = codes.shape[0]
-    if n < 2:
-        raise ValueError(f"segment coverage needs a batch of at least 2 codes, got {n}")
     total = codes.new_zeros(())
-    for factor, block in zip(space.factors, space.split(codes)):
-        if not isinstance(factor, Segment) or factor.half_length == 0:
-            continue
-        angle = torch.pi * (block[:, 0] / factor.half_length + 1) / 2
+    for u in segment_positions(codes, space, "segment coverage"):
+        angle = torch.pi * (u + 1) / 2
         for k in range(1, harmonics + 1):
             c = torch.cos(k * angle)
             total = total + (c.sum() ** 2 - c.pow(2).sum()) / (n * (n - 1))
@@ -144,16 +154,11 @@ def segment_spread(codes: Tensor, space: ProductSpace, floor: float = SPREAD_FLO
     deviation over the batch of the positions ``u = z / half_length`` of ``codes [n, dim]``
     along the block's segment; 0 when the space has no segment (or only segments of length
     0), and exactly 0 for every block with ``s >= floor``."""
-    n = codes.shape[0]
-    if n < 2:
-        raise ValueError(f"segment spread needs a batch of at least 2 codes, got {n}")
     if not floor > 0:
         raise ValueError(f"segment spread needs a floor > 0, got {floor}")
     total = codes.new_zeros(())
-    for factor, block in zip(space.factors, space.split(codes)):
-        if not isinstance(factor, Segment) or factor.half_length == 0:
-            continue
-        variance = (block[:, 0] / factor.half_length).var()
+    for u in segment_positions(codes, space, "segment spread"):
+        variance = u.var()
         # finite where every code is equal: torch's std has a 0 / 0 gradient there
         spread = (variance + torch.finfo(variance.dtype).tiny).sqrt()
         total = total + torch.relu(1 - spread / floor).square()
