@@ -7,8 +7,9 @@ from prodvae.data.files import write_dataset
 
 
 def write_labelled_file(path, factors, kinds, *, periods=None, image_size=8, seed=0):
-    """A file of random ``image_size`` px images with ``factors [N, K]`` and one factor per
-    ``kinds`` entry, named ``f0, f1, ...`` (``periods``: ``{index: period}`` of the loops)."""
+    """A file of random ``image_size`` px images (or ``(height, width)``) with ``factors
+    [N, K]`` and one factor per ``kinds`` entry, named ``f0, f1, ...`` (``periods``:
+    ``{index: period}`` of the loops)."""
     factors = np.asarray(factors, dtype=np.float64)
     periods = periods or {}
     spec = tuple(
@@ -16,8 +17,9 @@ def write_labelled_file(path, factors, kinds, *, periods=None, image_size=8, see
         for k, kind in enumerate(kinds)
     )
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (len(factors), image_size, image_size, 3), dtype=np.uint8)
-    shape = (3, image_size, image_size)
+    height, width = (image_size, image_size) if np.isscalar(image_size) else image_size
+    images = rng.integers(0, 256, (len(factors), height, width, 3), dtype=np.uint8)
+    shape = (3, height, width)
     return write_dataset(path, spec, len(factors), shape, iter([(images, factors)]))
 
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from prodvae.models import BACKBONES, backbone_options, make_backbone
+from prodvae.models.backbones import map_sizes
 from prodvae.models.backbones.nvae import SqueezeExcite
 
 
@@ -57,9 +58,67 @@ def test_unknown_backbone_and_option_fail_clearly():
     assert set(backbone_options("nvae")) == {"width", "num_cells", "expansion", "use_se"}
 
 
-@pytest.mark.parametrize("shape", [(1, 48, 48), (1, 64, 32), (0, 64, 64), (64, 64), (1.0, 64, 64)])
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 28, 28),
+        (3, 48, 48),
+        (1, 96, 96),
+        (3, 100, 100),
+        (3, 48, 64),
+        (1, 64, 33),
+        (1, 8, 8),
+        (3, 8, 40),
+    ],
+)
+def test_any_image_of_eight_pixels_a_side_or_more_goes_through_every_backbone(name, shape):
+    """Not only 32, 64 and 128 px: smallNORB's 96, MNIST's 28, odd and non-square sides."""
+    torch.manual_seed(0)
+    parts = make_backbone(name, shape, 5, width=4)
+    x = torch.rand(2, *shape)
+    features = parts.encoder(x)
+    assert features.shape == (2, parts.feature_dim)
+    out = parts.decoder(torch.randn(2, 5))
+    assert out.shape == (2, *shape)
+    (features.square().sum() + out.square().sum()).backward()
+    grads = [p.grad for p in parts.encoder.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_map_sizes_halve_until_the_smaller_side_is_under_eight():
+    assert map_sizes(32, 32) == [(32, 32), (16, 16), (8, 8), (4, 4)]
+    assert len(map_sizes(64, 64)) - 1 == 4 and map_sizes(128, 128)[-1] == (4, 4)
+    assert map_sizes(28, 28) == [(28, 28), (14, 14), (7, 7)]
+    assert map_sizes(96, 96)[-1] == (6, 6)
+    assert map_sizes(48, 64) == [(48, 64), (24, 32), (12, 16), (6, 8)]
+    assert map_sizes(100, 100) == [(100, 100), (50, 50), (25, 25), (12, 12), (6, 6)]
+    assert map_sizes(100, 100, round_up=True)[-2:] == [(13, 13), (7, 7)]
+    assert map_sizes(8, 8) == [(8, 8), (4, 4)]
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+@pytest.mark.parametrize("size", [32, 64, 128])
+def test_the_standard_sizes_end_at_a_four_by_four_map(name, size):
+    """At 32, 64 and 128 px the trunks are the ones every recorded run trained: 3, 4 and 5
+    stride-2 stages down to a 4x4 map."""
+    parts = make_backbone(name, (1, size, size), 4, width=4)
+    strided = [
+        m for m in parts.encoder.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)
+    ]
+    assert len(strided) == {32: 3, 64: 4, 128: 5}[size]
+    last = []
+    strided[-1].register_forward_hook(lambda module, inputs, output: last.append(output.shape))
+    parts.encoder(torch.rand(1, 1, size, size))
+    assert last[0][-2:] == (4, 4)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 7, 64), (1, 64, 4), (0, 64, 64), (64, 64), (1.0, 64, 64), (1, 64, True), (1, 2, 3, 4)],
+)
 def test_bad_image_shapes_fail_clearly(shape):
-    with pytest.raises(ValueError, match="image_shape"):
+    with pytest.raises(ValueError, match=r"image_shape must be \(channels, height, width\)"):
         make_backbone("burgess", shape, 4)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from prodvae.cli import main
 from prodvae.data import DATASETS
-from prodvae.train import load_config, read_metrics
+from prodvae.train import load_config, load_run, read_metrics
 
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "product_weak.yaml"
 TINY = [
@@ -77,7 +77,7 @@ def write_cars3d(folder):
 
 def write_smallnorb(folder):
     labels = grid([0, 4], [1], [0, 8], [0, 10, 20, 34], [0, 5]).astype(np.int64)
-    np.savez(folder / "smallnorb.npz", images=noise_images(len(labels), (64, 64)), labels=labels)
+    np.savez(folder / "smallnorb.npz", images=noise_images(len(labels), (96, 96)), labels=labels)
     return []
 
 
@@ -148,6 +148,25 @@ def test_recipe_trains_on_a_labelled_file_that_is_no_grid(tmp_path):
     kinds = ["points", "loop", "segment"]
     write_labelled_file(path, objects_at_angles(), kinds, periods={1: 2 * math.pi}, image_size=32)
     train(tmp_path, ["data.name=file", f"data.path={path}"])
+
+
+def test_recipe_trains_scores_and_draws_a_file_of_images_that_are_not_square(tmp_path):
+    """Photographs 48 px high and 64 wide: the recipe trains on them as they are (no size is
+    asked of a user's images but 8 px a side), and the run is scored and drawn at that size."""
+    from tests.data.labelled_files import objects_at_angles, write_labelled_file
+
+    path = tmp_path / "wide.npz"
+    kinds = ["points", "loop", "segment"]
+    periods = {1: 2 * math.pi}
+    write_labelled_file(path, objects_at_angles(), kinds, periods=periods, image_size=(48, 64))
+    run = train(tmp_path, ["data.name=file", f"data.path={path}", "train.checkpoint_every=3"])
+    loaded = load_run(run)
+    images = loaded.dataset.images_at(np.arange(2)).float() / 255
+    assert loaded.model(images).x_recon.shape == (2, 3, 48, 64)
+    assert main(["eval", str(run), "--suite", "topology"]) == 0
+    assert "factor_recovery" in (run / "metrics.json").read_text()
+    assert main(["viz", str(run)]) == 0
+    assert (run / "report.html").is_file() and (run / "figures" / "reconstructions.png").is_file()
 
 
 def test_recipe_pulls_loops_toward_orbits_read_from_the_rows_of_a_file_that_is_no_grid(

@@ -8,7 +8,7 @@
 
 from prodvae.models.backbones import (
     BACKBONES,
-    IMAGE_SIZES,
+    MIN_IMAGE_SIDE,
     Backbone,
     backbone_options,
     make_backbone,
@@ -24,7 +24,7 @@ from prodvae.models.vae import VAE, Posterior, VAEOutput, build_vae
 
 __all__ = [
     "BACKBONES",
-    "IMAGE_SIZES",
+    "MIN_IMAGE_SIDE",
     "POSTERIORS",
     "VAE",
     "Backbone",

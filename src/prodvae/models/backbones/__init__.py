@@ -3,20 +3,22 @@
 from prodvae.models.backbones import burgess, nvae, resnet  # noqa: F401  (registers them)
 from prodvae.models.backbones.registry import (
     BACKBONES,
-    IMAGE_SIZES,
+    MIN_IMAGE_SIDE,
     Backbone,
     backbone_options,
     check_image_shape,
     make_backbone,
+    map_sizes,
     register_backbone,
 )
 
 __all__ = [
     "BACKBONES",
-    "IMAGE_SIZES",
+    "MIN_IMAGE_SIDE",
     "Backbone",
     "backbone_options",
     "check_image_shape",
     "make_backbone",
+    "map_sizes",
     "register_backbone",
 ]

@@ -2,6 +2,9 @@
 
 Encoder: 4x4 stride-2 convolutions (32, 32, 64, 64 channels at 64 px; one stage per halving
 down to 4x4) with ReLU, then a 256-unit fully connected layer. Decoder: the mirror image.
+Images of other sides are halved the same way until the smaller side is under 8
+(:func:`~prodvae.models.backbones.registry.map_sizes`: 28 px ends at 7x7, 96 px at 6x6, 64x48
+at 8x6), and each transposed convolution grows its map to the side before it.
 
 ``encoder_activation="leaky_relu"`` (slope 0.2) replaces the encoder's ReLUs. On images that
 barely differ from one another (a fixed dial with two small hands) a ReLU unit is either on
@@ -23,7 +26,7 @@ from torch import Tensor, nn
 from prodvae.models.backbones.registry import (
     Backbone,
     check_positive_int,
-    num_levels,
+    map_sizes,
     register_backbone,
 )
 
@@ -40,7 +43,7 @@ def _channels(width: int, levels: int) -> list[int]:
 
 
 class BurgessEncoder(nn.Module):
-    """``[batch, C, S, S]`` → ``[batch, hidden_dim]``."""
+    """``[batch, C, H, W]`` → ``[batch, hidden_dim]``."""
 
     def __init__(
         self,
@@ -50,13 +53,15 @@ class BurgessEncoder(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        channels = _channels(width, num_levels(image_shape[1]))
+        sizes = map_sizes(*image_shape[1:])
+        channels = _channels(width, len(sizes) - 1)
         layers: list[nn.Module] = []
         previous = image_shape[0]
         for out in channels:
             layers += [nn.Conv2d(previous, out, 4, stride=2, padding=1), ACTIVATIONS[activation]()]
             previous = out
-        layers += [nn.Flatten(), nn.Linear(previous * 16, hidden_dim), ACTIVATIONS[activation]()]
+        h, w = sizes[-1]
+        layers += [nn.Flatten(), nn.Linear(previous * h * w, hidden_dim), ACTIVATIONS[activation]()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -64,23 +69,30 @@ class BurgessEncoder(nn.Module):
 
 
 class BurgessDecoder(nn.Module):
-    """``[batch, latent_dim]`` → logits ``[batch, C, S, S]``."""
+    """``[batch, latent_dim]`` → logits ``[batch, C, H, W]``."""
 
     def __init__(
         self, image_shape: tuple[int, int, int], latent_dim: int, width: int, hidden_dim: int
     ) -> None:
         super().__init__()
-        channels = _channels(width, num_levels(image_shape[1]))[::-1]
+        sizes = map_sizes(*image_shape[1:])[::-1]
+        channels = _channels(width, len(sizes) - 1)[::-1]
+        (h, w) = sizes[0]
         layers: list[nn.Module] = [
             nn.Linear(latent_dim, hidden_dim),
             nn.ReLU(),
-            nn.Linear(hidden_dim, channels[0] * 16),
+            nn.Linear(hidden_dim, channels[0] * h * w),
             nn.ReLU(),
-            nn.Unflatten(1, (channels[0], 4, 4)),
+            nn.Unflatten(1, (channels[0], h, w)),
         ]
         outs = channels[1:] + [image_shape[0]]
         for i, (inp, out) in enumerate(zip(channels, outs)):
-            layers.append(nn.ConvTranspose2d(inp, out, 4, stride=2, padding=1))
+            # one more pixel where the encoder's halving rounded an odd side down
+            (h, w), (to_h, to_w) = sizes[i], sizes[i + 1]
+            extra = (to_h - 2 * h, to_w - 2 * w)
+            layers.append(
+                nn.ConvTranspose2d(inp, out, 4, stride=2, padding=1, output_padding=extra)
+            )
             if i < len(outs) - 1:
                 layers.append(nn.ReLU())
         self.net = nn.Sequential(*layers)

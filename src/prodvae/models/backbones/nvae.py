@@ -13,8 +13,9 @@ from torch import Tensor, nn
 from prodvae.models.backbones.registry import (
     Backbone,
     check_positive_int,
-    num_levels,
+    map_sizes,
     register_backbone,
+    upsample_to,
 )
 
 
@@ -84,7 +85,7 @@ def _channels(width: int, levels: int) -> list[int]:
 
 
 def _encoder(image_shape, width, num_cells, use_se) -> nn.Sequential:
-    channels = _channels(width, num_levels(image_shape[1]))
+    channels = _channels(width, len(map_sizes(*image_shape[1:], round_up=True)) - 1)
     layers: list[nn.Module] = [nn.Conv2d(image_shape[0], width, 3, padding=1)]
     previous = width
     for out in channels:
@@ -96,13 +97,14 @@ def _encoder(image_shape, width, num_cells, use_se) -> nn.Sequential:
 
 
 def _decoder(image_shape, latent_dim, width, num_cells, expansion, use_se) -> nn.Sequential:
-    channels = _channels(width, num_levels(image_shape[1]))[::-1]
-    first = channels[0]
-    layers: list[nn.Module] = [nn.Linear(latent_dim, first * 16), nn.Unflatten(1, (first, 4, 4))]
+    sizes = map_sizes(*image_shape[1:], round_up=True)[::-1]
+    channels = _channels(width, len(sizes) - 1)[::-1]
+    first, (h, w) = channels[0], sizes[0]
+    layers: list[nn.Module] = [nn.Linear(latent_dim, first * h * w), nn.Unflatten(1, (first, h, w))]
     previous = first
-    for out in channels:
+    for out, (before, after) in zip(channels, zip(sizes, sizes[1:])):
         layers += [DecoderCell(previous, expansion, use_se) for _ in range(num_cells)]
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(previous, out, 1)]
+        layers += [upsample_to(before, after), nn.Conv2d(previous, out, 1)]
         previous = out
     layers += [nn.BatchNorm2d(previous), nn.SiLU()]
     layers.append(nn.Conv2d(previous, image_shape[0], 3, padding=1))
@@ -127,5 +129,7 @@ def nvae(
         raise ValueError(f"nvae: use_se must be a bool, got {use_se!r}")
     encoder = _encoder(image_shape, width, num_cells, use_se)
     decoder = _decoder(image_shape, latent_dim, width, num_cells, expansion, use_se)
-    feature_dim = _channels(width, num_levels(image_shape[1]))[-1] * 16
+    sizes = map_sizes(*image_shape[1:], round_up=True)
+    (h, w) = sizes[-1]
+    feature_dim = _channels(width, len(sizes) - 1)[-1] * h * w
     return Backbone(encoder, decoder, feature_dim)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -28,8 +27,8 @@ BackboneBuilder = Callable[..., Backbone]
 #: Registered backbone builders by name (``"burgess"``, ``"resnet"``, ``"nvae"``).
 BACKBONES: Registry[BackboneBuilder] = Registry("backbone")
 
-#: Image sizes every backbone supports (square images, 1 or more channels).
-IMAGE_SIZES: tuple[int, ...] = (32, 64, 128)
+#: The smallest side (pixels) a backbone takes: one stride-2 stage down to a 4-pixel map.
+MIN_IMAGE_SIDE = 8
 
 
 def register_backbone(name: str) -> Callable[[BackboneBuilder], BackboneBuilder]:
@@ -54,22 +53,43 @@ def make_backbone(
 
 
 def check_image_shape(image_shape: tuple[int, ...]) -> None:
-    """Raise ``ValueError`` unless ``image_shape`` is ``(C, S, S)``, S in :data:`IMAGE_SIZES`."""
+    """Raise ``ValueError`` unless ``image_shape`` is ``(C, H, W)``: positive integers with
+    both sides at least :data:`MIN_IMAGE_SIDE`."""
     shape = tuple(image_shape)
-    ok = len(shape) == 3 and all(isinstance(s, int) and s > 0 for s in shape)
-    if not ok or shape[1] != shape[2] or shape[1] not in IMAGE_SIZES:
+    ok = len(shape) == 3 and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+    if not ok or shape[0] < 1 or min(shape[1:]) < MIN_IMAGE_SIDE:
         raise ValueError(
-            f"image_shape must be (channels, size, size) with size in {IMAGE_SIZES}, "
-            f"got {image_shape!r}"
+            f"image_shape must be (channels, height, width): positive integers with both sides "
+            f"at least {MIN_IMAGE_SIDE} pixels, got {image_shape!r}"
         )
 
 
-def num_levels(size: int) -> int:
-    """Stride-2 stages that take ``size`` pixels down to 4."""
-    return int(math.log2(size)) - 2
+def map_sizes(height: int, width: int, *, round_up: bool = False) -> list[tuple[int, int]]:
+    """The sides ``(h, w)`` of a stride-2 trunk's maps on ``height x width`` images, from the
+    image itself down to its last map.
+
+    Each stage halves both sides, rounding down (a 4x4 convolution of stride 2 and padding 1)
+    or up (``round_up``: a 3x3 one), while the smaller side is at least 8, so the last map's
+    smaller side is 4 to 7: 4x4 at 32, 64 and 128 pixels (3, 4 and 5 stages), 7x7 at 28, 6x6
+    at 48 and 96, 8x6 at 64x48. A decoder mirrors the list, growing each map to the sides
+    before it (twice its own, or one more where halving rounded).
+    """
+    sizes = [(height, width)]
+    while min(sizes[-1]) >= 8:
+        h, w = sizes[-1]
+        sizes.append((-(-h // 2), -(-w // 2)) if round_up else (h // 2, w // 2))
+    return sizes
 
 
 def check_positive_int(owner: str, param: str, value: Any) -> None:
     """Raise ``ValueError`` naming ``param`` unless ``value`` is an int >= 1."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{owner}: {param} must be a positive integer, got {value!r}")
+
+
+def upsample_to(before: tuple[int, int], after: tuple[int, int]) -> nn.Upsample:
+    """Nearest-neighbour upsampling of a ``before`` map to ``after``
+    (:func:`map_sizes` reversed): by 2 where ``after`` is twice ``before``, else to its size."""
+    if after == (2 * before[0], 2 * before[1]):
+        return nn.Upsample(scale_factor=2, mode="nearest")
+    return nn.Upsample(size=after, mode="nearest")

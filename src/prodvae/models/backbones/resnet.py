@@ -3,7 +3,9 @@
 GroupNorm + SiLU residual blocks, stride-2 convolutions to downsample, nearest-neighbour
 upsampling, optional self-attention in the middle. Unlike the original, which emits a feature
 map, the encoder flattens its last 4x4 map so that a linear head can produce a vector latent;
-the decoder starts from a linear map back to that 4x4 map.
+the decoder starts from a linear map back to that 4x4 map. Other image sides end at the
+map :func:`~prodvae.models.backbones.registry.map_sizes` gives (halving rounded up, 7x7 at
+28 px), which the decoder grows back to the image's sides.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from torch import Tensor, nn
 from prodvae.models.backbones.registry import (
     Backbone,
     check_positive_int,
-    num_levels,
+    map_sizes,
     register_backbone,
+    upsample_to,
 )
 
 
@@ -73,7 +76,7 @@ def _channels(width: int, levels: int) -> list[int]:
 
 
 def _encoder(image_shape, width, num_blocks, use_attention) -> nn.Sequential:
-    channels = _channels(width, num_levels(image_shape[1]))
+    channels = _channels(width, len(map_sizes(*image_shape[1:], round_up=True)) - 1)
     layers: list[nn.Module] = [nn.Conv2d(image_shape[0], width, 3, padding=1)]
     previous = width
     for out in channels:
@@ -86,14 +89,15 @@ def _encoder(image_shape, width, num_blocks, use_attention) -> nn.Sequential:
 
 
 def _decoder(image_shape, latent_dim, width, num_blocks, use_attention) -> nn.Sequential:
-    channels = _channels(width, num_levels(image_shape[1]))[::-1]
-    first = channels[0]
-    layers: list[nn.Module] = [nn.Linear(latent_dim, first * 16), nn.Unflatten(1, (first, 4, 4))]
+    sizes = map_sizes(*image_shape[1:], round_up=True)[::-1]
+    channels = _channels(width, len(sizes) - 1)[::-1]
+    first, (h, w) = channels[0], sizes[0]
+    layers: list[nn.Module] = [nn.Linear(latent_dim, first * h * w), nn.Unflatten(1, (first, h, w))]
     layers += [nn.Conv2d(first, first, 3, padding=1), _middle(first, use_attention)]
     previous = first
-    for out in channels:
+    for out, (before, after) in zip(channels, zip(sizes, sizes[1:])):
         layers += [ResBlock(previous if i == 0 else out, out) for i in range(num_blocks)]
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(out, out, 3, padding=1)]
+        layers += [upsample_to(before, after), nn.Conv2d(out, out, 3, padding=1)]
         previous = out
     layers += [group_norm(previous), nn.SiLU(), nn.Conv2d(previous, image_shape[0], 3, padding=1)]
     return nn.Sequential(*layers)
@@ -115,5 +119,7 @@ def resnet(
         raise ValueError(f"resnet: use_attention must be a bool, got {use_attention!r}")
     encoder = _encoder(image_shape, width, num_blocks, use_attention)
     decoder = _decoder(image_shape, latent_dim, width, num_blocks, use_attention)
-    feature_dim = _channels(width, num_levels(image_shape[1]))[-1] * 16
+    sizes = map_sizes(*image_shape[1:], round_up=True)
+    (h, w) = sizes[-1]
+    feature_dim = _channels(width, len(sizes) - 1)[-1] * h * w
     return Backbone(encoder, decoder, feature_dim)
