@@ -175,6 +175,25 @@ def test_normalise_steps_holds_the_code_normalisation_then_fades_it_out():
         get_objective("product", normalise_steps=-1)
 
 
+def test_normalise_steps_trains_a_space_whose_every_block_is_a_classifier():
+    """Points read as classifiers have no code normalisation: a data set of classes alone
+    leaves the model built with normalise_codes nothing to normalise, which is no error."""
+    space = ProductSpace.parse("points(3) * points(2)")
+    model = build_vae(
+        space,
+        "burgess",
+        (1, 32, 32),
+        width=4,
+        normalise_codes=True,
+        posterior={"points": "point_logits"},
+    )
+    assert len(model.code_norms) == 0
+    objective = get_objective("product", normalise_steps=100)
+    objective.check_model(model)
+    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(objective(model, x, 150).loss)
+
+
 NAN = float("nan")
 
 

@@ -150,6 +150,17 @@ def test_recipe_trains_on_a_labelled_file_that_is_no_grid(tmp_path):
     train(tmp_path, ["data.name=file", f"data.path={path}"])
 
 
+def test_recipe_trains_on_a_file_whose_factors_are_all_points(tmp_path):
+    """Classes alone (two of them, every combination): each block is a classifier, which the
+    code normalisation the recipe fades leaves alone."""
+    from tests.data.labelled_files import write_labelled_file
+
+    path = tmp_path / "classes.npz"
+    factors = grid([0.0, 1.0, 2.0], [0.0, 1.0]).repeat(10, axis=0)
+    write_labelled_file(path, factors, ["points", "points"], image_size=32)
+    train(tmp_path, ["data.name=file", f"data.path={path}"])
+
+
 def test_recipe_trains_scores_and_draws_a_file_of_images_that_are_not_square(tmp_path):
     """Photographs 48 px high and 64 wide: the recipe trains on them as they are (no size is
     asked of a user's images but 8 px a side), and the run is scored and drawn at that size."""

@@ -163,6 +163,9 @@ class VAE(nn.Module):
                     centre, spread = factor.moments()
                     codes[str(i)] = CodeNorm(centre, spread.sqrt().item())
         self.code_norms = nn.ModuleDict(codes)
+        #: built with ``normalise_codes`` (which leaves nothing to normalise on a space whose
+        #: every factor has another posterior, e.g. points read as classifiers)
+        self.normalise_codes = normalise_codes
         if codes:  # a model without them keeps the state it always had
             self.register_buffer("code_blend", torch.tensor(1.0))
 

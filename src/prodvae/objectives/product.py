@@ -158,7 +158,7 @@ class ProductObjective(OrbitTerms, ElboObjective):
         for key in ("assignment_weight", "balance_weight"):
             if getattr(self.options, key) > 0:
                 check_point_logits(self.name, model, key)
-        if self.options.normalise_steps > 0 and not len(model.code_norms):
+        if self.options.normalise_steps > 0 and not model.normalise_codes:
             raise ValueError(
                 f"{self.name}: normalise_steps > 0 fades the model's code normalisation: "
                 "build the model with normalise_codes (model.options.normalise_codes: true)"
@@ -227,7 +227,7 @@ class ProductObjective(OrbitTerms, ElboObjective):
         changed: Tensor | None = None,
     ) -> ElboTerms:
         """:meth:`ElboObjective.terms`, with the model's code normalisation set for ``step``."""
-        if self.options.normalise_steps > 0:
+        if self.options.normalise_steps > 0 and len(model.code_norms):
             model.code_blend.fill_(self.code_blend(step))
         return super().terms(model, x, step, generator, changed)
 
