@@ -122,6 +122,9 @@ def mutate(case):
         spec = "[{"
     elif case == "typo key":
         spec = [SPEC[0], {"name": "b", "kind": "points", "peroid": 2}]
+    elif case == "repeated end":
+        factors = factors.copy()
+        factors[0, 0] = 1.0  # the loop at 0 in the other rows: one period on
     return images, factors, spec, skip
 
 
@@ -139,6 +142,7 @@ CASES = {
     "loop without period": "period",
     "bad json": "JSON",
     "typo key": "peroid",
+    "repeated end": "loop factor 'a' \\(period 1\\) holds 0 and 1, a whole period apart",
 }
 
 
@@ -190,3 +194,24 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
     np.savez(path, images=images, factors=factors, factor_spec=np.array([SPEC], dtype=object))
     with pytest.raises(ValueError, match="pickled objects"):
         from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("values", "period", "fails"),
+    [
+        (np.linspace(-np.pi, np.pi, 9), 2 * np.pi, True),  # -pi and pi: one point
+        (np.array([0.0, 120.0, 240.0, 720.0]), 360.0, True),  # two periods on
+        (np.linspace(0, 2 * np.pi, 9, endpoint=False), 2 * np.pi, False),
+        (np.array([0.0, 0.5, 1.0 - 1e-9]), 1.0, False),  # close to the end, not on it
+    ],
+)
+def test_a_loop_that_holds_one_point_as_two_values_is_refused(tmp_path, values, period, fails):
+    factors = values[:, None].astype(np.float64)
+    images = np.zeros((len(values), 8, 8, 1), dtype=np.uint8)
+    spec = [{"name": "angle", "kind": "loop", "period": period}]
+    path = write_npz(tmp_path / "loop.npz", images, factors, spec)
+    if fails:
+        with pytest.raises(ValueError, match="'angle'.*a whole period apart"):
+            from_file(path)
+    else:
+        assert len(from_file(path).spec[0].values) == len(values)
