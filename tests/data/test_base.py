@@ -56,3 +56,13 @@ def test_symmetry_given_is_validated():
         FactorSpec("x", "segment", (0.0,), symmetry_given=("shape", (2,)))
     with pytest.raises(ValueError, match="symmetry_given"):
         FactorSpec("o", "loop", (0.0,), 1.0, symmetry_given=("shape", (0,)))
+
+
+def test_a_dataset_that_names_a_factor_twice_is_refused():
+    """Scores and figures are keyed by factor name: one factor would hide the other."""
+    from prodvae.data.array_dataset import ArrayDataset
+
+    spec = (FactorSpec("x", "segment", (0.0, 1.0)), FactorSpec("x", "points", (0.0, 1.0)))
+    images = np.zeros((2, 8, 8, 1), dtype=np.uint8)
+    with pytest.raises(ValueError, match="spec names 'x' twice"):
+        ArrayDataset(images, np.array([[0.0, 0.0], [1.0, 1.0]]), spec)

@@ -122,6 +122,8 @@ def mutate(case):
         spec = "[{"
     elif case == "typo key":
         spec = [SPEC[0], {"name": "b", "kind": "points", "peroid": 2}]
+    elif case == "same name":
+        spec = [SPEC[0], {"name": "a", "kind": "points"}]
     elif case == "repeated end":
         factors = factors.copy()
         factors[0, 0] = 1.0  # the loop at 0 in the other rows: one period on
@@ -142,6 +144,7 @@ CASES = {
     "loop without period": "period",
     "bad json": "JSON",
     "typo key": "peroid",
+    "same name": "factor_spec names 'a' twice",
     "repeated end": "loop factor 'a' \\(period 1\\) holds 0 and 1, a whole period apart",
 }
 

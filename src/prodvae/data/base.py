@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from prodvae.data.grid import FactorGrid
-from prodvae.data.spec import FactorSpec
+from prodvae.data.spec import FactorSpec, check_distinct_names
 
 
 class Sample(NamedTuple):
@@ -55,6 +55,7 @@ class GroundTruthDataset(torch.utils.data.Dataset):
         self._spec = tuple(spec)
         if not self._spec:
             raise ValueError("spec must name at least one factor")
+        check_distinct_names([factor.name for factor in self._spec], "spec")
         if len(image_shape) != 3 or min(image_shape) < 1:
             raise ValueError(f"image_shape must be (C, H, W) positive, got {image_shape!r}")
         self._image_shape = tuple(int(s) for s in image_shape)

@@ -27,7 +27,7 @@ from prodvae.data.array_dataset import ArrayDataset, LazyH5Images
 from prodvae.data.base import GroundTruthDataset
 from prodvae.data.grid import column_levels, detect_grid
 from prodvae.data.npz_memmap import npz_memmap
-from prodvae.data.spec import FactorSpec
+from prodvae.data.spec import FactorSpec, check_distinct_names
 
 HDF5_SUFFIXES = (".h5", ".hdf5")
 SPEC_KEYS = {"name", "kind", "period", "symmetry"}
@@ -66,6 +66,7 @@ def parse_spec(text: str, num_factors: int, where: str) -> list[dict]:
                 f"{where}: factor_spec[{position}] needs a string 'name' and a 'kind' and "
                 f"takes only {sorted(SPEC_KEYS)}; got {entry}"
             )
+    check_distinct_names([entry["name"] for entry in entries], f"{where}: factor_spec")
     return entries
 
 

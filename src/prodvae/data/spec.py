@@ -68,3 +68,11 @@ class FactorSpec:
             assert self.period is not None
             diff = (diff + self.period / 2) % self.period - self.period / 2
         return np.abs(diff).argmin(axis=-1)
+
+
+def check_distinct_names(names: list[str], where: str) -> None:
+    """Raise ``ValueError`` naming each factor name given twice: scores, figures and results
+    are keyed by factor name, where one would hide the other."""
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"{where} names {', '.join(map(repr, twice))} twice")
