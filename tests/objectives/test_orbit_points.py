@@ -20,6 +20,7 @@ from prodvae.objectives.points_orbits import (
     orbit_apart,
     orbit_overlap,
     orbit_points,
+    orbit_spread,
     ragged_apart,
     ragged_overlap,
 )
@@ -139,6 +140,45 @@ def test_orbit_points_draws_sets_how_many_orbits_are_spread(
     assert drawn[0].shape == (expected * 4, 2)  # that many orbits of the four heights
 
 
+def test_an_orbit_of_many_values_is_spread_a_few_values_at_a_time(monkeypatch):
+    """A points factor with more values than orbit_batch // draws (cars3d's 183 cars): each
+    orbit holds that many of them, distinct, at random, the rest held; the step encodes no
+    more images than a loop's orbits do."""
+    cells = torch.cartesian_prod(torch.arange(40), torch.arange(3)).numpy()
+    pixels = np.zeros((len(cells), 8, 8), dtype=np.uint8)
+    pixels[np.arange(len(cells)), cells[:, 0] % 8, cells[:, 0] // 8 + cells[:, 1]] = 255
+    spec = (
+        FactorSpec("car", "points", tuple(float(v) for v in range(40))),
+        FactorSpec("light", "segment", (0.0, 1.0, 2.0)),
+    )
+    dataset = ArrayDataset(pixels, cells.astype(np.float64), spec, FactorGrid((40, 3)))
+    space = ProductSpace.parse("points(40) * segment")
+    objective = get_objective(
+        "product",
+        weak="ada_gvae",
+        changed="known",
+        orbit_points_weight=1.0,
+        orbit_draws=4,
+        orbit_batch=32,
+    )
+    objective.prepare(dataset, space, torch.Generator().manual_seed(0))
+    model = build_vae(space, "burgess", (1, 8, 8), width=4, posterior={"points": "point_logits"})
+    drawn = []
+    render = dataset.images_from_factors
+    monkeypatch.setattr(dataset, "images_from_factors", lambda c: drawn.append(c) or render(c))
+    seen = set()
+    for step in range(30):
+        assert torch.isfinite(objective.orbit_spread(model, step))
+        orbits = drawn[-1].view(4, 8, 2)  # 32 // 4 = 8 cars an orbit
+        for orbit in orbits:
+            assert len(set(orbit[:, 0].tolist())) == 8  # distinct cars
+            assert bool((orbit[:, 1] == orbit[0, 1]).all())  # the light held
+            seen.update(orbit[:, 0].tolist())
+    assert seen == set(range(40))  # every car, over the steps
+    with pytest.raises(ValueError, match="at least 2 values"):
+        orbit_spread(model, objective.orbit_points, 4, torch.Generator(), most=1)
+
+
 def test_orbit_points_draws_must_be_a_count():
     with pytest.raises(ValueError, match="orbit_points_draws"):
         get_objective("product", weak="ada_gvae", changed="known", orbit_points_draws=-1)
@@ -210,7 +250,7 @@ def test_a_files_points_orbits_are_one_row_per_level_of_a_group_of_the_other_fac
     generator = torch.Generator().manual_seed(0)
     seen = set()
     for _ in range(200):
-        images, sizes = orbits.draw(3, generator)
+        images, sizes = orbits.draw(3, generator, 4)
         rows = taken[-1]
         assert sum(sizes) == len(rows) == len(images) and set(sizes) <= {2, 3}
         start = 0
@@ -222,6 +262,27 @@ def test_a_files_points_orbits_are_one_row_per_level_of_a_group_of_the_other_fac
             start += size
         seen.update(int(r) for r in rows)
     assert seen == {0, 1, 2, 3, 4, 5}  # both rows of height 1 at width 0 are drawn
+
+
+def test_a_files_points_orbit_of_more_values_than_most_holds_most_of_them():
+    cells = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [2, 1], [0, 1]])
+    dataset = bars_file(cells)
+    orbits = RowPointsOrbits(dataset, 0)
+    taken: list[np.ndarray] = []
+    at = dataset.images_at
+    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    generator = torch.Generator().manual_seed(0)
+    seen = set()
+    for _ in range(100):
+        _, sizes = orbits.draw(1, generator, 3)
+        orbit = cells[taken[-1]]
+        width = int(orbit[0, 1])
+        assert sizes == ({0: 3, 1: 2}[width],) == (len(orbit),)  # 3 of width 0's 4 heights
+        assert len(set(orbit[:, 0])) == len(orbit) and len(set(orbit[:, 1])) == 1
+        assert list(orbit[:, 0]) == sorted(orbit[:, 0])  # in order
+        if width == 0:
+            seen.add(tuple(orbit[:, 0]))
+    assert len(seen) == 4  # every 3 of the 4 heights
 
 
 def test_a_continuous_factor_is_held_at_the_levels_the_pairs_match_on():
@@ -237,7 +298,7 @@ def test_a_continuous_factor_is_held_at_the_levels_the_pairs_match_on():
     taken: list[np.ndarray] = []
     at = dataset.images_at
     dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
-    _, sizes = orbits.draw(50, torch.Generator().manual_seed(1))
+    _, sizes = orbits.draw(50, torch.Generator().manual_seed(1), 4)
     spreads, start = [], 0
     for size in sizes:
         rows = taken[-1][start : start + size]
@@ -300,13 +361,13 @@ def test_a_files_points_orbits_are_spread_in_training(posterior):
     model = build_vae(space, "burgess", dataset.image_shape, width=4, **extra)
     drawn: list[tuple[int, ...]] = []
     draw = orbits.draw
-    orbits.draw = lambda n, g: drawn.append((out := draw(n, g))[1]) or out  # type: ignore[method-assign]
+    orbits.draw = lambda n, g, m: drawn.append((out := draw(n, g, m))[1]) or out  # type: ignore[method-assign]
     spread = objective.orbit_spread(model, step=5)
     assert objective.orbit_spread(model, step=5).item() == spread.item()  # a step's own draw
     (sizes, _) = drawn
     assert len(set(sizes)) > 1  # orbits of unequal length: the ragged terms
     # the same images again, encoded as orbit_spread encodes them, scored by the ragged terms
-    images, again = draw(3, torch.Generator().manual_seed(objective._spread_seed + 5))
+    images, again = draw(3, torch.Generator().manual_seed(objective._spread_seed + 5), 32)
     assert again == sizes
     model.eval()
     with torch.no_grad():

@@ -7,9 +7,9 @@ import torch
 from tests.tolerances import float_tol, monte_carlo_tol
 
 from prodvae.models import build_vae, make_posterior
-from prodvae.objectives import get_objective
+from prodvae.objectives import get_objective, weak
 from prodvae.objectives.coverage import points_coverage
-from prodvae.objectives.weak import pair_assignment, pair_separation
+from prodvae.objectives.weak import log_sum_of_others, pair_assignment, pair_separation
 from prodvae.spaces import PointSet, ProductSpace, Segment
 
 SPACE = ProductSpace.parse("points(3) * segment * points(4)")
@@ -79,8 +79,17 @@ def test_assignment_is_the_cross_entropy_of_one_point_for_both_against_keeping_t
         pair_assignment({0: shares[:5].log()}, shared)
 
 
+@pytest.fixture(params=["table", "linear"])
+def form(request, monkeypatch):
+    """pair_assignment summed through its [pairs, points, points] table, or (as past
+    JOINT_ELEMENTS entries) through the log-sums of the other points."""
+    if request.param == "linear":
+        monkeypatch.setattr(weak, "JOINT_ELEMENTS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("lead", [5.0, 30.0, 80.0])
-def test_two_images_sure_of_one_point_cost_and_pull_apart_however_sure(lead):
+def test_two_images_sure_of_one_point_cost_and_pull_apart_however_sure(lead, form):
     # both images' logits lead at point 0 by `lead`: 1 - s = 2 (K - 1) e^-lead / (1 + (K - 1)
     # e^-lead)^2 to first order, below float32's eps from lead 17 on
     k = 4
@@ -248,3 +257,51 @@ def test_with_the_assignment_the_separation_leaves_the_softmax_blocks_to_it():
     assert out.logs["separation"] == skipped == 0.0  # both points blocks read by the softmax
     alone = get_objective("product", weak="ada_gvae", changed="known", separation_weight=1)
     assert alone(model, pairs, 10, changed=changed).logs["separation"] > 0
+
+
+def test_the_log_sum_of_the_other_entries_matches_the_sum_left_out():
+    gen = torch.Generator().manual_seed(0)
+    logp = torch.randn(6, 7, generator=gen, dtype=torch.float64) * 20
+    expected = torch.stack(
+        [torch.cat([logp[:, :j], logp[:, j + 1 :]], -1).logsumexp(-1) for j in range(7)], -1
+    )
+    # log-sums of up to 7 terms, of size up to ~80: a few eps of that size
+    tol = float_tol(torch.float64, 80.0, 16)
+    assert torch.allclose(log_sum_of_others(logp), expected, rtol=0, atol=tol)
+    # one entry holding nearly all the mass: the rest's log-sum, not log(1 - p) = -inf
+    sure = torch.tensor([[0.0, -60.0, -70.0]], dtype=torch.float64)
+    others = log_sum_of_others(sure)
+    assert others[0, 0].item() == pytest.approx(math.log(math.exp(-60) + math.exp(-70)), rel=1e-12)
+    assert log_sum_of_others(torch.zeros(2, 1)).eq(-torch.inf).all()
+
+
+@pytest.mark.parametrize("points", [2, 4, 37])
+def test_the_two_forms_give_one_cost_and_one_gradient(points, monkeypatch):
+    gen = torch.Generator().manual_seed(points)
+    logits = (torch.randn(2 * 50, points, generator=gen, dtype=torch.float64) * 8).requires_grad_()
+    shared = torch.rand(50, 1, generator=gen) < 0.5
+
+    def cost_and_grad(elements):
+        monkeypatch.setattr(weak, "JOINT_ELEMENTS", elements)
+        logits.grad = None
+        cost = pair_assignment({0: torch.log_softmax(logits, -1)}, shared)
+        cost.backward()
+        return cost.detach(), logits.grad.clone()
+
+    table, linear = cost_and_grad(2**40), cost_and_grad(0)
+    # means of log-sums of size up to ~50: a few eps of that size, in float64
+    tol = float_tol(torch.float64, 50.0, 64)
+    assert torch.allclose(table[0], linear[0], rtol=0, atol=tol)
+    assert torch.allclose(table[1], linear[1], rtol=0, atol=tol)
+
+
+def test_many_pairs_of_many_points_fit_in_memory():
+    """Every two of an orbit of 183 values (cars3d's cars), four orbits: 66,612 pairs over 183
+    points, whose table would take 8.9 GB of float32; summed through the other points' log-sums,
+    49 MB a tensor."""
+    gen = torch.Generator().manual_seed(0)
+    pairs, points = 4 * 183 * 182 // 2, 183
+    logp = torch.log_softmax(torch.randn(2 * pairs, points, generator=gen), -1)
+    cost = pair_assignment({0: logp}, torch.zeros(pairs, 1, dtype=torch.bool))
+    # random logits: the chance two values fall together is near 1/183, so -log(1 - s) ~ 1/183
+    assert 0 < cost.item() < 3 / points

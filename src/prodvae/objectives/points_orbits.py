@@ -44,26 +44,42 @@ log = logging.getLogger(__name__)
 class PointsOrbits(Protocol):
     """Where a points block's orbits come from: ``column`` is the data's factor, and each
     draw ``orbits`` orbits' images ``uint8 [n, C, H, W]``, in order, with how many images each
-    orbit holds (summing to ``n``)."""
+    orbit holds (summing to ``n``), each at most ``most`` of its values (a random few of a
+    factor with more, as cars3d's 183 cars: :func:`some_values`)."""
 
     column: int
 
     def draw(
-        self, orbits: int, generator: torch.Generator, /
+        self, orbits: int, generator: torch.Generator, most: int, /
     ) -> tuple[Tensor, tuple[int, ...]]: ...
 
 
+def some_values(count: int, most: int, generator: torch.Generator) -> Tensor:
+    """``most`` of ``range(count)`` at random, in order; every one (drawing nothing from
+    ``generator``) when ``count <= most``."""
+    if count <= most:
+        return torch.arange(count)
+    return torch.randperm(count, generator=generator)[:most].sort().values
+
+
 class GridPointsOrbits:
-    """Orbits of factor ``column`` of a grid: its every value through a random cell."""
+    """Orbits of factor ``column`` of a grid: its every value (or ``most`` of them) through a
+    random cell."""
 
     def __init__(self, dataset: GroundTruthDataset, column: int):
         self.dataset, self.column = dataset, column
         self.size = dataset.factor_sizes[column]
 
-    def draw(self, orbits: int, generator: torch.Generator) -> tuple[Tensor, tuple[int, ...]]:
+    def draw(
+        self, orbits: int, generator: torch.Generator, most: int
+    ) -> tuple[Tensor, tuple[int, ...]]:
         cells = self.dataset.sample_factors(orbits, generator=generator)
-        grid = torch.cat([orbit_cells(cell, self.column, self.size) for cell in cells])
-        return self.dataset.images_from_factors(grid), (self.size,) * orbits
+        grid = []
+        for cell in cells:
+            orbit = orbit_cells(cell, self.column, self.size)
+            grid.append(orbit[some_values(self.size, most, generator)])
+        sizes = tuple(len(orbit) for orbit in grid)
+        return self.dataset.images_from_factors(torch.cat(grid)), sizes
 
 
 class RowPointsOrbits:
@@ -108,13 +124,17 @@ class RowPointsOrbits:
     def __len__(self) -> int:
         return len(self.first)
 
-    def draw(self, orbits: int, generator: torch.Generator) -> tuple[Tensor, tuple[int, ...]]:
+    def draw(
+        self, orbits: int, generator: torch.Generator, most: int
+    ) -> tuple[Tensor, tuple[int, ...]]:
         picks = torch.randint(len(self.first), (orbits,), generator=generator).numpy()
         first, count = self.first[picks], self.runs[picks]
-        runs = np.concatenate([np.arange(a, a + n) for a, n in zip(first, count)])
+        runs = np.concatenate(
+            [a + some_values(int(n), most, generator).numpy() for a, n in zip(first, count)]
+        )
         within = torch.rand(len(runs), generator=generator, dtype=torch.float64).numpy()
         at = self._starts[runs] + (within * self._lengths[runs]).astype(np.int64)
-        return self.dataset.images_at(self._order[at]), tuple(int(n) for n in count)
+        return self.dataset.images_at(self._order[at]), tuple(min(int(n), most) for n in count)
 
 
 def orbit_points(
@@ -150,16 +170,23 @@ def orbit_points(
 
 
 def orbit_spread(
-    model: VAE, blocks: dict[int, PointsOrbits], draws: int, generator: torch.Generator
+    model: VAE,
+    blocks: dict[int, PointsOrbits],
+    draws: int,
+    generator: torch.Generator,
+    most: int = 2**62,
 ) -> Tensor:
     """For each points block (block -> its orbits, :func:`orbit_points`), ``draws`` orbits of
-    its factor, encoded (:func:`~prodvae.objectives.orbit_pull.shares_with_running_norms`), and
-    how far the block's codes crowd its points within each (:func:`orbit_apart` of a block with
-    logits, else :func:`orbit_overlap` of its means), summed over blocks ``[]``."""
+    its factor, each of at most ``most`` of its values, encoded
+    (:func:`~prodvae.objectives.orbit_pull.shares_with_running_norms`), and how far the block's
+    codes crowd its points within each (:func:`orbit_apart` of a block with logits, else
+    :func:`orbit_overlap` of its means), summed over blocks ``[]``."""
+    if most < 2:
+        raise ValueError(f"orbit_spread: an orbit needs at least 2 values, got most={most}")
     device = next(model.parameters()).device
     total = torch.zeros((), device=device)
     for block, orbits in blocks.items():
-        images, sizes = orbits.draw(draws, generator)
+        images, sizes = orbits.draw(draws, generator, most)
         posterior, shares = shares_with_running_norms(model, images.to(device).float() / 255)
         even = len(set(sizes)) == 1  # a grid's: every orbit as long
         if block in shares:

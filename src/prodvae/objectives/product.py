@@ -67,7 +67,8 @@ worker process (:mod:`prodvae.objectives.orbit_stream`; the same numbers).
 distinct points (:mod:`prodvae.objectives.points_orbits`; on data that are not a grid, an
 orbit is the rows that share every other factor's level; on a
 ``point_logits`` block, every two values of an orbit as a pair that changes the factor),
-``orbit_points_draws`` (0: ``orbit_draws``) orbits a step from ``orbit_start`` on.
+``orbit_points_draws`` (0: ``orbit_draws``) orbits a step from ``orbit_start`` on, each of
+at most ``orbit_batch // draws`` of its values (a random few of a factor with more).
 ``orbit_kept_weight`` > 0 (with
 ``orbit_weight``) takes every two images of each pulled orbit as a pair that keeps every
 other factor: their consistency, and their assignment on ``point_logits`` blocks

@@ -99,7 +99,9 @@ class OrbitTerms:
             raise ValueError(f"{self.name}: call prepare before orbit_spread")
         generator = torch.Generator().manual_seed(self._spread_seed + step)
         draws = self.options.orbit_points_draws or self.options.orbit_draws
-        return orbit_spread(model, self.orbit_points, draws, generator)
+        # at most orbit_batch images a step, as the loops' orbits: a few of many values
+        most = max(2, self.options.orbit_batch // draws)
+        return orbit_spread(model, self.orbit_points, draws, generator, most)
 
     def _orbit_terms(self, model: VAE, step: int, logs: dict[str, float]) -> Tensor:
         """The orbits' pull and spread at ``step`` (0 before ``orbit_start``), weighted."""

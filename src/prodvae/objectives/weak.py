@@ -278,7 +278,12 @@ def pair_assignment(log_shares: dict[int, Tensor], shared: Tensor) -> Tensor:
     ``j != l``, exact however sure the two images are: two values sure of one point still
     pull apart, where ``pair_separation`` on a mean between points, or ``1 - s`` rounded to
     0, would leave them. 0 when every pair is assigned with certainty as it should be,
-    ``log 2`` a pair when ``s = 1/2``."""
+    ``log 2`` a pair when ``s = 1/2``.
+
+    The ``[batch, points, points]`` table of ``log p1_j p2_l`` is summed as it is while it
+    holds at most :data:`JOINT_ELEMENTS` entries (the recipe's four points); past that (a
+    hundred classes, an orbit of many values) ``sum_{l != j} p2_l`` is read from prefix and
+    suffix log-sums instead, equally exact, in memory linear in the points."""
     batch = shared.shape[0]
     total = shared.new_zeros((), dtype=torch.float32)
     for k, logp in log_shares.items():
@@ -287,13 +292,34 @@ def pair_assignment(log_shares: dict[int, Tensor], shared: Tensor) -> Tensor:
                 f"pair_assignment: expected log-shares [{2 * batch}, points] for factor {k}, "
                 f"got {list(logp.shape)}"
             )
-        joint = logp[:batch, :, None] + logp[batch:, None, :]  # log p1_j p2_l
-        same = torch.eye(logp.shape[1], dtype=torch.bool, device=logp.device)
-        log_same = joint.masked_fill(~same, -torch.inf).flatten(1).logsumexp(-1)
-        log_apart = joint.masked_fill(same, -torch.inf).flatten(1).logsumexp(-1)
+        first, second = logp[:batch], logp[batch:]
+        if batch * logp.shape[1] ** 2 <= JOINT_ELEMENTS:
+            joint = first[:, :, None] + second[:, None, :]  # log p1_j p2_l
+            same = torch.eye(logp.shape[1], dtype=torch.bool, device=logp.device)
+            log_same = joint.masked_fill(~same, -torch.inf).flatten(1).logsumexp(-1)
+            log_apart = joint.masked_fill(same, -torch.inf).flatten(1).logsumexp(-1)
+        else:
+            log_same = (first + second).logsumexp(-1)
+            log_apart = (first + log_sum_of_others(second)).logsumexp(-1)
         keep = shared[:, k]
         total = total - torch.where(keep, log_same, log_apart).mean()
     return total
+
+
+#: Entries of :func:`pair_assignment`'s ``[pairs, points, points]`` table above which it
+#: sums ``p1_j p2_l`` through :func:`log_sum_of_others` instead (2^22: 16 MB of float32).
+JOINT_ELEMENTS = 2**22
+
+
+def log_sum_of_others(logp: Tensor) -> Tensor:
+    """``log sum_{l != j} exp(logp_l)`` for each ``j`` of the last dimension, the same shape
+    as ``logp``: the log-sums of the entries before ``j`` and after it (cumulative, so
+    ``O(points)``), joined; exact where one entry holds nearly all the mass, where
+    ``log(1 - p_j)`` would round to ``-inf``. ``-inf`` for a single entry."""
+    none = torch.full_like(logp[..., :1], -torch.inf)
+    before = torch.cat([none, logp.logcumsumexp(-1)[..., :-1]], -1)
+    after = torch.cat([logp.flip(-1).logcumsumexp(-1).flip(-1)[..., 1:], none], -1)
+    return torch.logaddexp(before, after)
 
 
 def pair_geometry(space: ProductSpace, codes: Tensor, shared: Tensor, images: Tensor) -> Tensor:
