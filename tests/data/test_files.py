@@ -218,3 +218,14 @@ def test_a_loop_that_holds_one_point_as_two_values_is_refused(tmp_path, values, 
             from_file(path)
     else:
         assert len(from_file(path).spec[0].values) == len(values)
+
+
+@pytest.mark.parametrize("suffix", ["h5", "npz"])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_grey_images_without_a_channel_axis_are_read_as_one_channel(tmp_path, suffix, lazy):
+    images, factors = grid_arrays()
+    grey = images[..., 0]  # (N, H, W), as dSprites' own arrays
+    path = WRITERS[suffix](tmp_path / f"grey.{suffix}", grey, factors)
+    dataset = from_file(path, lazy=lazy)
+    assert dataset.image_shape == (1, 5, 6)
+    assert torch.equal(dataset.images_at(np.arange(12)), torch.from_numpy(grey)[:, None])

@@ -2,7 +2,7 @@
 
 Schema (both containers):
 
-- ``images``: ``(N, H, W, C)`` uint8.
+- ``images``: ``(N, H, W, C)`` uint8, or ``(N, H, W)`` for grey images.
 - ``factors``: ``(N, K)`` float64 factor values, finite.
 - ``factor_spec``: a JSON list of ``K`` objects ``{"name", "kind", "period"?, "symmetry"?}``
   (an HDF5 root attribute; in an npz a 0-d string array).
@@ -73,8 +73,11 @@ def parse_spec(text: str, num_factors: int, where: str) -> list[dict]:
 def _check_arrays(images_shape, images_dtype, factors: np.ndarray, where: str) -> None:
     if images_dtype != np.uint8:
         raise ValueError(f"{where}: images must be uint8, got {images_dtype}")
-    if len(images_shape) != 4 or images_shape[0] == 0:
-        raise ValueError(f"{where}: images must have shape (N, H, W, C), got {images_shape}")
+    if len(images_shape) not in (3, 4) or images_shape[0] == 0:
+        raise ValueError(
+            f"{where}: images must have shape (N, H, W, C), or (N, H, W) for grey images, "
+            f"got {images_shape}"
+        )
     if not np.issubdtype(factors.dtype, np.floating):
         raise ValueError(f"{where}: factors must be float64, got {factors.dtype}")
     if factors.ndim != 2 or factors.shape[0] != images_shape[0]:
