@@ -105,8 +105,10 @@ def mutate(case):
         images = images.astype(np.float32)
     elif case == "flat images":
         images = images.reshape(12, -1)
-    elif case == "int factors":
-        factors = factors.astype(np.int64)
+    elif case == "bool factors":
+        factors = factors > 0
+    elif case == "huge integer factors":
+        factors = (factors * 2**60).astype(np.int64)
     elif case == "short factors":
         factors = factors[:-2]
     elif case == "nan factor":
@@ -136,7 +138,8 @@ CASES = {
     "no spec": "'factor_spec'",
     "float images": "uint8",
     "flat images": "shape",
-    "int factors": "float64",
+    "bool factors": "float64",
+    "huge integer factors": "beyond 2\\^53",
     "short factors": "shape",
     "nan factor": "NaN",
     "spec count": "names 1 factors but factors has 2",
@@ -229,3 +232,13 @@ def test_grey_images_without_a_channel_axis_are_read_as_one_channel(tmp_path, su
     dataset = from_file(path, lazy=lazy)
     assert dataset.image_shape == (1, 5, 6)
     assert torch.equal(dataset.images_at(np.arange(12)), torch.from_numpy(grey)[:, None])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_integer_labels_are_read_as_float64(tmp_path, dtype):
+    images, factors = grid_arrays()
+    labels = (factors * 4).astype(dtype)  # the loop's quarters and the points' classes
+    spec = [{"name": "a", "kind": "loop", "period": 4.0}, {"name": "b", "kind": "points"}]
+    dataset = from_file(write_npz(tmp_path / "labels.npz", images, labels, spec))
+    assert torch.equal(dataset.factors_at(np.arange(12)), torch.from_numpy(factors * 4))
+    assert dataset.is_grid

@@ -3,7 +3,7 @@
 Schema (both containers):
 
 - ``images``: ``(N, H, W, C)`` uint8, or ``(N, H, W)`` for grey images.
-- ``factors``: ``(N, K)`` float64 factor values, finite.
+- ``factors``: ``(N, K)`` float64 factor values, finite (integer labels are read as float64).
 - ``factor_spec``: a JSON list of ``K`` objects ``{"name", "kind", "period"?, "symmetry"?}``
   (an HDF5 root attribute; in an npz a 0-d string array).
 
@@ -78,8 +78,17 @@ def _check_arrays(images_shape, images_dtype, factors: np.ndarray, where: str) -
             f"{where}: images must have shape (N, H, W, C), or (N, H, W) for grey images, "
             f"got {images_shape}"
         )
-    if not np.issubdtype(factors.dtype, np.floating):
-        raise ValueError(f"{where}: factors must be float64, got {factors.dtype}")
+    numeric = np.issubdtype(factors.dtype, np.floating) or np.issubdtype(factors.dtype, np.integer)
+    if not numeric or factors.dtype == np.bool_:
+        raise ValueError(
+            f"{where}: factors must be float64 (or integers, read as float64), got {factors.dtype}"
+        )
+    # float64 holds every integer up to 2^53 exactly
+    if (
+        np.issubdtype(factors.dtype, np.integer)
+        and (np.abs(factors.astype(np.float64)) > 2**53).any()
+    ):
+        raise ValueError(f"{where}: integer factors beyond 2^53 do not fit float64 exactly")
     if factors.ndim != 2 or factors.shape[0] != images_shape[0]:
         raise ValueError(
             f"{where}: factors must have shape ({images_shape[0]}, K), got {factors.shape}"
