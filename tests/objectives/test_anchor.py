@@ -16,6 +16,7 @@ from prodvae.objectives.anchor import (
     SPECIFIC,
     Anchor,
     anchor_images,
+    anchor_view,
     changed_subspaces,
     pair_subspaces,
     plane_specificity,
@@ -104,6 +105,39 @@ def test_one_hand_layout_goes_once_round_the_hand(dial, hand):
     relative = monte_carlo_tol(0.5 * fresh_squares.std() / fresh_squares.mean(), 1 / share)
     rms = fresh_squares.mean().sqrt().item()
     assert rms == pytest.approx(squares.mean().sqrt().item(), rel=relative.item())
+
+
+def test_large_images_are_read_averaged_down_to_64_pixels_a_side():
+    images = torch.rand(3, 2, 200, 96, generator=torch.Generator().manual_seed(0))
+    small = images[..., :64, :48]
+    assert anchor_view(small) is small  # as they are
+    assert anchor_view(torch.zeros(1, 3, 128, 128)).shape == (1, 3, 64, 64)
+    assert anchor_view(images[..., :96, :96]).shape == (3, 2, 48, 48)
+    assert anchor_view(images).shape == (3, 2, 50, 24)  # factor 4; 96 / 4 = 24
+    # a block's mean: the first 4 x 4 block, and the last, partial one of rows 196-199
+    view = anchor_view(images).double()
+    blocks = images.double()
+    tol = float_tol(torch.float32, 1.0, 16)
+    assert torch.allclose(view[:, :, 0, 0], blocks[:, :, :4, :4].mean((-1, -2)), atol=tol)
+    assert torch.allclose(view[:, :, -1, -1], blocks[:, :, 196:, 92:].mean((-1, -2)), atol=tol)
+
+
+def test_a_layout_of_large_images_is_the_layout_of_their_averaged_view():
+    """The dial at 128 px, one hand turning: fitted and read at 64 (what a 64 px fit of those
+    views gives), and once round its hand as at 32 px."""
+    hand, name = 0, "long_hand"
+    large = get_dataset("torus", image_size=128)
+    values = sample_angles(large, 256, torch.Generator().manual_seed(0), name)
+    images = images_of(large, values)
+    anchor = Anchor.fit(LOOP, images)
+    assert anchor.mean.shape == (3 * 64 * 64,)
+    fresh = sample_angles(large, 200, torch.Generator().manual_seed(1), name)
+    targets = anchor(images_of(large, fresh))
+    same = Anchor.fit(LOOP, anchor_view(images))(anchor_view(images_of(large, fresh)))
+    assert torch.equal(targets, same)
+    theta = fresh[:, hand]
+    assert circular_alignment(angle(targets).numpy(), theta.numpy()) > 0.95
+    assert abs(winding_number(angle(targets), theta)) == 1
 
 
 def test_pairs_split_the_two_hands_into_their_own_blocks(dial):

@@ -78,8 +78,10 @@ __all__ = [
     "KEPT",
     "RING_SPREAD",
     "SPECIFIC",
+    "ANCHOR_SIDE",
     "Anchor",
     "anchor_images",
+    "anchor_view",
     "changed_subspaces",
     "kept_spread",
     "pair_subspaces",
@@ -89,6 +91,24 @@ __all__ = [
 
 #: Training images (and pairs, for objectives trained on pairs) a layout is fitted on.
 ANCHOR_IMAGES, ANCHOR_PAIRS = 1024, 2048
+
+#: The longest side (pixels) of the images a layout is read from: larger images are averaged
+#: down first (:func:`anchor_view`), as a start needs only their coarse layout; at 256 px the
+#: fit's images and pairs would take 16 GB as float64 rows.
+ANCHOR_SIDE = 64
+
+
+def anchor_view(images: Tensor) -> Tensor:
+    """``images [n, C, H, W]`` averaged over ``f x f`` blocks, ``f`` the least whole factor
+    that brings the longer side to :data:`ANCHOR_SIDE` or under (128 px to 64, 96 to 48, 256
+    to 64; a last, partial block averages what it holds); the same tensor where it already is
+    (every image of 64 px or fewer)."""
+    height, width = images.shape[-2:]
+    factor = -(-max(height, width) // ANCHOR_SIDE)
+    if factor == 1:
+        return images
+    size = (-(-height // factor), -(-width // factor))
+    return torch.nn.functional.adaptive_avg_pool2d(images, size)
 
 
 def _flat(images: Tensor, name: str) -> Tensor:
@@ -217,7 +237,7 @@ class Anchor:
         """
         if not isinstance(space, ProductSpace):
             raise ValueError(f"anchor: space must be a ProductSpace, got {type(space).__name__}")
-        rows = _flat(images, "images")
+        rows = _flat(anchor_view(images), "images")
         dims = [f.dim for f in space.factors]
         specific: list[float] | None = None
         if pairs is None:
@@ -226,7 +246,7 @@ class Anchor:
             mean, directions = principal_directions(rows, space.dim)
             blocks = list(directions.split(dims, dim=1))
         else:
-            first, second = (_flat(p, "pairs") for p in pairs)
+            first, second = (_flat(anchor_view(p), "pairs") for p in pairs)
             if first.shape != second.shape or first.shape[1] != rows.shape[1]:
                 raise ValueError(
                     f"anchor: pairs must be two equal batches of images like images "
@@ -266,8 +286,9 @@ class Anchor:
         return ((codes - self(images)).pow(2) * mask).sum(-1).mean()
 
     def __call__(self, images: Tensor) -> Tensor:
-        """Targets ``[n, dim]`` for images ``[n, C, H, W]`` (in the images' dtype and device)."""
-        rows = images.reshape(images.shape[0], -1)
+        """Targets ``[n, dim]`` for images ``[n, C, H, W]`` (in the images' dtype and device),
+        read as the layout was fitted (:func:`anchor_view`)."""
+        rows = anchor_view(images).reshape(images.shape[0], -1)
         if rows.shape[1] != self.mean.shape[0]:
             raise ValueError(
                 f"anchor: fitted on images of {self.mean.shape[0]} values, got {list(images.shape)}"
@@ -287,15 +308,26 @@ def anchor_images(
     with_pairs: bool,
     num_changed: int | None = 1,
 ) -> tuple[Tensor, tuple[Tensor, Tensor] | None, Tensor | None]:
-    """``ANCHOR_IMAGES`` training images ``[n, C, H, W]`` in [0, 1], drawn with ``generator``,
-    and, ``with_pairs``, the two images ``[m, C, H, W]`` of ``ANCHOR_PAIRS`` pairs that change
-    ``num_changed`` factors (:func:`~prodvae.data.sample_pairs`: grid cells, or matched rows of
-    any labelled dataset), drawn next with the same generator, and which factors each pair
-    changes (bool ``[m, K]``, the dataset's factors; None without pairs)."""
+    """``ANCHOR_IMAGES`` training images ``[n, C, H, W]`` in [0, 1] (as :func:`anchor_view`
+    reads them), drawn with ``generator``, and, ``with_pairs``, the two images ``[m, C, H, W]``
+    of ``ANCHOR_PAIRS`` pairs that change ``num_changed`` factors
+    (:func:`~prodvae.data.sample_pairs`: grid cells, or matched rows of any labelled dataset),
+    drawn next with the same generator, and which factors each pair changes (bool ``[m, K]``,
+    the dataset's factors; None without pairs)."""
     rows = torch.randint(len(dataset), (ANCHOR_IMAGES,), generator=generator).numpy()
-    images = dataset.images_at(rows).float() / 255
+    images = _read_view(dataset, rows)
     if not with_pairs:
         return images, None, None
     pair = sample_pairs(dataset, ANCHOR_PAIRS, num_changed, generator)
-    first, second = (dataset.images_at(rows.numpy()) for rows in (pair.rows1, pair.rows2))
-    return images, (first.float() / 255, second.float() / 255), pair.changed
+    first, second = (_read_view(dataset, rows.numpy()) for rows in (pair.rows1, pair.rows2))
+    return images, (first, second), pair.changed
+
+
+def _read_view(dataset: GroundTruthDataset, rows, chunk: int = 256) -> Tensor:
+    """The images at ``rows`` in [0, 1], as :func:`anchor_view` reads them, a chunk at a time
+    (so that large images are never all held as floats)."""
+    parts = [
+        anchor_view(dataset.images_at(rows[start : start + chunk]).float() / 255)
+        for start in range(0, len(rows), chunk)
+    ]
+    return torch.cat(parts)
