@@ -237,6 +237,14 @@ def bars_file(cells: np.ndarray, widths: np.ndarray | None = None) -> ArrayDatas
     return ArrayDataset(pixels, np.stack([cells[:, 0], width], 1).astype(np.float64), spec)
 
 
+def recorded_rows(dataset: ArrayDataset) -> list[np.ndarray]:
+    """The rows of each ``images_at`` call on ``dataset`` from now on, in order."""
+    taken: list[np.ndarray] = []
+    at = dataset.images_at
+    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    return taken
+
+
 def test_a_files_points_orbits_are_one_row_per_level_of_a_group_of_the_other_factors():
     # width 0: heights 0, 1, 1 (twice), 3; width 1: heights 2 and 0; width 2: height 1 alone
     cells = np.array([[0, 0], [1, 0], [1, 0], [3, 0], [2, 1], [0, 1], [1, 2]])
@@ -244,9 +252,7 @@ def test_a_files_points_orbits_are_one_row_per_level_of_a_group_of_the_other_fac
     assert not dataset.is_grid
     orbits = RowPointsOrbits(dataset, 0)
     assert len(orbits) == 2  # width 2 holds one height: no orbit
-    taken: list[np.ndarray] = []
-    at = dataset.images_at
-    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    taken = recorded_rows(dataset)
     generator = torch.Generator().manual_seed(0)
     seen = set()
     for _ in range(200):
@@ -268,9 +274,7 @@ def test_a_files_points_orbit_of_more_values_than_most_holds_most_of_them():
     cells = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [2, 1], [0, 1]])
     dataset = bars_file(cells)
     orbits = RowPointsOrbits(dataset, 0)
-    taken: list[np.ndarray] = []
-    at = dataset.images_at
-    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    taken = recorded_rows(dataset)
     generator = torch.Generator().manual_seed(0)
     seen = set()
     for _ in range(100):
@@ -295,9 +299,7 @@ def test_a_continuous_factor_is_held_at_the_levels_the_pairs_match_on():
     level = row_pairs(dataset).levels[1]
     assert level.num_levels < 2400 and level.tolerance > 0
     orbits = RowPointsOrbits(dataset, 0)
-    taken: list[np.ndarray] = []
-    at = dataset.images_at
-    dataset.images_at = lambda rows: taken.append(rows) or at(rows)  # type: ignore[method-assign]
+    taken = recorded_rows(dataset)
     _, sizes = orbits.draw(50, torch.Generator().manual_seed(1), 4)
     spreads, start = [], 0
     for size in sizes:
