@@ -66,12 +66,6 @@ def score_subset(encode: Any, dataset: Any, space: Any, evaluation: Evaluation) 
         raise ValueError(
             f"evaluation.metrics: unknown metric(s) {missing}; registered: {', '.join(METRICS)}"
         )
-    gridded = [n for n in evaluation.metrics if METRICS[n].needs_dataset]
-    if gridded and not getattr(dataset, "is_grid", False):
-        raise ValueError(
-            f"evaluation.metrics: {', '.join(gridded)} need a grid dataset (they hold one "
-            "factor and draw the others); this dataset is not one"
-        )
     n_train, n_test = evaluation.num_train, evaluation.num_test
     generator = torch.Generator().manual_seed(int(evaluation.seed))
     inputs = sampled_inputs(

@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Evaluate the latest checkpoint of RUN_DIR; writes RUN_DIR/metrics.json and "
             "appends it to RUN_DIR/evaluations.jsonl. A dataset that is no grid is scored on "
-            "rows drawn at random, its continuous factors in 20 bins, without the FactorVAE and "
-            "BetaVAE scores (they need a grid)."
+            "rows drawn at random, its continuous factors in 20 bins; the FactorVAE and BetaVAE "
+            "scores hold a factor at one of those values or bins and draw rows that share it."
         ),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")

@@ -7,7 +7,8 @@ their images, turns ambient codes into intrinsic coordinates (one per latent fac
 a flat dict: ``<metric>.<score>`` floats (or ``<metric>`` when the metric has one score of
 its own name), ``seconds.<metric>`` timings, and metadata (``sklearn_version``, ``suite``,
 ``fast``, sizes, seed, ``dci_regressor``, ``drawn``: "grid cells" or "rows"; on rows also
-``left_out``, the scores that need a grid, and ``binned``, the factors scored in bins). The
+``binned``, the factors scored in bins, at which the FactorVAE and BetaVAE scores also hold
+a factor: :mod:`prodvae.metrics.interventional`). The
 metrics whose work is model fits in worker processes (DCI, SAP, modularity/explicitness) are
 computed in a background thread, beside the others, which run here in order (the
 interventional scores encode images): the workers then fit while this process encodes, and
@@ -74,21 +75,6 @@ def sampled_inputs(
     )
 
 
-def left_out(entries: Sequence[MetricEntry], dataset: Any) -> list[str]:
-    """The metrics of ``entries`` that need a grid when ``dataset`` is none (each named in
-    a warning): they hold one factor at a value and draw the others."""
-    if getattr(dataset, "is_grid", False):
-        return []
-    names = [e.name for e in entries if e.needs_dataset]
-    if names:
-        logger.warning(
-            "%s: the dataset is not a grid, so these scores (which hold one factor and draw "
-            "the others) are left out; the others score rows drawn at random",
-            ", ".join(names),
-        )
-    return names
-
-
 def evaluate(
     encode: Encode,
     dataset: Any,
@@ -106,8 +92,6 @@ def evaluate(
     for name, size in (("num_train", num_train), ("num_test", num_test)):
         if size < 2:
             raise ValueError(f"{name} must be >= 2, got {size}")
-    skipped = left_out(entries, dataset)
-    entries = [e for e in entries if e.name not in skipped]
     generator = make_generator(None, seed)
     inputs = sampled_inputs(dataset, encode, space, num_train, num_test, generator, fast, seed)
     results: dict[str, Any] = {}
@@ -125,8 +109,6 @@ def evaluate(
         dci_regressor=FAST_REGRESSOR if fast else "gbt",
         drawn="grid cells" if getattr(dataset, "is_grid", False) else "rows",
     )
-    if skipped:
-        results["left_out"] = ", ".join(skipped)
     binned = bins_of(tuple(getattr(dataset, "spec", ())), inputs.spec or ())
     if binned:
         results["binned"] = ", ".join(f"{name} ({count})" for name, count in binned.items())

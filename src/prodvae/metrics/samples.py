@@ -7,9 +7,8 @@ uniformly (with replacement), and each row's factor values are scored as classes
 :func:`~prodvae.data.factor_bins.scored_factors` (a continuous segment or loop in 20
 equal-width bins, the rest at their values).
 
-Scores that hold one factor and draw the others (``needs_dataset``: the FactorVAE and BetaVAE
-scores) need a grid; :func:`~prodvae.metrics.evaluate.evaluate` leaves them out elsewhere and
-says so in its results (``left_out``).
+Scores that hold one factor and draw the others (the FactorVAE and BetaVAE scores) hold it at
+those same values or bins on such a dataset (:mod:`prodvae.metrics.interventional`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import torch
 
 from prodvae.data.factor_bins import scored_factors
 from prodvae.data.spec import FactorSpec
-from prodvae.metrics.interventional import ENCODE_BATCH, Encode, encode_factors, encoded
+from prodvae.metrics.interventional import Encode, encode_factors, encode_rows
 
 
 class Draws(NamedTuple):
@@ -32,15 +31,6 @@ class Draws(NamedTuple):
     ambient: np.ndarray
     factors: np.ndarray
     spec: tuple[FactorSpec, ...]
-
-
-def encode_rows(dataset: Any, encode: Encode, rows: np.ndarray) -> np.ndarray:
-    """Ambient codes ``float64 [n, D]`` of the images at dataset ``rows [n]``."""
-    chunks = [
-        encoded(encode, dataset.images_at(rows[start : start + ENCODE_BATCH]))
-        for start in range(0, len(rows), ENCODE_BATCH)
-    ]
-    return np.concatenate(chunks, axis=0)
 
 
 def draw(dataset: Any, encode: Encode, n: int, generator: torch.Generator) -> Draws:
