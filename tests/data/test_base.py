@@ -66,3 +66,10 @@ def test_a_dataset_that_names_a_factor_twice_is_refused():
     images = np.zeros((2, 8, 8, 1), dtype=np.uint8)
     with pytest.raises(ValueError, match="spec names 'x' twice"):
         ArrayDataset(images, np.array([[0.0, 0.0], [1.0, 1.0]]), spec)
+
+
+def test_a_loop_spec_holding_one_point_as_two_values_is_refused():
+    """Wherever a spec is built (a file, a loader, Python): one period, no repeated end."""
+    with pytest.raises(ValueError, match="'o' \\(period 6.28319\\) holds 0 and 6.28319"):
+        FactorSpec("o", "loop", (0.0, np.pi, 2 * np.pi), 2 * np.pi)
+    assert FactorSpec("o", "loop", (0.0, np.pi), 2 * np.pi).size == 2

@@ -112,30 +112,7 @@ def _build(images, factors: np.ndarray, text: str, where: str) -> ArrayDataset:
             spec.append(FactorSpec(values=tuple(levels), **entry))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: factor_spec[{k}]: {error}") from None
-        if spec[-1].kind == "loop":
-            _check_one_period(levels, spec[-1], where)
     return ArrayDataset(images, factors, tuple(spec), grid=detect_grid(factors))
-
-
-def _check_one_period(levels: np.ndarray, spec: FactorSpec, where: str) -> None:
-    """Raise ``ValueError`` when two distinct values of a loop factor are a whole number of
-    periods apart (to float64 rounding of the largest value): one point of the loop held as two
-    values, as a grid that repeats its end-point (0 and 360 of a period of 360)."""
-    period = float(spec.period)  # type: ignore[arg-type]
-    if len(levels) < 2:
-        return
-    wrapped = np.sort(np.mod(levels, period))
-    gaps = np.diff(np.r_[wrapped, wrapped[0] + period])
-    tolerance = 8 * np.finfo(np.float64).eps * max(period, float(np.abs(levels).max()))
-    if gaps.min() > tolerance:
-        return
-    at = wrapped[int(np.argmin(gaps))]
-    same = levels[np.abs(np.mod(levels - at + period / 2, period) - period / 2) <= tolerance]
-    raise ValueError(
-        f"{where}: loop factor {spec.name!r} (period {period:g}) holds {same.min():g} and "
-        f"{same.max():g}, a whole period apart: one point of the loop held as two values. "
-        "Keep one period without its repeated end-point (drop the rows at one of them)"
-    )
 
 
 def _read_h5(path: Path, lazy: bool) -> ArrayDataset:

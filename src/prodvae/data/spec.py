@@ -41,6 +41,7 @@ class FactorSpec:
                 raise ValueError(
                     f"factor {self.name!r}: a loop needs a positive period, got {self.period!r}"
                 )
+            check_one_period(self)
         elif self.period is not None:
             raise ValueError(f"factor {self.name!r}: only a loop has a period ({self.kind})")
         if self.symmetry < 1:
@@ -76,3 +77,25 @@ def check_distinct_names(names: list[str], where: str) -> None:
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise ValueError(f"{where} names {', '.join(map(repr, twice))} twice")
+
+
+def check_one_period(spec: FactorSpec) -> None:
+    """Raise ``ValueError`` when two values of loop ``spec`` are a whole number of periods
+    apart (to float64 rounding of the largest value): one point of the loop held as two
+    values, as a grid that repeats its end-point (0 and 360 of a period of 360)."""
+    levels = np.asarray(spec.values, dtype=np.float64)
+    if len(levels) < 2:
+        return
+    period = float(spec.period)  # type: ignore[arg-type]
+    wrapped = np.sort(np.mod(levels, period))
+    gaps = np.diff(np.r_[wrapped, wrapped[0] + period])
+    tolerance = 8 * np.finfo(np.float64).eps * max(period, float(np.abs(levels).max()))
+    if gaps.min() > tolerance:
+        return
+    at = wrapped[int(np.argmin(gaps))]
+    same = levels[np.abs(np.mod(levels - at + period / 2, period) - period / 2) <= tolerance]
+    raise ValueError(
+        f"loop factor {spec.name!r} (period {period:g}) holds {same.min():g} and "
+        f"{same.max():g}, a whole period apart: one point of the loop held as two values. "
+        "Keep one period without its repeated end-point (drop the rows at one of them)"
+    )

@@ -171,7 +171,6 @@ class RowCells:
         if not varying:
             raise ValueError("dataset has no factor with more than one value")
         self.varying = torch.tensor(varying)
-        self._levels = levels
         # per factor: the rows in order of its level, and where each row's level starts and
         # how many rows hold it
         self._order, self._start, self._count = {}, {}, {}

@@ -75,7 +75,7 @@ def map_sizes(height: int, width: int, *, round_up: bool = False) -> list[tuple[
     before it (twice its own, or one more where halving rounded).
     """
     sizes = [(height, width)]
-    while min(sizes[-1]) >= 8:
+    while min(sizes[-1]) >= MIN_IMAGE_SIDE:
         h, w = sizes[-1]
         sizes.append((-(-h // 2), -(-w // 2)) if round_up else (h // 2, w // 2))
     return sizes
