@@ -24,7 +24,11 @@ first picture again at random values:
   and orbits match rows by the nearest values (equal-count bins) and the runs are scored on
   the file's own rows;
 - ``scattered_photo``: the ``photo`` file's picture with each of its 4000 rows at a turn, a
-  hue and a size of its own drawn at random: two continuous loops at once.
+  hue and a size of its own drawn at random: two continuous loops at once;
+- ``mixed``: three pictures (points) made symmetric under a quarter turn, a half turn and
+  none (as dSprites' square, ellipse and heart), turned once round (24 values, whose views
+  repeat 4, 2 and 1 times: ``symmetry_given``, each picture read at its own harmonic), at 4
+  sizes and 5 places left to right (segments): symmetries that differ within one loop.
 
     python -m benchmarks.unseen --out runs/unseen
     python -m benchmarks.recovery --datasets runs/unseen/photo.npz runs/unseen/symmetric.npz \\
@@ -32,6 +36,7 @@ first picture again at random values:
     python -m benchmarks.unseen --out runs/unseen_real --files real
     python -m benchmarks.unseen --out runs/unseen_scattered --files scattered
     python -m benchmarks.unseen --out runs/unseen_scattered_photo --files scattered_photo
+    python -m benchmarks.unseen --out runs/unseen_mixed --files mixed
 """
 
 from __future__ import annotations
@@ -170,6 +175,30 @@ def symmetric(path: Path, size: int = 32, seed: int = 1) -> Path:
     return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
 
 
+#: The folds of the ``mixed`` file's pictures: a quarter turn, a half turn, none.
+MIXED_FOLDS = (4, 2, 1)
+
+
+def mixed(path: Path, size: int = 32, seed: int = 4) -> Path:
+    """The ``mixed`` file (see the module docstring): picture, turn (symmetry by picture),
+    size, shift; 1440 images."""
+    images_of = [symmetrised(picture(seed + k), fold) for k, fold in enumerate(MIXED_FOLDS)]
+    turn = _loop("turn", 24)
+    spec = (
+        FactorSpec("picture", "points", values=(0.0, 1.0, 2.0)),
+        FactorSpec(
+            "turn", "loop", turn.values, turn.period, symmetry_given=("picture", MIXED_FOLDS)
+        ),
+        FactorSpec("size", "segment", values=tuple(np.linspace(0.4, 0.6, 4))),
+        FactorSpec("shift", "segment", values=tuple(np.linspace(-0.3, 0.3, 5))),
+    )
+    values = grid_values(spec)
+    images = np.stack(
+        [view(images_of[int(p)], size, turn=t, radius=r, shift=w) for p, t, r, w in values]
+    )
+    return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
+
+
 #: Four crops ``(photograph, top row, left column, side)`` of scikit-learn's two sample
 #: photographs (427 x 640, shipped with the package), each with a clear up and down: the
 #: pagoda's top, trees over the lake, the dahlia's edge on its leaves, the bud below it.
@@ -264,6 +293,7 @@ FILES = {
     "real": real,
     "scattered": scattered,
     "scattered_photo": scattered_photo,
+    "mixed": mixed,
 }
 
 

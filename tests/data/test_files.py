@@ -129,6 +129,15 @@ def mutate(case):
     elif case == "repeated end":
         factors = factors.copy()
         factors[0, 0] = 1.0  # the loop at 0 in the other rows: one period on
+    elif case.startswith("symmetry_given "):
+        given = {
+            "symmetry_given folds count": ["b", [4, 2]],
+            "symmetry_given unknown factor": ["c", [4, 2, 1]],
+            "symmetry_given itself": ["a", [1, 1, 1, 1]],
+            "symmetry_given not integers": ["b", [4, 2.5, 1]],
+            "symmetry_given a name alone": "b",
+        }[case]
+        spec = [{**SPEC[0], "symmetry_given": given}, SPEC[1]]
     return images, factors, spec, skip
 
 
@@ -149,6 +158,11 @@ CASES = {
     "typo key": "peroid",
     "same name": "factor_spec names 'a' twice",
     "repeated end": "loop factor 'a' \\(period 1\\) holds 0 and 1, a whole period apart",
+    "symmetry_given folds count": "\\(a\\): symmetry_given lists 2 folds, but 'b' takes 3 values",
+    "symmetry_given unknown factor": "\\(a\\): symmetry_given must be \\[name of another factor",
+    "symmetry_given itself": "\\(a\\): symmetry_given must be",
+    "symmetry_given not integers": "\\(a\\): symmetry_given must be",
+    "symmetry_given a name alone": "\\(a\\): symmetry_given must be",
 }
 
 
@@ -242,3 +256,16 @@ def test_integer_labels_are_read_as_float64(tmp_path, dtype):
     dataset = from_file(write_npz(tmp_path / "labels.npz", images, labels, spec))
     assert torch.equal(dataset.factors_at(np.arange(12)), torch.from_numpy(factors * 4))
     assert dataset.is_grid
+
+
+@pytest.mark.parametrize("suffix", ["h5", "npz"])
+def test_a_symmetry_given_by_another_factor_round_trips(tmp_path, suffix):
+    """A loop whose images repeat a number of times that depends on another factor (as
+    dSprites' orientation does on its shape) keeps that record through a file."""
+    images, factors = grid_arrays()
+    spec = [{**SPEC[0], "symmetry_given": ["b", [4, 2, 1]]}, SPEC[1]]
+    path = WRITERS[suffix](tmp_path / f"d.{suffix}", images, factors, spec)
+    dataset = from_file(path)
+    assert dataset.spec[0].symmetry_given == ("b", (4, 2, 1))
+    again = save_dataset(dataset, tmp_path / f"again.{suffix}")
+    assert from_file(again).spec == dataset.spec

@@ -7,7 +7,8 @@ drawn at random, which would make every row its own class. :func:`scored_factors
 factor with at most :data:`SCORE_BINS` values (and any ``points`` factor) at its values and
 puts a continuous segment or loop in equal-width bins (a segment's over its range, a loop's
 over its period, ``symmetry`` times as many bins so that each repeat of its images has
-:data:`SCORE_BINS`), each bin standing at its centre, as disentanglement_lib bins codes in 20.
+:data:`SCORE_BINS`; with ``symmetry_given``, as many times as its largest fold), each bin
+standing at its centre, as disentanglement_lib bins codes in 20.
 The topology scores lose little to the bins: a perfect loop code aligns at ``sinc(1/20)``
 (0.996) with its bin centres, a perfect segment code at Spearman ``sqrt(1 - 1/20**2)``.
 """
@@ -26,7 +27,8 @@ def _bins(column: np.ndarray, factor: FactorSpec) -> tuple[np.ndarray, np.ndarra
     """Equal-width bin indices of one continuous factor's values and the bins' centres."""
     if factor.kind == "loop":
         assert factor.period is not None  # a loop always has one
-        count = SCORE_BINS * factor.symmetry
+        folds = factor.symmetry_given[1] if factor.symmetry_given is not None else ()
+        count = SCORE_BINS * max((factor.symmetry, *folds))
         low, width = 0.0, factor.period / count
         column = np.mod(column, factor.period)
     else:

@@ -4,8 +4,11 @@ Schema (both containers):
 
 - ``images``: ``(N, H, W, C)`` uint8, or ``(N, H, W)`` for grey images.
 - ``factors``: ``(N, K)`` float64 factor values, finite (integer labels are read as float64).
-- ``factor_spec``: a JSON list of ``K`` objects ``{"name", "kind", "period"?, "symmetry"?}``
-  (an HDF5 root attribute; in an npz a 0-d string array).
+- ``factor_spec``: a JSON list of ``K`` objects ``{"name", "kind", "period"?, "symmetry"?,
+  "symmetry_given"?}`` (an HDF5 root attribute; in an npz a 0-d string array).
+  ``symmetry_given``, ``[name, [folds...]]``, records a loop whose images repeat a number of
+  times per period that depends on the factor ``name``: ``folds[i]`` times at its ``i``-th
+  value in increasing order (dSprites' orientation: ``["shape", [4, 2, 1]]``).
 
 Grid values of each factor are its distinct values (matched by rounding); the file is a grid
 dataset when the rows hold every combination exactly once, in any order.
@@ -30,7 +33,7 @@ from prodvae.data.npz_memmap import npz_memmap
 from prodvae.data.spec import FactorSpec, check_distinct_names
 
 HDF5_SUFFIXES = (".h5", ".hdf5")
-SPEC_KEYS = {"name", "kind", "period", "symmetry"}
+SPEC_KEYS = {"name", "kind", "period", "symmetry", "symmetry_given"}
 
 
 def spec_to_json(spec: tuple[FactorSpec, ...]) -> str:
@@ -42,6 +45,8 @@ def spec_to_json(spec: tuple[FactorSpec, ...]) -> str:
             entry["period"] = factor.period
         if factor.symmetry != 1:
             entry["symmetry"] = factor.symmetry
+        if factor.symmetry_given is not None:
+            entry["symmetry_given"] = [factor.symmetry_given[0], list(factor.symmetry_given[1])]
         entries.append(entry)
     return json.dumps(entries)
 
@@ -105,14 +110,42 @@ def _check_arrays(images_shape, images_dtype, factors: np.ndarray, where: str) -
 def _build(images, factors: np.ndarray, text: str, where: str) -> ArrayDataset:
     factors = factors.astype(np.float64)
     entries = parse_spec(text, factors.shape[1], where)
+    levels = [column_levels(factors[:, k]).values for k in range(factors.shape[1])]
+    check_symmetry_given(entries, [len(values) for values in levels], where)
     spec = []
     for k, entry in enumerate(entries):
-        levels = column_levels(factors[:, k]).values
         try:
-            spec.append(FactorSpec(values=tuple(levels), **entry))
+            spec.append(FactorSpec(values=tuple(levels[k]), **entry))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: factor_spec[{k}]: {error}") from None
     return ArrayDataset(images, factors, tuple(spec), grid=detect_grid(factors))
+
+
+def check_symmetry_given(entries: list[dict], sizes: list[int], where: str) -> None:
+    """One ``ValueError`` for a ``symmetry_given`` that is not ``[name, [folds...]]`` of
+    integers >= 1, one per value of another factor of the file (``sizes``: how many values
+    each factor takes)."""
+    names = [entry["name"] for entry in entries]
+    for k, entry in enumerate(entries):
+        given = entry.get("symmetry_given")
+        if given is None:
+            continue
+        name, folds = given if isinstance(given, list) and len(given) == 2 else (None, None)
+        whole = isinstance(folds, list) and all(
+            isinstance(f, int) and not isinstance(f, bool) and f >= 1 for f in folds
+        )
+        if name not in names or name == names[k] or not whole:
+            raise ValueError(
+                f"{where}: factor_spec[{k}] ({names[k]}): symmetry_given must be [name of "
+                f"another factor, [integer folds >= 1, one per value of it]], got {given!r}"
+            )
+        assert isinstance(folds, list)
+        size = sizes[names.index(name)]
+        if len(folds) != size:
+            raise ValueError(
+                f"{where}: factor_spec[{k}] ({names[k]}): symmetry_given lists {len(folds)} "
+                f"folds, but {name!r} takes {size} values in the file"
+            )
 
 
 def _read_h5(path: Path, lazy: bool) -> ArrayDataset:

@@ -9,7 +9,9 @@ Each varying ground-truth factor ``j`` is scored against each intrinsic code col
 compatible kind:
 
 - loop factor, loop column (an angle): circular alignment with the factor's angle at its
-  symmetry harmonic, ``symmetry * 2 pi value / period``;
+  symmetry harmonic, ``symmetry * 2 pi value / period`` (a symmetry that depends on another
+  factor, ``symmetry_given``: in groups of rows of one symmetry, each with its own offset
+  and direction, :func:`~prodvae.metrics.topology.loop_score`);
 - segment factor, segment column: ``|Spearman|``;
 - points factor, points or segment column: chance-corrected matched accuracy
   (:func:`~prodvae.metrics.topology.matched_accuracy`; a segment column is cut into
@@ -25,7 +27,9 @@ columns -- a reading that favours the Euclidean model.
 The **winding number** of a loop factor's matched angle ``phi`` is the number of turns
 ``phi`` makes while the factor's angle goes once round: the circular mean of ``phi`` at
 each value of the factor, summed wrapped increments from value to value. A map that folds
-the factor's circle onto an arc winds 0 times. A factor is *recovered* when its score is at
+the factor's circle onto an arc winds 0 times (with ``symmetry_given``, each group of rows
+of one symmetry winds on its own; the factor's is the largest group's, or the first that
+does not wind once). A factor is *recovered* when its score is at
 least ``threshold`` (0.9) and, for a loop of at least 3 values, its winding number is
 ``+-1`` (with 2 values there is no path round to follow: no winding number).
 """
@@ -40,13 +44,16 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from prodvae.metrics._checks import as_grid_indices, require_varying
-from prodvae.metrics.circular import circular_alignment
 from prodvae.metrics.groups import IntrinsicCodes, intrinsic_codes
 from prodvae.metrics.registry import MetricInputs, register_metric
 from prodvae.metrics.topology import (
     abs_spearman,
+    aligned,
     binned_accuracy,
     factor_angles,
+    fold_groups,
+    loop_folds,
+    loop_score,
     matched_accuracy,
 )
 from prodvae.spaces import is_circular, is_discrete
@@ -100,10 +107,16 @@ def winding_number(phi: np.ndarray, theta: np.ndarray, bins: int | None = None) 
     return int(round(steps.sum() / (2 * np.pi)))
 
 
-def _score(factor: np.ndarray, spec: Any, code: np.ndarray, kind: str) -> float:
-    """Recovery of grid indices ``factor`` from one code column of ``kind`` (0: wrong kind)."""
+def _score(
+    factor: np.ndarray, spec: Any, code: np.ndarray, kind: str, folds: np.ndarray | None = None
+) -> float:
+    """Recovery of grid indices ``factor`` from one code column of ``kind`` (0: wrong kind);
+    a loop's rows repeat ``folds`` times a period (:func:`loop_folds`; ``None``: its
+    symmetry)."""
     if is_circular(spec.kind):
-        return circular_alignment(code, factor_angles(factor, spec)) if is_circular(kind) else 0.0
+        if not is_circular(kind):
+            return 0.0
+        return loop_score(aligned(code), factor, spec, folds)
     if is_discrete(spec.kind):
         if is_discrete(kind):
             return matched_accuracy(code, factor)
@@ -120,14 +133,15 @@ def pair_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.arctan2(b, a)
 
 
-def _best_pair(codes: IntrinsicCodes, factor: np.ndarray, spec: Any) -> tuple[tuple, float]:
+def _best_pair(
+    codes: IntrinsicCodes, factor: np.ndarray, spec: Any, folds: np.ndarray | None = None
+) -> tuple[tuple, float]:
     """The two Euclidean columns whose angle best follows loop factor ``spec``."""
     linear = [m for m, kind in enumerate(codes.kinds) if kind == "segment"]
-    theta = factor_angles(factor, spec)
     best: tuple[tuple[int, ...], float] = ((), 0.0)
     for a, b in itertools.combinations(linear, 2):
         phi = pair_angle(codes.values[:, a], codes.values[:, b])
-        score = circular_alignment(phi, theta)
+        score = loop_score(aligned(phi), factor, spec, folds)
         if score > best[1]:
             best = ((a, b), score)
     return best
@@ -152,10 +166,11 @@ def factor_recovery(
     """
     indices = as_grid_indices(factors, spec)
     keep = require_varying(indices, "factor_recovery")
+    folds = {j: loop_folds(indices, spec, j) for j in keep if is_circular(spec[j].kind)}
     scores = np.array(
         [
             [
-                _score(indices[:, j], spec[j], codes.values[:, m], k)
+                _score(indices[:, j], spec[j], codes.values[:, m], k, folds.get(j))
                 for m, k in enumerate(codes.kinds)
             ]
             for j in keep
@@ -170,14 +185,30 @@ def factor_recovery(
         winding = None
         if is_circular(spec[j].kind):
             if euclidean:
-                columns, score = _best_pair(codes, indices[:, j], spec[j])
-            theta = factor_angles(indices[:, j], spec[j])
+                columns, score = _best_pair(codes, indices[:, j], spec[j], folds[j])
             angular = len(columns) == 2 or (columns and is_circular(codes.kinds[columns[0]]))
-            if angular and _distinct_angles(theta) >= 3:  # fewer: no path round to follow
-                winding = winding_number(_angle_of(codes, columns), theta)
+            if angular:
+                winding = _winding(_angle_of(codes, columns), indices[:, j], spec[j], folds[j])
         ok = score >= threshold and (winding is None or abs(winding) == 1)
         report.append(FactorRecovery(spec[j].name, spec[j].kind, columns, score, winding, ok))
     return report
+
+
+def _winding(
+    phi: np.ndarray, factor: np.ndarray, spec: Any, folds: np.ndarray | None
+) -> int | None:
+    """The winding number of ``phi`` round loop factor ``spec`` at its grid ``factor``: of
+    each group of rows of one symmetry (:func:`fold_groups`), the largest group's, or the
+    first that does not wind once; ``None`` when a group's angles take fewer than 3 values
+    (no path round to follow)."""
+    theta = factor_angles(factor, spec, folds)
+    groups = fold_groups(folds)
+    windings = []
+    for rows in [slice(None)] if groups is None else sorted(groups, key=lambda r: -r.size):
+        if _distinct_angles(theta[rows]) < 3:
+            return None
+        windings.append(winding_number(phi[rows], theta[rows]))
+    return next((w for w in windings if abs(w) != 1), windings[0])
 
 
 def recovery_scores(report: list[FactorRecovery]) -> dict[str, float]:

@@ -6,7 +6,12 @@ normalised mutual information (20 bins). Its kind matches when both are points, 
 loops (a Euclidean line counts as a segment). Recovery, by the factor's kind:
 
 - loop: circular alignment of the latent angle with ``symmetry * 2 pi value / period``; a
-  linear latent gets ``sqrt`` of Mardia's circular-linear R^2 instead;
+  linear latent gets ``sqrt`` of Mardia's circular-linear R^2 instead. A loop whose
+  symmetry depends on another factor (``symmetry_given``: dSprites' square repeats every
+  quarter turn, its heart never) is read in groups of rows of one symmetry, each at its own
+  harmonic and with its own offset and direction (no pair of images relates one group's
+  angles to another's: a square at 0 and at a quarter turn is one image, a heart's two are
+  not), the scores weighted by the groups' rows (:func:`loop_score`);
 - segment: ``|Spearman|`` between factor and a linear latent; ``sqrt`` circular-linear R^2
   against a loop latent;
 - points: matched accuracy: the latent coordinate is cut into as many groups as the factor
@@ -18,6 +23,7 @@ loops (a Euclidean line counts as a segment). Recovery, by the factor's kind:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +51,60 @@ class FactorTopology:
     recovery: float
 
 
-def factor_angles(indices: np.ndarray, spec: Any) -> np.ndarray:
-    """Angles ``symmetry * 2 pi value / period`` of a loop factor's grid ``indices [N]``."""
+def factor_angles(indices: np.ndarray, spec: Any, folds: np.ndarray | None = None) -> np.ndarray:
+    """Angles ``symmetry * 2 pi value / period`` of a loop factor's grid ``indices [N]`` (with
+    ``folds [N]``, each row's own symmetry instead: :func:`loop_folds`)."""
     values = np.asarray(spec.values, dtype=np.float64)[indices]
-    return spec.symmetry * 2 * np.pi * values / spec.period
+    return (spec.symmetry if folds is None else folds) * 2 * np.pi * values / spec.period
+
+
+def loop_folds(indices: np.ndarray, spec: tuple[Any, ...], j: int) -> np.ndarray | None:
+    """How many times loop factor ``j``'s images repeat in one period at each row of grid
+    ``indices [N, K]``, ``int64 [N]``, when that depends on another factor (its
+    ``symmetry_given``: by that factor's grid index); ``None`` when it does not (every row
+    repeats ``symmetry`` times). One ``ValueError`` when the factor named is not among
+    ``spec`` or lists another number of values than there are folds."""
+    given = getattr(spec[j], "symmetry_given", None)
+    if given is None:
+        return None
+    name, folds = given
+    names = [s.name for s in spec]
+    if name not in names:
+        raise ValueError(
+            f"factor {spec[j].name!r}: its symmetry is given by {name!r}, which is not a factor "
+            f"here ({', '.join(names)})"
+        )
+    other = names.index(name)
+    if len(folds) != spec[other].size:
+        raise ValueError(
+            f"factor {spec[j].name!r}: its symmetry_given lists {len(folds)} folds, but "
+            f"{name!r} has {spec[other].size} values"
+        )
+    return np.asarray(folds, dtype=np.int64)[indices[:, other]]
+
+
+def fold_groups(folds: np.ndarray | None) -> list[np.ndarray] | None:
+    """The rows of each symmetry among the rows of ``folds`` (:func:`loop_folds`); ``None``
+    when every row has one symmetry (one group of them all)."""
+    if folds is None or np.unique(folds).size == 1:
+        return None
+    return [np.flatnonzero(folds == fold) for fold in np.unique(folds)]
+
+
+def loop_score(
+    score: Callable[[np.ndarray, slice | np.ndarray], float],
+    indices: np.ndarray,
+    spec: Any,
+    folds: np.ndarray | None,
+) -> float:
+    """``score(theta, rows)`` of a loop factor's angles ``theta`` (:func:`factor_angles`) on
+    each group of rows of one symmetry (:func:`fold_groups`), weighted by the groups' rows:
+    the score itself on all rows when the symmetry does not vary."""
+    theta = factor_angles(indices, spec, folds)
+    groups = fold_groups(folds)
+    if groups is None:
+        return score(theta, slice(None))
+    return float(sum(rows.size * score(theta[rows], rows) for rows in groups) / len(indices))
 
 
 def matched_accuracy(groups: np.ndarray, labels: np.ndarray) -> float:
@@ -79,12 +135,28 @@ def binned_accuracy(code: np.ndarray, labels: np.ndarray) -> float:
     return matched_accuracy(np.ceil(ranks * np.unique(labels).size / len(ranks)), labels)
 
 
-def _recovery(latent: np.ndarray, latent_kind: str, indices: np.ndarray, spec: Any) -> float:
+def aligned(phi: np.ndarray) -> Callable[[np.ndarray, slice | np.ndarray], float]:
+    """The circular alignment of ``phi``'s ``rows`` with angles ``theta``, as
+    :func:`loop_score` takes it."""
+    return lambda theta, rows: circular_alignment(phi[rows], theta)
+
+
+def _recovery(
+    latent: np.ndarray,
+    latent_kind: str,
+    indices: np.ndarray,
+    spec: Any,
+    folds: np.ndarray | None = None,
+) -> float:
     if is_circular(spec.kind):
-        theta = factor_angles(indices, spec)
         if is_circular(latent_kind):
-            return circular_alignment(latent, theta)
-        return float(np.sqrt(circular_linear_r2(theta, latent)))
+            return loop_score(aligned(latent), indices, spec, folds)
+        return loop_score(
+            lambda theta, rows: float(np.sqrt(circular_linear_r2(theta, latent[rows]))),
+            indices,
+            spec,
+            folds,
+        )
     if not is_discrete(spec.kind):
         if is_circular(latent_kind):
             return float(np.sqrt(circular_linear_r2(latent, indices.astype(np.float64))))
@@ -109,7 +181,8 @@ def topology_report(
     for column, j in enumerate(keep):
         best = int(np.argmax(nmi[:, column]))
         kind = codes.kinds[best]
-        recovery = _recovery(codes.values[:, best], kind, indices[:, j], spec[j])
+        folds = loop_folds(indices, spec, j) if is_circular(spec[j].kind) else None
+        recovery = _recovery(codes.values[:, best], kind, indices[:, j], spec[j], folds)
         report.append(
             FactorTopology(spec[j].name, spec[j].kind, best, kind, kind == spec[j].kind, recovery)
         )
