@@ -90,3 +90,22 @@ def test_check_a_truncated_file(tmp_path, capsys):
     capsys.readouterr()
     assert main(["data", "check", str(out)]) == 2
     assert "truncated" in capsys.readouterr().err
+
+
+def test_check_reports_a_loops_symmetry(tmp_path, capsys):
+    """``data check`` says how many times a loop's images repeat, also when that hangs on
+    another factor (as dSprites' orientation on its shape)."""
+    path = tmp_path / "turns.npz"
+    shape, turn = np.meshgrid([0.0, 1.0], np.arange(8) * np.pi / 4, indexing="ij")
+    spec = (
+        '[{"name": "shape", "kind": "points"}, {"name": "turn", "kind": "loop", "period": '
+        '6.283185307179586, "symmetry_given": ["shape", [4, 1]]}, {"name": "spin", "kind": '
+        '"loop", "period": 1.0, "symmetry": 2}]'
+    )
+    factors = np.stack([shape.ravel(), turn.ravel(), np.tile([0.0, 0.5], 8)], axis=1)
+    images = np.zeros((16, 8, 8, 3), np.uint8)
+    np.savez(path, images=images, factors=factors, factor_spec=np.array(spec))
+    assert main(["data", "check", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "8 values, repeating 4/1 times a period by shape" in printed
+    assert "2 values, repeating 2 times a period" in printed

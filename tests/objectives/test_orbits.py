@@ -181,7 +181,7 @@ def test_every_fresh_orbit_comes_in_the_reference_frame():
     angles, truth = [], []
     for _ in range(10):
         cell = dataset.sample_factors(1, generator=generator)[0]
-        theta, worst = frame.orbit(cell, generator)
+        theta, worst, _ = frame.orbit(cell, generator)
         assert worst > AGREEMENT
         # the images are the orbit's through the cell: its held factors, every inner value
         expected = orbit_cells(cell, 1, 12)

@@ -33,7 +33,13 @@ def describe(dataset: GroundTruthDataset) -> list[str]:
     lines = [f"images: {len(dataset)} x {height}x{width}x{channels} uint8"]
     for factor in dataset.spec:
         kind = factor.kind if factor.period is None else f"loop (period {factor.period:g})"
-        lines.append(f"  {factor.name:<16} {kind:<22} {factor.size} values")
+        repeats = ""
+        if factor.symmetry_given is not None:
+            other, folds = factor.symmetry_given
+            repeats = f", repeating {'/'.join(map(str, folds))} times a period by {other}"
+        elif factor.symmetry != 1:
+            repeats = f", repeating {factor.symmetry} times a period"
+        lines.append(f"  {factor.name:<16} {kind:<22} {factor.size} values{repeats}")
     if dataset.is_grid:
         sizes = " x ".join(map(str, dataset.factor_sizes))
         lines.append(f"grid: yes ({sizes} = {math.prod(dataset.factor_sizes)})")

@@ -4,13 +4,27 @@
 A symmetric object turned on a pixel grid (a photographed object, an interpolated turn) gives
 views that repeat up to resampling, not pixel for pixel: each image's nearest neighbours are
 its own repeats, and the joins of an orbit's images fall into one piece per view.
+
+Views that repeat (exactly or nearly) share one angle, which winds once round per repeat.
+How many times (:func:`orbit_folds`) can differ from orbit to orbit of one factor: dSprites'
+square repeats every quarter turn, its heart never. Two such orbits are linked at the
+harmonic that relates them (:func:`harmonic_reference`), from fewer repeats to more, and a
+frame starts from an orbit of the fewest repeats found (:func:`fewest_repeats`), so that it
+reaches every other.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
 import torch
 from scipy.sparse.csgraph import connected_components
 from torch import Tensor
+
+Orbit = TypeVar("Orbit")
 
 
 def near_repeats(joined: Tensor, squared: Tensor, min_pieces: int) -> Tensor | None:
@@ -30,3 +44,78 @@ def near_repeats(joined: Tensor, squared: Tensor, min_pieces: int) -> Tensor | N
     if not float(squared[same].max()) < float(squared[~same].min()):
         return None
     return pieces
+
+
+def orbit_folds(angles: Tensor) -> int:
+    """How many times an orbit's views repeat while its factor goes once round: ``angles
+    [n]`` (value ``i`` of the factor at row ``i``, in order, as
+    :func:`~prodvae.objectives.orbits.orbit_angles` reads them, repeated views sharing one
+    angle) wind that many times. 1 when no two values share an angle: an orbit misread into
+    two turns round is no symmetry, and stays 1."""
+    if torch.unique(angles).numel() == angles.numel():
+        return 1
+    steps = torch.remainder(angles.roll(-1) - angles + math.pi, 2 * math.pi) - math.pi
+    return max(1, abs(round(float(steps.sum()) / (2 * math.pi))))
+
+
+def harmonic_reference(reference: Tensor, folds: int, angles: Tensor) -> Tensor | None:
+    """``reference`` angles of an orbit whose views repeat ``folds`` times, as the angles of
+    an orbit whose views repeat as ``angles``' do (:func:`orbit_folds`) should follow them:
+    at the harmonic that relates the two (a square's orbit, views repeating 4 times, runs
+    round 4 times for a heart's once, as dSprites' orientation does). ``reference`` itself
+    for the same symmetry; ``None`` where the other's repeats are no multiple of ``folds``
+    (a heart read from a square's frame: which quarter turn is undetermined)."""
+    ratio, left = divmod(orbit_folds(angles), folds)
+    if left:
+        return None
+    return reference if ratio == 1 else ratio * reference
+
+
+def coarser_frame(reference: Tensor, angles: Tensor, ratio: int) -> tuple[Tensor, float]:
+    """``angles [n]`` of an orbit whose views repeat ``ratio`` times fewer than those of
+    ``reference [n]`` (row i of each an image of the same value), turned (and reflected if
+    that fits better) so that ``ratio`` times them best matches ``reference``, and how well
+    they then agree: one of ``ratio`` turns that fit alike (a heart's quarter turns read
+    from a square), so for a chain of orbits, not for a frame that others are read from."""
+    best: tuple[Tensor, float] | None = None
+    for sign in (1.0, -1.0):
+        offset = torch.angle(torch.exp(1j * (reference - sign * ratio * angles)).mean())
+        fitted = sign * angles + offset / ratio
+        agreement = float(torch.exp(1j * (reference - ratio * fitted)).mean().abs())
+        if best is None or agreement > best[1]:
+            best = (fitted, agreement)
+    assert best is not None
+    return best
+
+
+def fewest_repeats(
+    found: tuple[Orbit, Tensor],
+    pick: Callable[[], Orbit],
+    read: Callable[[Orbit], Tensor],
+    tries: int,
+) -> tuple[Orbit, Tensor, int]:
+    """A frame's reference orbit ``found`` (an orbit and its angles), or, where its views
+    repeat, the orbit of fewest repeats among ``tries`` more drawn by ``pick`` and read by
+    ``read``: a frame reaches an orbit of more repeats, not fewer
+    (:func:`harmonic_reference`). Its angles and repeats come with it."""
+    orbit, angles = found
+    folds = orbit_folds(angles)
+    for _ in range(tries):
+        if folds == 1:
+            break
+        candidate = pick()
+        try:
+            theta = read(candidate)
+        except ValueError:  # no cycle: no reference
+            continue
+        if orbit_folds(theta) < folds:
+            orbit, angles, folds = candidate, theta, orbit_folds(theta)
+    return orbit, angles, folds
+
+
+def spare_generator(generator: torch.Generator) -> torch.Generator:
+    """A generator seeded from ``generator``'s state, drawing nothing from it: what it draws
+    leaves the draws that follow from ``generator`` as they were."""
+    state = generator.get_state().numpy().tobytes()
+    digest = hashlib.blake2b(state, digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)

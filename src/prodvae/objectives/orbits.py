@@ -51,7 +51,14 @@ import torch
 from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
-from prodvae.objectives.orbit_repeats import near_repeats
+from prodvae.objectives.orbit_repeats import (
+    coarser_frame,
+    fewest_repeats,
+    harmonic_reference,
+    near_repeats,
+    orbit_folds,
+    spare_generator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +231,10 @@ def chained_orbits(
     """``count`` orbits of ``factor`` of a grid dataset, each from the last with one other
     varying factor moved to another value, their angles carried into the first one's frame
     (see the module docstring). An orbit that makes no cycle (:func:`orbit_angles` fails) is
-    left out and counts as a link that agrees at 0; the next is matched to the one before."""
+    left out and counts as a link that agrees at 0; the next is matched to the one before.
+    Orbits whose views repeat different numbers of times are linked at the harmonic that
+    relates them (:func:`chain_link`); one read from an orbit of more repeats stands in the
+    first frame up to one of the turns that fit alike."""
     check_orbit_factor(dataset, factor)
     if count < 2:
         raise ValueError(f"chained_orbits: count must be >= 2, got {count}")
@@ -238,11 +248,12 @@ def chained_orbits(
         orbit = dataset.images_from_factors(grid)
         try:
             theta = orbit_angles(orbit)
+            if previous is not None:  # at the harmonic that relates their repeats
+                theta, agrees = chain_link(previous, theta)
         except ValueError:  # no cycle here: a failed link, and the next one skips this orbit
             agreement.append(0.0)
         else:
             if previous is not None:
-                theta, agrees = match_frame(previous, theta)
                 agreement.append(agrees)
             images.append(orbit)
             cells.append(grid)
@@ -261,13 +272,28 @@ def chained_orbits(
     return Orbits(torch.cat(images), torch.cat(cells), torch.cat(angles), agrees)
 
 
+def chain_link(previous: Tensor, angles: Tensor) -> tuple[Tensor, float]:
+    """``angles`` matched to the ``previous`` orbit's at the harmonic that relates their
+    repeats (:func:`~prodvae.objectives.orbit_repeats.harmonic_reference`), or, where they
+    repeat fewer times, at one of the turns that fit alike
+    (:func:`~prodvae.objectives.orbit_repeats.coarser_frame`); with how well they agree.
+    ``ValueError`` where neither number of repeats divides the other."""
+    folds, last = orbit_folds(angles), orbit_folds(previous)
+    if folds % last == 0:
+        return match_frame(previous if folds == last else folds // last * previous, angles)
+    if last % folds == 0:
+        return coarser_frame(previous, angles, last // folds)
+    raise ValueError(f"views repeating {folds} and {last} times a turn: no harmonic links them")
+
+
 class Draw(NamedTuple):
-    """One orbit in a frame: its angles ``[n]`` (value i of the factor at row i), and the
-    worst agreement of a link on the chain that reached it (0 where an orbit on it had no
-    angles)."""
+    """One orbit in a frame: its angles ``[n]`` (value i of the factor at row i), the worst
+    agreement of a link on the chain that reached it (0 where an orbit on it had no angles),
+    and how many times its views repeat a turn (:func:`orbit_folds`)."""
 
     angles: Tensor
     worst: float
+    folds: int = 1
 
 
 def orbit_cells(cell: Tensor, factor: int, size: int) -> Tensor:
@@ -302,12 +328,19 @@ class OrbitFrame:
         self.held = [k for k, n in enumerate(dataset.factor_sizes) if k != factor and n > 1]
         self.kept: dict[tuple[int, ...], Draw] = {}
         self._last: tuple[tuple[int, ...], Tensor] | None = None  # the orbit rendered last
-        self.cell, angles = reference_orbit(
+        found = reference_orbit(
             lambda: dataset.sample_factors(1, generator=generator)[0],
             lambda cell: orbit_angles(self._whole(cell)),
         )
+        spare = spare_generator(generator)  # more draws where its views repeat
+        self.cell, angles, folds = fewest_repeats(
+            found,
+            lambda: dataset.sample_factors(1, generator=spare)[0],
+            lambda cell: orbit_angles(self._whole(cell)),
+            REFERENCE_TRIES,
+        )
         self.angles = angles
-        self.kept[self.key(self.cell)] = Draw(angles, 1.0)
+        self.kept[self.key(self.cell)] = Draw(angles, 1.0, folds)
 
     def draw(self, generator: torch.Generator) -> Tensor:
         """A random grid cell: the orbit through it (its factor's own value is ignored)."""
@@ -340,14 +373,20 @@ class OrbitFrame:
             self._last = (key, self.dataset.images_from_factors(cells))
         return self._last[1]
 
-    def _link(self, cell: Tensor, known: Draw) -> Draw:
-        """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away."""
+    def _link(self, cell: Tensor, known: Draw) -> Draw | None:
+        """The orbit through ``cell`` matched to ``known``, a kept orbit one factor away, at
+        the harmonic that relates their repeats; None (and nothing kept) where ``known``'s
+        are no divisor of its own (:func:`harmonic_reference`)."""
         try:
-            angles, agrees = match_frame(known.angles, orbit_angles(self._whole(cell)))
+            angles = orbit_angles(self._whole(cell))
         except ValueError:  # no cycle here: no frame through it
             draw = Draw(known.angles, 0.0)
         else:
-            draw = Draw(angles, min(known.worst, agrees))
+            reference = harmonic_reference(known.angles, known.folds, angles)
+            if reference is None:
+                return None
+            frame = match_frame(reference, angles)
+            draw = Draw(frame.angles, min(known.worst, frame.agreement), orbit_folds(angles))
         self.kept[self.key(cell)] = draw
         return draw
 
@@ -363,7 +402,9 @@ class OrbitFrame:
             for value in torch.randperm(self.dataset.factor_sizes[k], generator=generator):
                 near = (*key[:at], int(value), *key[at + 1 :])
                 if near in self.kept and self.kept[near].worst >= AGREEMENT:
-                    return self._link(cell, self.kept[near])
+                    draw = self._link(cell, self.kept[near])
+                    if draw is not None:  # else its repeats are not read from there
+                        return draw
         current = self.cell.clone()  # none: a path from the reference
         draw = self.kept[self.key(current)]
         for k in order:
@@ -371,7 +412,8 @@ class OrbitFrame:
                 continue
             current[k] = cell[k]
             step = self.key(current)
-            draw = self.kept[step] if self._settled(step) else self._link(current.clone(), draw)
+            linked = self.kept[step] if self._settled(step) else self._link(current.clone(), draw)
+            draw = Draw(draw.angles, 0.0) if linked is None else linked
             if draw.worst < AGREEMENT:
                 break
         return draw

@@ -40,10 +40,17 @@ from prodvae.data import GroundTruthDataset
 from prodvae.data.matching import distinct_values, factor_levels
 from prodvae.data.pairs import row_pairs
 from prodvae.data.row_pairs import MIN_LEVELS
+from prodvae.objectives.orbit_repeats import (
+    fewest_repeats,
+    harmonic_reference,
+    orbit_folds,
+    spare_generator,
+)
 from prodvae.objectives.orbits import (
     AGREEMENT,
     MIN_VALUES,
     NEIGHBOURS,
+    REFERENCE_TRIES,
     Draw,
     carry_frame,
     orbit_angles,
@@ -147,11 +154,19 @@ class RowOrbitFrame:
         largest = max(families, key=len)
         fullest = max(self.count(key) for key in largest)  # fewest gaps to misread
         candidates = [key for key in largest if self.count(key) == fullest]
-        self.reference, angles = reference_orbit(
+        found = reference_orbit(
             lambda: candidates[int(torch.randint(len(candidates), (1,), generator=generator))],
             lambda key: spaced_angles(self._images(key).float()),
         )
-        self.kept[self.reference] = Draw(angles, 1.0)
+        spare = spare_generator(generator)  # more draws where its views repeat, of any fullness
+        family = sorted(largest)
+        self.reference, angles, folds = fewest_repeats(
+            found,
+            lambda: family[int(torch.randint(len(family), (1,), generator=spare))],
+            lambda key: spaced_angles(self._images(key).float()),
+            REFERENCE_TRIES,
+        )
+        self.kept[self.reference] = Draw(angles, 1.0, folds)
         self.parent = self._tree(self.reference)
         self.reachable = sorted(self.parent)
 
@@ -185,19 +200,22 @@ class RowOrbitFrame:
             for i in torch.randperm(len(near), generator=generator).tolist():
                 known = self.kept.get(near[i])
                 if known is not None and known.worst >= AGREEMENT and self._joined(key, near[i]):
-                    return self._link(key, near[i])
+                    draw = self._link(key, near[i])
+                    if draw is not None:  # else its repeats are not read from there
+                        return draw
         path = [key]  # none: up the tree to a kept orbit, then down it
         while not self._settled(path[-1]):
             path.append(self.parent[path[-1]])
         for child, above in zip(reversed(path[:-1]), reversed(path[1:])):
-            if self.kept[above].worst < AGREEMENT:
+            if self.kept[above].worst < AGREEMENT or self._link(child, above) is None:
                 return Draw(torch.full((self.count(key),), torch.nan, dtype=torch.float64), 0.0)
-            self._link(child, above)
         return self.kept[key]
 
-    def _link(self, key: Key, known: Key) -> Draw:
+    def _link(self, key: Key, known: Key) -> Draw | None:
         """The orbit ``key`` matched to the kept orbit ``known`` over the levels they share
-        (at least ``MIN_VALUES``: :meth:`_joined`)."""
+        (at least ``MIN_VALUES``: :meth:`_joined`), at the harmonic that relates their
+        repeats; None (and nothing kept) where ``known``'s are no divisor of its own
+        (:func:`~prodvae.objectives.orbit_repeats.harmonic_reference`)."""
         mine, theirs = self.orbits[key], self.orbits[known]
         _, here, there = np.intersect1d(mine.levels, theirs.levels, return_indices=True)
         try:
@@ -206,9 +224,12 @@ class RowOrbitFrame:
             draw = Draw(torch.full((len(mine.levels),), torch.nan, dtype=torch.float64), 0.0)
             self.links.append(0.0)
         else:
-            reference = self.kept[known].angles[torch.from_numpy(there)]
-            frame = carry_frame(reference, angles, torch.from_numpy(here))
-            draw = Draw(frame.angles, min(self.kept[known].worst, frame.agreement))
+            kept = self.kept[known]
+            shared = harmonic_reference(kept.angles[torch.from_numpy(there)], kept.folds, angles)
+            if shared is None:
+                return None
+            frame = carry_frame(shared, angles, torch.from_numpy(here))
+            draw = Draw(frame.angles, min(kept.worst, frame.agreement), orbit_folds(angles))
             self.links.append(frame.agreement)
         self.kept[key] = draw
         return draw
