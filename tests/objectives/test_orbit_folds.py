@@ -47,17 +47,20 @@ def mixed_images(fold: int, theta: np.ndarray, level: np.ndarray, size: int = 16
     return np.round(image * bright * 255).astype(np.uint8)
 
 
-def mixed_grid(keep: float = 1.0) -> ArrayDataset:
-    """Shape (3 points, repeating 4, 2 and 1 times a turn) x turn (a loop of 24) x level (a
-    segment of 4); with ``keep`` < 1 that share of the rows at random: no grid."""
-    sizes = (3, TURNS, 4)
+def mixed_grid(keep: float = 1.0, turns: int = TURNS, size: int = 16) -> ArrayDataset:
+    """Shape (3 points, repeating 4, 2 and 1 times a turn) x turn (a loop of ``turns``) x
+    level (a segment of 4), ``size`` pixels; with ``keep`` < 1 that share of the rows at
+    random: no grid."""
+    sizes = (3, turns, 4)
     cells = np.stack(np.meshgrid(*(np.arange(s) for s in sizes), indexing="ij"), -1)
     cells = cells.reshape(-1, 3)
     cells = cells[np.random.default_rng(0).random(len(cells)) < keep]
-    turn = np.asarray(grid_values("loop", TURNS, 0, 2 * math.pi))
+    turn = np.asarray(grid_values("loop", turns, 0, 2 * math.pi))
     images = np.concatenate(
         [
-            mixed_images(FOLDS[k], turn[cells[cells[:, 0] == k, 1]], cells[cells[:, 0] == k, 2])
+            mixed_images(
+                FOLDS[k], turn[cells[cells[:, 0] == k, 1]], cells[cells[:, 0] == k, 2], size
+            )
             for k in range(3)
         ]
     )
@@ -86,8 +89,15 @@ def test_an_orbits_folds_are_how_many_times_its_views_repeat():
     for fold in FOLDS:
         images = torch.from_numpy(mixed_images(fold, theta, np.zeros(TURNS)))
         assert orbit_folds(orbit_angles(images.float())) == fold
-    # angles that wind twice with no view repeated (an orbit misread): no symmetry
-    assert orbit_folds(torch.from_numpy(2 * theta + 0.01 * np.arange(TURNS))) == 1
+    # views that repeat nowhere on the grid, yet go round four times (dSprites' square at
+    # its 39 orientations, a quarter turn apart at no two of them)
+    theta39 = np.asarray(grid_values("loop", 39, 0, 2 * math.pi))
+    square = torch.from_numpy(mixed_images(4, theta39, np.zeros(39), size=24))
+    assert orbit_folds(orbit_angles(square.float())) == 4
+    # angles that go round twice but turn back on the way (an orbit misread): no symmetry
+    misread = torch.from_numpy(2 * theta)
+    misread[[5, 17]] = misread[[5, 17]] - 1.0
+    assert orbit_folds(misread) == 1
 
 
 def test_a_reference_is_read_at_the_harmonic_of_more_repeats_and_never_of_fewer():
@@ -119,9 +129,13 @@ def test_the_reference_of_fewest_repeats_is_found_without_drawing_from_the_gener
     assert fewest_repeats(heart, lambda: pytest.fail("drew"), lambda c: None, 10)[2] == 1
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_a_frame_reaches_every_shapes_orbits_at_its_own_harmonic(seed):
-    dataset = mixed_grid()
+@pytest.mark.parametrize(
+    "seed, turns, size",
+    [(seed, TURNS, 16) for seed in range(6)] + [(seed, 39, 24) for seed in range(3)],
+)
+def test_a_frame_reaches_every_shapes_orbits_at_its_own_harmonic(seed, turns, size):
+    # 39 turns (dSprites'): a quarter turn apart at no two of them, no view repeats
+    dataset = mixed_grid(turns=turns, size=size)
     generator = torch.Generator().manual_seed(seed)
     frame = OrbitFrame(dataset, 1, generator)
     assert frame.kept[frame.key(frame.cell)].folds == 1  # whatever it drew first
@@ -131,7 +145,7 @@ def test_a_frame_reaches_every_shapes_orbits_at_its_own_harmonic(seed):
         draw = frame.orbit(cell, generator)
         assert draw.worst >= AGREEMENT and draw.folds == FOLDS[int(cell[0])]
         angles[int(cell[0])].append(draw.angles)
-        truths[int(cell[0])].append(truth(dataset, orbit_cells(cell, 1, TURNS)))
+        truths[int(cell[0])].append(truth(dataset, orbit_cells(cell, 1, turns)))
     for k in range(3):  # every shape drawn, each in one frame at its own harmonic
         assert angles[k] and alignment(torch.cat(angles[k]), np.concatenate(truths[k])) > 0.99
 

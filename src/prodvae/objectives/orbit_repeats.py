@@ -47,14 +47,16 @@ def near_repeats(joined: Tensor, squared: Tensor, min_pieces: int) -> Tensor | N
 
 
 def orbit_folds(angles: Tensor) -> int:
-    """How many times an orbit's views repeat while its factor goes once round: ``angles
-    [n]`` (value ``i`` of the factor at row ``i``, in order, as
-    :func:`~prodvae.objectives.orbits.orbit_angles` reads them, repeated views sharing one
-    angle) wind that many times. 1 when no two values share an angle: an orbit misread into
-    two turns round is no symmetry, and stays 1."""
-    if torch.unique(angles).numel() == angles.numel():
-        return 1
+    """How many times an orbit's views repeat while its factor goes once round: how many
+    times its ``angles [n]`` (value ``i`` of the factor at row ``i``, in order, as
+    :func:`~prodvae.objectives.orbits.orbit_angles` reads them) go round, where they go one
+    way from each value to the next (their wrapped steps of one sign, repeated views
+    sharing an angle or not: dSprites' 39 orientations of its square repeat no view, yet
+    go round four times). 1 where they turn back somewhere: a misread orbit is no
+    symmetry."""
     steps = torch.remainder(angles.roll(-1) - angles + math.pi, 2 * math.pi) - math.pi
+    if not (bool((steps >= 0).all()) or bool((steps <= 0).all())):
+        return 1
     return max(1, abs(round(float(steps.sum()) / (2 * math.pi))))
 
 

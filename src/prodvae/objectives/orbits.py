@@ -31,8 +31,8 @@ harmonic, at which :mod:`prodvae.metrics.recovery` reads a loop. Views that repe
 nearly (a symmetric object whose turned pixels do not land on the same grid: each image's
 nearest neighbours are its own repeats, so the joins fall into one piece per view, every
 piece tighter than the gaps between them) share the angle of their mean image, likewise.
-Orbits whose symmetry differs
-(dSprites' square and heart) do not match, and a link between them agrees poorly. One whose
+Orbits whose symmetry differs (dSprites' square and heart) are linked at the harmonic that
+relates them, from fewer repeats to more (:mod:`prodvae.objectives.orbit_repeats`). One whose
 nearest neighbours are not the values beside it (images that barely change with the factor,
 under noise) gives angles that do not agree with the next orbit's; the walk measures that
 agreement (the circular alignment of the matched pairs) and a factor whose orbits do not
