@@ -2,16 +2,16 @@
 
 For every loop factor of the procedural datasets, :func:`prodvae.objectives.orbits.
 chained_orbits` reads the angles of ``--orbits`` orbits (every value of the factor, the rest
-held), chained through the pairs that join neighbouring orbits, and this prints their
-circular alignment with the true values (either way round; 1 for angles equal to the values
-up to one turn and direction), the median agreement of neighbouring orbits; then it draws
-``--draws`` orbits through random cells in one frame (:class:`~prodvae.objectives.orbits.
-OrbitFrame`, as ``product``'s ``orbit_weight`` does at every step: each new orbit linked to
-a kept one), and prints the mean time a draw and the alignment of every orbit the frame
-kept with the truth (the error of the links, gathered over the draws). The same draws, in
-turn with those, are made in a second frame that sorts every orbit's pixels for repeats
-(``torch.unique``), as the reading did before it looked at the distances first: the time a
-draw side by side, and whether the two frames kept the same angles.
+held), chained through the pairs that join neighbouring orbits, and this prints their circular
+alignment with the true values (either way round; 1 for angles equal to the values up to one
+turn and direction), the median agreement of neighbouring orbits; then it draws ``--draws``
+orbits through random cells in one frame (:class:`~prodvae.objectives.grid_orbits.OrbitFrame`,
+as ``product``'s ``orbit_weight`` does at every step: each new orbit linked to a kept one), and
+prints the mean time a draw and the alignment of every orbit the frame kept with the truth (the
+error of the links, gathered over the draws). The same draws, in turn with those, are made in a
+second frame that sorts every orbit's pixels for repeats (``torch.unique``), as the reading did
+before it looked at the distances first: the time a draw side by side, and whether the two
+frames kept the same angles.
 
     python -m benchmarks.orbit_angles --record orbit_angles
 """
@@ -30,7 +30,8 @@ from benchmarks.results import record
 from prodvae.data import get_dataset
 from prodvae.metrics.circular import circular_alignment
 from prodvae.objectives import orbits
-from prodvae.objectives.orbits import AGREEMENT, OrbitFrame, chained_orbits
+from prodvae.objectives.grid_orbits import OrbitFrame
+from prodvae.objectives.orbits import AGREEMENT, chained_orbits
 
 DATASETS = ("sprites", "orbit", "torus")
 

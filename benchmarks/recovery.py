@@ -64,6 +64,7 @@ import multiprocessing
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,8 @@ def read_factors(
             "score": r.score,
             "winding": r.winding,
             "recovered": r.recovered,
+            # a loop whose symmetry hangs on another factor: each symmetry's own reading
+            **({"groups": [asdict(group) for group in r.groups]} if r.groups else {}),
         }
         for r in report
     ]
@@ -274,7 +277,13 @@ def describe(row: dict[str, Any]) -> str:
     for f in row["factors"]:
         mark = "+" if f["recovered"] else "-"
         winding = "" if f["winding"] is None else f" w{f['winding']:+d}"
-        cells.append(f"{f['factor']} {f['score']:.2f}{winding}{mark}")
+        groups = [
+            f"{g['folds']}-fold {g['score']:.2f}"
+            + ("" if g["winding"] is None else f" w{g['winding']:+d}")
+            for g in f.get("groups", ())
+        ]
+        each = f" ({'; '.join(groups)})" if groups else ""
+        cells.append(f"{f['factor']} {f['score']:.2f}{winding}{each}{mark}")
     done = sum(f["recovered"] for f in row["factors"])
     return (
         f"{row['dataset']:8s} {row['method']:13s} seed {row['seed']}: "

@@ -266,3 +266,25 @@ def test_a_file_that_is_no_grid_is_read_on_its_rows(tmp_path, monkeypatch):
     )
     assert all(0 <= f["score"] <= 1 for f in row["factors"])
     assert row["factors"][1]["winding"] is not None  # the loop's angles read round 20 bins
+
+
+def test_a_loop_whose_symmetry_hangs_on_another_factor_is_read_by_symmetry(
+    tmp_path, monkeypatch, capsys
+):
+    from benchmarks import unseen
+
+    monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
+    unseen.main(["--out", str(tmp_path), "--files", "mixed", "--image-size", "16"])
+    argv = ["--datasets", str(tmp_path / "mixed.npz"), "--methods", "product_weak"]
+    argv += ["--seeds", "0", "--steps", "2", "--out", str(tmp_path / "runs")]
+    recovery.main([*argv, "--record", "recovery_mixed", *[x for c in TINY for x in ("--set", c)]])
+    (row,) = load("recovery_mixed", tmp_path / "results")["results"]["rows"]
+    turn = next(f for f in row["factors"] if f["factor"] == "turn")
+    # each picture's symmetry read on its own rows, largest group first, summing to all
+    assert sorted(g["folds"] for g in turn["groups"]) == [1, 2, 4]
+    rows = [g["rows"] for g in turn["groups"]]
+    assert rows == sorted(rows, reverse=True) and min(rows) > 0
+    weighted = sum(g["rows"] * g["score"] for g in turn["groups"]) / sum(rows)
+    assert weighted == pytest.approx(turn["score"], abs=1e-12)
+    assert all("groups" not in f for f in row["factors"] if f["factor"] != "turn")
+    assert "turn " in capsys.readouterr().out and "4-fold" in recovery.describe(row)

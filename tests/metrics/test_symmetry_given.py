@@ -56,6 +56,14 @@ def test_each_shape_at_its_own_harmonic_is_recovered(grid):
     turn = recovery_of(report, "orientation")
     # circular alignment under N(0, 0.05^2) noise: exp(-0.05^2 / 2) = 0.99875 per group
     assert turn.score > 0.99 and turn.winding in (1, -1) and turn.recovered
+    # each symmetry's own reading, largest first: its rows, score and winding (the
+    # ellipse's ring runs the other way)
+    counts = {fold: int(np.sum(np.asarray(FOLDS)[indices[:, 0]] == fold)) for fold in FOLDS}
+    assert sorted((g.folds, g.rows) for g in turn.groups) == sorted(counts.items())
+    assert [g.rows for g in turn.groups] == sorted(counts.values(), reverse=True)
+    assert all(g.score > 0.99 for g in turn.groups)
+    assert {g.folds: g.winding for g in turn.groups} in ({4: 1, 2: -1, 1: 1}, {4: -1, 2: 1, 1: -1})
+    assert sum(g.rows * g.score for g in turn.groups) / N == pytest.approx(turn.score, abs=1e-12)
     assert topology_report(codes(indices, angle, rng), indices, specs())[1].recovery > 0.99
 
 
@@ -82,6 +90,8 @@ def test_a_shape_whose_angle_winds_twice_is_not_recovered(grid):
     turn = recovery_of(factor_recovery(codes(indices, angle, rng), indices, specs()), "orientation")
     # the heart's group aligns at its harmonic only by chance; its winding is reported
     assert turn.winding == 2 and not turn.recovered
+    heart = next(g for g in turn.groups if g.folds == 1)
+    assert heart.winding == 2 and heart.score < 0.1
 
 
 def test_winding_is_the_largest_groups_when_each_winds_once(grid):

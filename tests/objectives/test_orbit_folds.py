@@ -12,6 +12,7 @@ from tests.objectives.test_orbits import alignment
 from prodvae.data import ArrayDataset, FactorSpec
 from prodvae.data.grid import FactorGrid
 from prodvae.data.procedural import grid_values
+from prodvae.objectives.grid_orbits import OrbitFrame
 from prodvae.objectives.orbit_repeats import (
     fewest_repeats,
     harmonic_reference,
@@ -21,7 +22,6 @@ from prodvae.objectives.orbit_repeats import (
 from prodvae.objectives.orbits import (
     AGREEMENT,
     REFERENCE_TRIES,
-    OrbitFrame,
     chained_orbits,
     orbit_angles,
     orbit_cells,

@@ -15,13 +15,13 @@ from prodvae.data.procedural import grid_values
 from prodvae.metrics.circular import circular_alignment
 from prodvae.models import build_vae
 from prodvae.objectives import get_objective, orbits
+from prodvae.objectives.grid_orbits import OrbitFrame
 from prodvae.objectives.orbit_pull import orbit_frames, shares_with_running_norms
 from prodvae.objectives.orbit_repeats import near_repeats
 from prodvae.objectives.orbits import (
     AGREEMENT,
     REFERENCE_TRIES,
     Draw,
-    OrbitFrame,
     chained_orbits,
     match_frame,
     orbit_angles,

@@ -63,10 +63,23 @@ THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
+class SymmetryGroup:
+    """The rows of a loop whose images repeat ``folds`` times a period, where that depends
+    on another factor (``symmetry_given``): how many rows, their score at that harmonic and
+    their winding number (``None`` for fewer than 3 angles)."""
+
+    folds: int
+    rows: int
+    score: float
+    winding: int | None
+
+
+@dataclass(frozen=True)
 class FactorRecovery:
     """One ground-truth factor: the code columns paired with it (one, or two for a loop read
-    from a Euclidean latent; empty when none was left), its score, and for a loop the
-    winding number of its angle."""
+    from a Euclidean latent; empty when none was left), its score, for a loop the winding
+    number of its angle, and for a loop whose symmetry depends on another factor, each
+    symmetry's own reading (largest first; empty otherwise)."""
 
     name: str
     kind: str
@@ -74,6 +87,7 @@ class FactorRecovery:
     score: float
     winding: int | None
     recovered: bool
+    groups: tuple[SymmetryGroup, ...] = ()
 
 
 def _circle_keys(theta: np.ndarray) -> np.ndarray:
@@ -182,33 +196,61 @@ def factor_recovery(
     report = []
     for j in keep:
         columns, score = paired.get(j, ((), 0.0))
-        winding = None
+        winding: int | None = None
+        groups: tuple[SymmetryGroup, ...] = ()
         if is_circular(spec[j].kind):
             if euclidean:
                 columns, score = _best_pair(codes, indices[:, j], spec[j], folds[j])
             angular = len(columns) == 2 or (columns and is_circular(codes.kinds[columns[0]]))
             if angular:
-                winding = _winding(_angle_of(codes, columns), indices[:, j], spec[j], folds[j])
+                phi = _angle_of(codes, columns)
+                groups = _symmetry_groups(phi, indices[:, j], spec[j], folds[j])
+                winding = _winding(phi, indices[:, j], spec[j], folds[j], groups)
         ok = score >= threshold and (winding is None or abs(winding) == 1)
-        report.append(FactorRecovery(spec[j].name, spec[j].kind, columns, score, winding, ok))
+        report.append(
+            FactorRecovery(spec[j].name, spec[j].kind, columns, score, winding, ok, groups)
+        )
     return report
 
 
-def _winding(
+def _symmetry_groups(
     phi: np.ndarray, factor: np.ndarray, spec: Any, folds: np.ndarray | None
-) -> int | None:
-    """The winding number of ``phi`` round loop factor ``spec`` at its grid ``factor``: of
-    each group of rows of one symmetry (:func:`fold_groups`), the largest group's, or the
-    first that does not wind once; ``None`` when a group's angles take fewer than 3 values
-    (no path round to follow)."""
-    theta = factor_angles(factor, spec, folds)
+) -> tuple[SymmetryGroup, ...]:
+    """Each symmetry's reading of ``phi`` round loop factor ``spec`` at its grid ``factor``
+    (:func:`fold_groups`), largest first; empty where every row has one symmetry."""
     groups = fold_groups(folds)
-    windings = []
-    for rows in [slice(None)] if groups is None else sorted(groups, key=lambda r: -r.size):
-        if _distinct_angles(theta[rows]) < 3:
+    if groups is None:
+        return ()
+    assert folds is not None
+    theta = factor_angles(factor, spec, folds)
+    readings = []
+    for rows in sorted(groups, key=lambda r: -r.size):
+        winding = (
+            winding_number(phi[rows], theta[rows]) if _distinct_angles(theta[rows]) >= 3 else None
+        )
+        score = aligned(phi)(theta[rows], rows)
+        readings.append(SymmetryGroup(int(folds[rows[0]]), int(rows.size), score, winding))
+    return tuple(readings)
+
+
+def _winding(
+    phi: np.ndarray,
+    factor: np.ndarray,
+    spec: Any,
+    folds: np.ndarray | None,
+    groups: tuple[SymmetryGroup, ...],
+) -> int | None:
+    """The winding number of ``phi`` round loop factor ``spec`` at its grid ``factor``; with
+    ``groups`` (:func:`_symmetry_groups`), the largest group's, or the first that does not
+    wind once; ``None`` when the angles (a group's) take fewer than 3 values (no path round
+    to follow)."""
+    if groups:
+        windings = [group.winding for group in groups]
+        if any(w is None for w in windings):
             return None
-        windings.append(winding_number(phi[rows], theta[rows]))
-    return next((w for w in windings if abs(w) != 1), windings[0])
+        return next((w for w in windings if w is not None and abs(w) != 1), windings[0])
+    theta = factor_angles(factor, spec, folds)
+    return winding_number(phi, theta) if _distinct_angles(theta) >= 3 else None
 
 
 def recovery_scores(report: list[FactorRecovery]) -> dict[str, float]:

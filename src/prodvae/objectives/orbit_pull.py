@@ -17,11 +17,11 @@ from torch import Tensor
 
 from prodvae.data import GroundTruthDataset
 from prodvae.models import VAE, Posterior
+from prodvae.objectives.grid_orbits import OrbitFrame
 from prodvae.objectives.orbits import (
     AGREEMENT,
     MIN_VALUES,
     Draw,
-    OrbitFrame,
     chained_orbits,
 )
 from prodvae.objectives.row_orbits import RowOrbitFrame

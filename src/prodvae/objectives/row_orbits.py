@@ -1,7 +1,7 @@
 """Orbits from the rows of any labelled dataset, grid or not.
 
 On a grid every orbit of a loop factor -- all its values, every other factor held -- is in the
-data (:class:`~prodvae.objectives.orbits.OrbitFrame`). A file that is not a grid still holds
+data (:class:`~prodvae.objectives.grid_orbits.OrbitFrame`). A file that is not a grid still holds
 orbits wherever several rows share every other factor: photographs of one object at many
 angles, or a grid with rows missing. Rows share a factor when they sit at one of its
 *levels* (:mod:`prodvae.data.matching`: exact values, or equal-count bins of a continuous
@@ -114,7 +114,7 @@ def row_orbits(codes: np.ndarray, factor: int, held: list[int]) -> dict[Key, Row
 class RowOrbitFrame:
     """Orbits of one loop factor of any labelled dataset, each in one reference orbit's frame
     (see the module docstring); the interface of
-    :class:`~prodvae.objectives.orbits.OrbitFrame` with an orbit named by its key (its levels
+    :class:`~prodvae.objectives.grid_orbits.OrbitFrame` with an orbit named by its key (its levels
     of the held factors) and holding the values it has, in ascending order of level.
 
     Every orbit read is kept (its angles, and the worst agreement on its chain). A new one is
@@ -238,7 +238,8 @@ class RowOrbitFrame:
         return _joined(self.orbits, key, other)
 
     def _settled(self, key: Key) -> bool:
-        """Whether ``key`` is kept for good (as :class:`~prodvae.objectives.orbits.OrbitFrame`)."""
+        """Whether ``key`` is kept for good (as
+        :class:`~prodvae.objectives.grid_orbits.OrbitFrame`)."""
         return key in self.kept and not 0 < self.kept[key].worst < AGREEMENT
 
     def _images(self, key: Key, rows: np.ndarray | None = None) -> Tensor:
