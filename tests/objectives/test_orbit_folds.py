@@ -103,10 +103,13 @@ def test_an_orbits_folds_are_how_many_times_its_views_repeat():
 def test_a_reference_is_read_at_the_harmonic_of_more_repeats_and_never_of_fewer():
     theta = torch.arange(TURNS, dtype=torch.float64) * 2 * math.pi / TURNS
     square = torch.remainder(4 * theta, 2 * math.pi)  # views repeating 4 times
-    assert torch.equal(harmonic_reference(theta, 1, theta), theta)  # the same: untouched
-    assert torch.allclose(harmonic_reference(theta, 1, square), 4 * theta)
-    assert harmonic_reference(square, 4, theta) is None  # which quarter turn: undetermined
-    assert harmonic_reference(square, 4, torch.remainder(2 * theta, 2 * math.pi)) is None
+    assert orbit_folds(square) == 4 and orbit_folds(theta) == 1
+    assert torch.equal(harmonic_reference(theta, 1, orbit_folds(theta)), theta)  # untouched
+    assert torch.allclose(harmonic_reference(theta, 1, orbit_folds(square)), 4 * theta)
+    assert harmonic_reference(square, 4, 1) is None  # which quarter turn: undetermined
+    assert (
+        harmonic_reference(square, 4, orbit_folds(torch.remainder(2 * theta, 2 * math.pi))) is None
+    )
 
 
 def test_the_reference_of_fewest_repeats_is_found_without_drawing_from_the_generator():

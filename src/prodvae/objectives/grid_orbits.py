@@ -108,11 +108,12 @@ class OrbitFrame:
         except ValueError:  # no cycle here: no frame through it
             draw = Draw(known.angles, 0.0)
         else:
-            reference = harmonic_reference(known.angles, known.folds, angles)
+            repeats = orbit_folds(angles)
+            reference = harmonic_reference(known.angles, known.folds, repeats)
             if reference is None:
                 return None
             frame = match_frame(reference, angles)
-            draw = Draw(frame.angles, min(known.worst, frame.agreement), orbit_folds(angles))
+            draw = Draw(frame.angles, min(known.worst, frame.agreement), repeats)
         self.kept[self.key(cell)] = draw
         return draw
 

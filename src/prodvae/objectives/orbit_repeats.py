@@ -60,14 +60,14 @@ def orbit_folds(angles: Tensor) -> int:
     return max(1, abs(round(float(steps.sum()) / (2 * math.pi))))
 
 
-def harmonic_reference(reference: Tensor, folds: int, angles: Tensor) -> Tensor | None:
+def harmonic_reference(reference: Tensor, folds: int, repeats: int) -> Tensor | None:
     """``reference`` angles of an orbit whose views repeat ``folds`` times, as the angles of
-    an orbit whose views repeat as ``angles``' do (:func:`orbit_folds`) should follow them:
+    an orbit whose views repeat ``repeats`` times (:func:`orbit_folds`) should follow them:
     at the harmonic that relates the two (a square's orbit, views repeating 4 times, runs
     round 4 times for a heart's once, as dSprites' orientation does). ``reference`` itself
-    for the same symmetry; ``None`` where the other's repeats are no multiple of ``folds``
-    (a heart read from a square's frame: which quarter turn is undetermined)."""
-    ratio, left = divmod(orbit_folds(angles), folds)
+    for the same symmetry; ``None`` where ``repeats`` is no multiple of ``folds`` (a heart
+    read from a square's frame: which quarter turn is undetermined)."""
+    ratio, left = divmod(repeats, folds)
     if left:
         return None
     return reference if ratio == 1 else ratio * reference
@@ -110,8 +110,9 @@ def fewest_repeats(
             theta = read(candidate)
         except ValueError:  # no cycle: no reference
             continue
-        if orbit_folds(theta) < folds:
-            orbit, angles, folds = candidate, theta, orbit_folds(theta)
+        repeats = orbit_folds(theta)
+        if repeats < folds:
+            orbit, angles, folds = candidate, theta, repeats
     return orbit, angles, folds
 
 

@@ -54,6 +54,7 @@ from torch import Tensor
 from prodvae.data import GroundTruthDataset
 from prodvae.objectives.orbit_repeats import (
     coarser_frame,
+    harmonic_reference,
     near_repeats,
     orbit_folds,
 )
@@ -277,8 +278,9 @@ def chain_link(previous: Tensor, angles: Tensor) -> tuple[Tensor, float]:
     (:func:`~prodvae.objectives.orbit_repeats.coarser_frame`); with how well they agree.
     ``ValueError`` where neither number of repeats divides the other."""
     folds, last = orbit_folds(angles), orbit_folds(previous)
-    if folds % last == 0:
-        return match_frame(previous if folds == last else folds // last * previous, angles)
+    reference = harmonic_reference(previous, last, folds)
+    if reference is not None:
+        return match_frame(reference, angles)
     if last % folds == 0:
         return coarser_frame(previous, angles, last // folds)
     raise ValueError(f"views repeating {folds} and {last} times a turn: no harmonic links them")

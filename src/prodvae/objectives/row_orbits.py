@@ -225,11 +225,12 @@ class RowOrbitFrame:
             self.links.append(0.0)
         else:
             kept = self.kept[known]
-            shared = harmonic_reference(kept.angles[torch.from_numpy(there)], kept.folds, angles)
+            repeats = orbit_folds(angles)
+            shared = harmonic_reference(kept.angles[torch.from_numpy(there)], kept.folds, repeats)
             if shared is None:
                 return None
             frame = carry_frame(shared, angles, torch.from_numpy(here))
-            draw = Draw(frame.angles, min(kept.worst, frame.agreement), orbit_folds(angles))
+            draw = Draw(frame.angles, min(kept.worst, frame.agreement), repeats)
             self.links.append(frame.agreement)
         self.kept[key] = draw
         return draw
