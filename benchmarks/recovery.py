@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -72,6 +73,7 @@ import torch
 
 from benchmarks.recovery_data import Sweep, dataset_name, gappy_file, is_file, source
 from benchmarks.results import record
+from benchmarks.workers import call_in_worker, start_worker
 from prodvae.data import GroundTruthDataset
 from prodvae.metrics import factor_recovery, intrinsic_codes, latent_groups
 from prodvae.metrics.samples import draw
@@ -261,9 +263,9 @@ def run_sweep(
     threads = max(1, torch.get_num_threads() // jobs)
     context = multiprocessing.get_context("spawn")  # no OpenMP state inherited by a fork
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+        jobs, mp_context=context, initializer=start_worker, initargs=(threads, os.getpid())
     ) as pool:
-        futures = [pool.submit(run_one, *run, sweep) for run in todo]
+        futures = [pool.submit(call_in_worker, run_one, *run, sweep) for run in todo]
         try:
             for future in futures:
                 yield future.result()
@@ -329,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="runs trained at once, each in its own process with the torch threads shared "
         "out (2 on 2 cores: one thread each; with --set train.num_workers=0, no loader "
-        "processes beside them)",
+        "processes beside them); a sweep stopped with kill stops them too, each run "
+        "checkpointed for the next sweep to resume",
     )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)

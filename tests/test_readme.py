@@ -160,6 +160,18 @@ def test_readme_eval_all_command_scores_a_real_run(tmp_path, monkeypatch, capsys
     assert "wrote " + str(tmp_path / "demo" / "metrics.json") in capsys.readouterr().out
 
 
+def test_readme_says_how_long_the_demo_trains():
+    """README: "`make demo` trains ... for N steps at 32 px": what configs/demo.yaml, given
+    after the recipe as the Makefile gives it, trains."""
+    from prodvae.train import load_config
+
+    (said,) = re.findall(r"`make demo` trains.*?for (\d+) steps\s+at (\d+) px", README, re.DOTALL)
+    recipe = ROOT / "configs" / "product_weak.yaml"
+    config = load_config([recipe, ROOT / "configs" / "demo.yaml"])
+    assert config.train.steps == int(said[0]) < load_config(recipe).train.steps
+    assert (config.data.name, config.data.options["image_size"]) == ("torus", int(said[1]))
+
+
 #: A smaller network and logging every 4 steps; the rest is configs/demo.yaml.
 DEMO_SMALL = "model.options.width=8 model.options.hidden_dim=32 train.log_every=4"
 
@@ -217,7 +229,7 @@ def test_make_demo_trains_evaluates_draws_and_resumes(tmp_path):
     assert "(step 24)" in second  # report.html and the figures are redrawn at the new step
 
 
-@pytest.mark.slow  # the whole `make demo`, as a user runs it (about 6½ minutes on 2 cores)
+@pytest.mark.slow  # the whole `make demo`, as a user runs it (about 4 minutes on 2 cores)
 def test_make_demo_recovers_each_hand_once_round_its_own_loop(tmp_path):
     """README: "the evaluation in report.html opens with each hand's recovery: a loop block
     of its own, score >= 0.9, winding once round (+1 or -1)"."""

@@ -3,6 +3,12 @@ records its rows and renders them; a finished run is read again, not retrained, 
 config differs (an error)."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -288,3 +294,69 @@ def test_a_loop_whose_symmetry_hangs_on_another_factor_is_read_by_symmetry(
     assert weighted == pytest.approx(turn["score"], abs=1e-12)
     assert all("groups" not in f for f in row["factors"] if f["factor"] != "turn")
     assert "turn " in capsys.readouterr().out and "4-fold" in recovery.describe(row)
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_a_killed_sweep_leaves_no_run_training(tmp_path):
+    """``kill`` of a ``--jobs 2`` sweep stops its workers' runs too (each checkpoints and
+    stops after its step): before, the two went on training, unseen, into their folders."""
+    out = tmp_path / "runs"
+    argv = ["--datasets", "torus", "--methods", "product_weak", "--seeds", "0", "1"]
+    argv += ["--steps", "1000000", "--jobs", "2", "--out", str(out)]
+    argv += [item for change in TINY for item in ("--set", change)]
+    root = Path(__file__).resolve().parents[2]
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.recovery", *argv],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not all(
+            (out / f"torus-product_weak-s{s}" / "metrics.jsonl").is_file() for s in (0, 1)
+        ):
+            assert sweep.poll() is None and time.monotonic() < deadline, "the runs never started"
+            time.sleep(0.2)
+        workers += _children(sweep.pid)
+        assert len([pid for pid in workers if _alive(pid)]) >= 2  # the two runs training
+        sweep.send_signal(signal.SIGTERM)
+        sweep.wait(30)
+        deadline = time.monotonic() + 60  # a tiny step, then a checkpoint
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in workers), "a run trains on after its sweep died"
+    finally:  # nothing left running, whatever failed
+        workers += _children(sweep.pid)
+        sweep.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_call_outside_a_sweeps_worker_returns_as_it_would():
+    from benchmarks.workers import call_in_worker
+
+    assert call_in_worker(sum, [1, 2, 3]) == 6  # and this process goes on
