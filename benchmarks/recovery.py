@@ -331,8 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="runs trained at once, each in its own process with the torch threads shared "
         "out (2 on 2 cores: one thread each; with --set train.num_workers=0, no loader "
-        "processes beside them); a sweep stopped with kill stops them too, each run "
-        "checkpointed for the next sweep to resume",
+        "processes beside them); on Linux a sweep stopped with kill stops them too, each "
+        "run in training checkpointed for the next sweep to resume",
     )
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
