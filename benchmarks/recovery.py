@@ -19,9 +19,9 @@ unless ``--steps`` says otherwise):
   step 100 to 3600); a loop is read from its best pair of dimensions;
 - ``product``: the product prior without pairs (``weak: none``, no anchor, no HSIC; the
   recipe's likelihood and start);
-- ``product_discover``: the recipe with ``model.space: discover``: the trainer first trains a
-  Euclidean Ada-GVAE scout for a third of the steps, reads the kind of each factor it
-  follows (:mod:`prodvae.train.discovery`), then trains the product prior on that space;
+- ``product_discover``: the recipe with ``model.space: discover``: the trainer first reads
+  each factor's kind from the data (:mod:`prodvae.train.discovery`), then trains the
+  product prior on that space;
 - ``product_labels``: the recipe told every image's factor values instead of given pairs
   (``labelled_fraction: 1``, each factor's label pulling its own block,
   :mod:`prodvae.objectives.semi_supervision`): what this network learns at this budget when
@@ -173,7 +173,7 @@ def finished(folder: Path, config: Config) -> bool:
     if not last.is_dir():
         return False
     state, identity = read_state(last), config.identity()
-    if identity.get("model.space") == "discover":  # the run holds the space its scout found
+    if identity.get("model.space") == "discover":  # the run holds the space read from its data
         identity["model.space"] = state.get("identity", {}).get("model.space")
     check_identity(last, state, identity)
     return True

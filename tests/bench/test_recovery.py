@@ -35,15 +35,6 @@ def test_each_method_trains_through_the_trainer_and_is_read(tmp_path, method, mo
     for item in TINY if method != "ada_gvae" else TINY[:-1]:
         argv += ["--set", item]
     monkeypatch.setenv("PRODVAE_BENCH_RESULTS", str(tmp_path / "results"))
-    if method == "product_discover":  # a 2-step scout learns nothing: read as if it found both
-        from tests.train.test_discovery import finding
-
-        from prodvae.discover.report import Discovery
-        from prodvae.train import discovery
-
-        hands = (finding("z0", "long_hand", "loop", 36), finding("z1", "short_hand", "loop", 36))
-        found = Discovery(hands, by_factor=hands)
-        monkeypatch.setattr(discovery, "discover_model", lambda *args, **kwargs: found)
     recovery.main(argv)
     payload = load("recovery_test", tmp_path / "results")
     (row,) = payload["results"]["rows"]

@@ -10,6 +10,7 @@ import torch
 from prodvae.cli import main
 from prodvae.data import FactorSpec, get_dataset
 from prodvae.data.files import write_dataset
+from prodvae.discover.paths import factor_paths
 from prodvae.discover.report import discover_dataset
 from prodvae.spaces import ProductSpace
 from prodvae.train.build import auto_space
@@ -159,3 +160,17 @@ def test_cli_errors(tmp_path, capsys):
     assert "neither a dataset name" in capsys.readouterr().err
     assert main(["discover", "torus", "--bases", "0"]) == 2
     assert "--bases must be >= 1" in capsys.readouterr().err
+
+
+def test_a_rendered_loop_of_few_values_is_read_once_round():
+    # eight angles a hand: sampled from the first to the last, the eighth of a turn left out
+    # kept the short hand's path open (a segment); sampled once round, both close
+    dial = get_dataset("torus", image_size=32, factor_sizes=(8, 8))
+    discovery = discover_dataset(dial, num_bases=4)
+    assert [(f.name, f.found, f.confidence) for f in discovery.findings] == [
+        ("long_hand", "loop", 1.0),
+        ("short_hand", "loop", 1.0),
+    ]
+    (path, *_) = factor_paths(dial, 1, 1, torch.Generator().manual_seed(0))
+    step = 2 * math.pi / len(path.values)
+    assert path.values[0] == 0.0 and path.values[-1] == pytest.approx(2 * math.pi - step, abs=1e-12)

@@ -1,25 +1,22 @@
-"""``model.space: discover``: a scout through the same trainer, its reading, the space it
-writes into the run, and resuming."""
+"""``model.space: discover``: each factor's kind read from the data before training, the space
+written into the run, the report, and resuming."""
 
 import json
+import logging
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+from tests.discover.test_discover import write_propellers
 
-from prodvae.discover.model import ModelFinding
-from prodvae.discover.report import Discovery
+from prodvae.discover.report import Discovery, Finding, discover_dataset
 from prodvae.spaces import ProductSpace
 from prodvae.train import discovery as discovery_module
 from prodvae.train import load_config, load_run, train
 from prodvae.train.build import build_space
-from prodvae.train.discovery import SCOUT_SPACE, scout_config, space_from
+from prodvae.train.discovery import discover_space, discovered_space
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = [
-    "data.name=torus",
-    "data.options={image_size: 32, factor_sizes: [8, 8]}",
     "model.space=discover",
     "model.options={width: 4, hidden_dim: 16}",
     "train.steps=6",
@@ -30,97 +27,71 @@ TINY = [
     "run.tensorboard=false",
     "run.name=found",
 ]
+DIAL = ["data.name=torus", "data.options={image_size: 32}"]
 
 
-def finding(name, follows, found, size):
-    values = np.arange(6.0)
-    distances = np.abs(values[:, None] - values[None, :])
-    return ModelFinding(
-        name=name,
-        declared="euclidean",
-        found=found,
-        symmetry=1,
-        confidence=1.0,
-        size=size,
-        evidence={"loop": 0.0, "loop_gap": 0.0, "separation": 0.0, "spread": 0.2, "groups": 1},
-        example=(values, distances),
-        follows=follows,
-        follows_kind="loop",
-    )
+def propellers(tmp_path: Path) -> list[str]:
+    """A file whose ``angle`` is declared a segment but turns a wedge once round (a loop), at
+    two brightnesses (a segment of two values)."""
+    path = write_propellers(tmp_path / "p.npz", 1, 1, declared_kind="segment")
+    return ["data.name=file", f"data.path={path}"]
 
 
-def test_the_scout_is_a_euclidean_ada_gvae_on_a_third_of_the_steps():
-    recipe = ROOT / "configs" / "product_weak.yaml"
-    config = load_config(recipe, ["model.space=discover", "train.steps=9000"])
-    scout = scout_config(config)
-    assert scout.model.space == SCOUT_SPACE == "euclidean(2)^5"
-    # the network as the run's, without the code normalisation the run's objective fades
-    assert config.model.options["normalise_codes"] is True
-    network = {k: v for k, v in config.model.options.items() if k != "normalise_codes"}
-    assert scout.model.options == network and scout.model.backbone == "burgess"
-    assert scout.objective.name == "ada_gvae"
-    assert scout.objective.options == {"likelihood": "bernoulli"}
-    assert scout.train.steps == 3000  # a third of the run's 9000
-    assert scout.train.lr == config.train.lr
-    assert scout.data == config.data and scout.data.num_changed == 1
-    assert scout.eval.at_end is False
+def test_the_space_is_one_factor_per_factor_read_in_the_datasets_order(tmp_path):
+    from prodvae.data import from_file, get_dataset
+
+    dial = get_dataset("torus", image_size=32, factor_sizes=(40, 1))
+    space, kinds = discovered_space(discover_dataset(dial, num_bases=4, samples=16))
+    assert space == ProductSpace.parse("loop") and kinds == {"long_hand": "loop"}
+    # the kind read, not the one declared: the wedge's turn is a loop
+    data = from_file(propellers(tmp_path)[1].removeprefix("data.path="))
+    space, kinds = discovered_space(discover_dataset(data, num_bases=4))
+    assert space == ProductSpace.parse("loop * segment")
+    assert kinds == {"angle": "loop", "brightness": "segment"}
+    # paths that mostly disagree with each other are no reading: the declared kind stays
+    unsure = Finding("turn", "loop", "segment", 1, 0.4, size=36)
+    sure = Finding("hue", "segment", "loop", 1, 0.5, size=12)
+    space, kinds = discovered_space(Discovery((unsure, sure)))
+    assert space == ProductSpace.parse("loop^2") and kinds == {"turn": "loop", "hue": "loop"}
+    with pytest.raises(ValueError, match="no factor that varies"):
+        discovered_space(Discovery(()))
 
 
-def test_the_space_has_one_factor_per_factor_read_in_the_datasets_order():
+def test_build_space_says_discover_is_the_trainers():
+    config = load_config(overrides=TINY + DIAL)
     from prodvae.data import get_dataset
 
-    spec = get_dataset("torus", factor_sizes=(8, 1)).spec + get_dataset("sprites").spec[:1]
-    findings = [finding("z0+z3", "shape", "points", 4), finding("z1+z2", "long_hand", "loop", 8)]
-    space, kinds, missing = space_from(findings, spec)
-    assert space == ProductSpace.parse("loop * points(4)")  # short_hand has one value
-    assert kinds == {"long_hand": "loop", "shape": "points"} and missing == []
-    space, kinds, missing = space_from(findings[1:], spec)
-    assert space == ProductSpace.parse("loop")
-    assert kinds == {"long_hand": "loop"} and missing == ["shape"]
-    # pairs that say what they change need every varying factor: shape keeps its own kind
-    space, kinds, missing = space_from(findings[1:], spec, keep_all=True)
-    assert space == ProductSpace.parse("loop * points(4)")
-    assert kinds == {"long_hand": "loop"} and missing == ["shape"]
-    with pytest.raises(ValueError, match="follow no factor"):
-        space_from([], spec)
+    with pytest.raises(ValueError, match="model.space=discover is found by the trainer"):
+        build_space(config.model, get_dataset("torus", image_size=32))
 
 
-def test_build_space_says_discover_is_the_trainers(tmp_path):
-    config = load_config(overrides=TINY)
-    from prodvae.data import get_dataset
-
-    with pytest.raises(ValueError, match="model.space=discover is found by training"):
-        build_space(config.model, get_dataset("torus", image_size=32, factor_sizes=(8, 8)))
-
-
-def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeypatch):
+def test_a_run_trains_on_the_kinds_its_data_trace_and_resumes(tmp_path, monkeypatch, caplog):
     calls = []
+    read = discovery_module.discover_dataset
 
-    def read(model, dataset, **options):
-        calls.append(model.space)
-        found = (finding("z0", "long_hand", "loop", 8), finding("z3", "short_hand", "segment", 8))
-        return Discovery(found, by_factor=found)
+    def counted(dataset, **options):
+        calls.append(options)
+        return read(dataset, **options)
 
-    monkeypatch.setattr(discovery_module, "discover_model", read)
-    config = load_config(overrides=TINY + [f"run.dir={tmp_path}"])
+    monkeypatch.setattr(discovery_module, "discover_dataset", counted)
+    config = load_config(overrides=TINY + propellers(tmp_path) + [f"run.dir={tmp_path}"])
     run = tmp_path / "found"
-    assert train(config, run).status == "finished"
-    assert calls == [ProductSpace.parse(SCOUT_SPACE)]
-    scout = load_run(run / "discovery" / "scout")
-    assert scout.step == 2 and scout.config.objective.name == "ada_gvae"
+    with caplog.at_level(logging.WARNING, logger="prodvae.train.discovery"):
+        assert train(config, run).status == "finished"
+    (warning,) = [r.getMessage() for r in caplog.records if "discover" in r.getMessage()]
+    assert "'angle' is declared a segment" in warning and "loop" in warning
+    assert calls == [{"seed": config.train.seed}]
     written = "loop(radius=3.0, width=0.5) * segment(half_length=2.0, width=0.25)"
     record = json.loads((run / "discovery.json").read_text())
-    assert record["space"] == written and record["factors"] == {
-        "long_hand": "loop",
-        "short_hand": "segment",
-    }
-    assert [g["follows"] for g in record["groups"]] == ["long_hand", "short_hand"]
-    assert sorted(p.name for p in (run / "discovery" / "figures").iterdir()) == [
-        "factor-long_hand.png",
-        "factor-short_hand.png",
-        "z0.png",
-        "z3.png",
-    ]
+    assert record["space"] == written and record["read_from"] == "data"
+    assert record["factors"] == {"angle": "loop", "brightness": "segment"}
+    # the reading as read: two brightnesses are two points as much as a segment's two ends
+    # (confidence 0), so that factor keeps its declared kind
+    assert [
+        tuple(f[k] for k in ("name", "declared", "found", "confidence")) for f in record["findings"]
+    ] == [("angle", "segment", "loop", 1.0), ("brightness", "segment", "points", 0.0)]
+    figures = sorted(p.name for p in (run / "discovery" / "figures").iterdir())
+    assert figures == ["factor-angle.png", "factor-brightness.png"]
     assert yaml.safe_load((run / "config.yaml").read_text())["model"]["space"] == written
     loaded = load_run(run)
     assert loaded.step == 6 and loaded.space == ProductSpace.parse(written)
@@ -128,9 +99,9 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
 
     page = render_report(run)
     assert "<h2>Discovery</h2>" in page and f"found {written}" in page
-    assert "<td>z3</td><td>short_hand</td><td>loop</td><td>segment</td>" in page
-    assert "alt='z0.png'" in page and "alt='factor-short_hand.png'" in page
-    # resuming reads the space from the run; a run stopped after its discovery reuses it
+    assert "<td>angle</td><td>segment</td><td>loop</td>" in page
+    assert "alt='factor-angle.png'" in page
+    # resuming reads the space from the run; a run stopped after its reading reuses it
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert train(load_config(base=saved, overrides=["train.steps=8"]), run, resume=True).step == 8
     (run / "config.yaml").unlink()
@@ -138,23 +109,18 @@ def test_a_run_trains_on_the_space_its_scout_found_and_resumes(tmp_path, monkeyp
         for path in sorted((run / folder).rglob("*"), reverse=True):
             path.unlink() if path.is_file() else path.rmdir()
     assert train(config, run).status == "finished"
-    assert len(calls) == 1  # no second scout
+    assert len(calls) == 1  # not read a second time
 
 
-def test_torchrun_uses_a_recorded_discovery_and_refuses_to_scout(tmp_path, monkeypatch):
-    from prodvae.train.discovery import discover_space
-
-    config = load_config(overrides=TINY + [f"run.dir={tmp_path}"])
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(ValueError, match="trains its scout in one process"):
-        discover_space(config, tmp_path / "found")
-    (tmp_path / "found").mkdir()
+def test_every_process_reads_the_same_space_and_one_writes_it(tmp_path, monkeypatch):
+    config = load_config(overrides=TINY + propellers(tmp_path) + [f"run.dir={tmp_path}"])
+    monkeypatch.setenv("RANK", "1")
+    found = discover_space(config, tmp_path / "found").model.space
+    assert not (tmp_path / "found" / "discovery.json").exists()
+    monkeypatch.setenv("RANK", "0")
+    assert discover_space(config, tmp_path / "found").model.space == found
+    assert ProductSpace.parse(found) == ProductSpace.parse("loop * segment")
+    record = json.loads((tmp_path / "found" / "discovery.json").read_text())
+    assert record["space"] == found
     (tmp_path / "found" / "discovery.json").write_text(json.dumps({"space": "loop^2"}))
     assert discover_space(config, tmp_path / "found").model.space == "loop^2"
-
-
-def test_a_scout_that_learned_nothing_is_one_clear_error(tmp_path):
-    config = load_config(overrides=TINY + [f"run.dir={tmp_path}", "train.steps=3"])
-    with pytest.raises(ValueError, match="no latent block of the model varies"):
-        train(config, tmp_path / "found")
-    assert not (tmp_path / "found" / "config.yaml").exists()

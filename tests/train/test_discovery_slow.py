@@ -1,6 +1,6 @@
-"""``model.space: discover`` as the README runs it, on the two-hand dial: the scout's groups
-follow both hands as loops, and the product prior trained on that space recovers each hand
-once round its own loop."""
+"""``model.space: discover`` as the README runs it, on the two-hand dial: the images of each
+hand trace a loop, and the product prior trained on that space recovers each hand once round
+its own loop."""
 
 import json
 import shlex
@@ -27,7 +27,7 @@ def test_discover_finds_the_dials_two_loops_and_trains_on_them(tmp_path, monkeyp
     assert main(argv + ["--set", "run.tensorboard=false"]) == 0
     run = tmp_path / "product_weak"
     record = json.loads((run / "discovery.json").read_text())
-    print(record["space"], record["groups"])
+    print(record["space"], record["findings"])
     assert record["factors"] == {"long_hand": "loop", "short_hand": "loop"}
     assert ProductSpace.parse(record["space"]) == ProductSpace.parse("loop^2")
     assert main(["eval", str(run), "--suite", "topology"]) == 0

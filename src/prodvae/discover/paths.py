@@ -2,8 +2,11 @@
 
 - A **renderer** (:class:`~prodvae.data.ProceduralDataset`) draws any values: from each
   continuous base point (:meth:`~prodvae.data.ProceduralDataset.sample_values`) the factor
-  runs over ``samples`` evenly spaced values from its first grid value to its last, between
-  the grid values as well as on them, whatever its declared kind. A factor that is really a
+  runs over ``samples`` evenly spaced values from its first grid value to its last (a factor
+  declared with a period: once round it, so that the step from its last grid value back to
+  its first is sampled as finely as the others -- on a dial of 8 angles, an eighth of a turn
+  left out kept a thin hand's path from closing), between the grid values as well as on
+  them, whatever its declared kind. A factor that is really a
   few separate values then shows runs of identical images; a continuous one moves a little
   at every sample.
 - A **grid** file: from each base grid cell the factor runs over all its grid values.
@@ -53,9 +56,13 @@ def rendered_paths(
     samples: int = SAMPLES,
 ) -> list[FactorPath]:
     """Paths drawn by a renderer between and on the grid values (see the module docstring)."""
-    grid = np.asarray(dataset.spec[factor].values, dtype=np.float64)
+    spec = dataset.spec[factor]
+    grid = np.asarray(spec.values, dtype=np.float64)
     count = int(min(MAX_POINTS, max(samples, grid.size)))
-    values = np.linspace(grid.min(), grid.max(), count)
+    if spec.period is not None:  # once round: the step from the last grid value to the first too
+        values = grid.min() + spec.period * np.arange(count) / count
+    else:
+        values = np.linspace(grid.min(), grid.max(), count)
     bases = dataset.sample_values(num_bases, generator).numpy()
     indices = _base_indices(dataset, bases)
     paths = []

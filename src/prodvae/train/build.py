@@ -59,8 +59,8 @@ def build_space(config: ModelConfig, dataset: GroundTruthDataset) -> ProductSpac
         return auto_space(dataset)
     if space == DISCOVER_SPACE:
         raise ValueError(
-            "model.space=discover is found by training (prodvae train / prodvae.train.train "
-            "trains a scout first, then writes the space it found into the run's config)"
+            "model.space=discover is found by the trainer (prodvae train / prodvae.train.train "
+            "reads each factor's kind from the data, then writes the space into the run's config)"
         )
     if isinstance(space, str):
         return ProductSpace.parse(per_factor_counts(space, dataset))

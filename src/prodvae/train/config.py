@@ -68,7 +68,7 @@ class DataConfig:
         object.__setattr__(self, "options", copy.deepcopy(dict(self.options)))
 
 
-#: ``model.space`` that the trainer finds by training a scout (:mod:`prodvae.train.discovery`).
+#: ``model.space`` that the trainer reads from the data (:mod:`prodvae.train.discovery`).
 DISCOVER_SPACE = "discover"
 
 

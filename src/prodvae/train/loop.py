@@ -65,11 +65,11 @@ def train(
 
     ``hooks`` replaces the default metric/figure hooks built from ``config.eval``;
     ``dataset`` replaces the dataset that ``config.data`` names. ``model.space: discover``
-    first trains a scout and reads the space from it (:mod:`prodvae.train.discovery`).
+    first reads each factor's kind from the data (:mod:`prodvae.train.discovery`).
     """
     if config.model.space == DISCOVER_SPACE:
         if not resume:
-            RunFolder(run_dir).check_new()  # before the scout, not after it
+            RunFolder(run_dir).check_new()  # before the reading, not after it
         config = discover_space(config, Path(run_dir), dataset)
     env = distributed.setup(config.train.device)
     try:

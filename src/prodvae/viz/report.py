@@ -206,29 +206,27 @@ def _training_html(run_dir: Path) -> str:
 
 
 def _discovery_html(run_dir: Path) -> str:
-    """What ``model.space: discover`` found (``discovery.json``, ``discovery/figures/``);
+    """What ``model.space: discover`` read (``discovery.json``, ``discovery/figures/``);
     empty for a run whose space was given."""
     path = run_dir / "discovery.json"
     if not path.is_file():
         return ""
     record = _read_json(path)
     text = (
-        f"model.space: discover trained a scout ({record.get('scout', '?')}) and found "
+        "model.space: discover read each factor's kind from the data and found "
         f"{record.get('space', '?')}"
     )
-    if record.get("left_out"):
-        text += f"; no latent group followed {', '.join(record['left_out'])}"
+    if record.get("constant"):
+        text += f"; not read (one value): {', '.join(record['constant'])}"
+    keys = ("name", "declared", "found", "symmetry", "confidence")
     rows = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{html.escape(_format(group.get(key)))}</td>"
-            for key in ("name", "follows", "follows_kind", "found", "confidence")
-        )
+        + "".join(f"<td>{html.escape(_format(finding.get(key)))}</td>" for key in keys)
         + "</tr>"
-        for group in record.get("groups", [])
+        for finding in record.get("findings", [])
     )
     header = "".join(
-        f"<th>{name}</th>" for name in ("latent group", "follows", "its kind", "traced as", "conf")
+        f"<th>{name}</th>" for name in ("factor", "declared", "found", "symmetry", "conf")
     )
     folder = run_dir / "discovery" / "figures"
     figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
