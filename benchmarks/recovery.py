@@ -228,7 +228,7 @@ def run_one(dataset: str, method: str, seed: int, sweep: Sweep):
     factors = read_factors(folder, seed, dataset=grid)  # a file's run: read on the whole grid
     record = folder / "discovery.json"
     discovered = json.loads(record.read_text()) if record.is_file() else None
-    if discovered is not None:  # the kind found for each factor (absent: none followed it)
+    if discovered is not None:  # the kind taken for each factor (absent: not read)
         for entry in factors:
             entry["discovered"] = discovered["factors"].get(entry["factor"])
     return {

@@ -21,7 +21,8 @@ def _cell(entries: list[dict[str, Any]]) -> str:
 
 def _discovered(factors: dict[str, dict[str, list[dict[str, Any]]]], order: list[str]) -> list[str]:
     """For runs with ``model.space: discover``: in how many the space found had each
-    factor's own kind (``none`` counts the runs in which no latent group followed it)."""
+    factor's own kind (``none`` counts the runs whose record names no kind for it, as the
+    scout design's did for a factor no latent group followed)."""
     cells = []
     for name in order:
         for entries in factors[name].values():

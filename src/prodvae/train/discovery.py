@@ -72,6 +72,16 @@ def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config
     space, kinds = discovered_space(discovery)
     for line in discovery.warnings():
         log.warning("model.space=discover: %s", line)
+    for f in discovery.findings:
+        if kinds[f.name] != f.found:
+            log.info(
+                "model.space=discover: %r reads as a %s in only %.0f%% of its paths; it keeps "
+                "its declared kind, %s",
+                f.name,
+                f.found,
+                100 * f.confidence,
+                f.declared,
+            )
     text = space.describe()
     if int(os.environ.get("RANK", "0")) == 0:  # one process writes; each reads the same
         for finding in discovery.findings:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from prodvae.train import distributed
 from prodvae.train.batches import Shard
-from prodvae.train.build import Components, build_components
+from prodvae.train.build import Components, build_components, build_dataset
 from prodvae.train.checkpoint import identity_digest, load_latest, save_checkpoint, set_aside
 from prodvae.train.config import DISCOVER_SPACE, Config
 from prodvae.train.discovery import discover_space
@@ -70,6 +70,7 @@ def train(
     if config.model.space == DISCOVER_SPACE:
         if not resume:
             RunFolder(run_dir).check_new()  # before the reading, not after it
+        dataset = build_dataset(config.data) if dataset is None else dataset  # built once
         config = discover_space(config, Path(run_dir), dataset)
     env = distributed.setup(config.train.device)
     try:

@@ -212,10 +212,8 @@ def _discovery_html(run_dir: Path) -> str:
     if not path.is_file():
         return ""
     record = _read_json(path)
-    text = (
-        "model.space: discover read each factor's kind from the data and found "
-        f"{record.get('space', '?')}"
-    )
+    read = "read each factor's kind from the data and " if record.get("read_from") else ""
+    text = f"model.space: discover {read}found {record.get('space', '?')}"
     if record.get("constant"):
         text += f"; not read (one value): {', '.join(record['constant'])}"
     keys = ("name", "declared", "found", "symmetry", "confidence")
