@@ -20,22 +20,20 @@ run's steps. (A trained model's own codes are read by ``prodvae discover RUN_DIR
 ``<run>/discovery/figures/`` each factor's persistence diagram and path
 (``factor-<name>.png``); the run's ``config.yaml`` holds the space found, so the run loads and
 resumes as any other. The reading depends on the data and ``train.seed`` only, so every
-process of a torchrun run reads the same space.
+process of a torchrun run reads the same space; the main one records it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from prodvae.data import GroundTruthDataset
 from prodvae.discover.plot import plot_finding
 from prodvae.discover.report import WARN_CONFIDENCE, Discovery, discover_dataset
 from prodvae.spaces import Factor, ProductSpace
-from prodvae.train.build import build_dataset
 from prodvae.train.config import Config
 from prodvae.train.run_folder import atomic_write_text
 
@@ -59,16 +57,18 @@ def discovered_space(discovery: Discovery) -> tuple[ProductSpace, dict[str, str]
     return space, kinds
 
 
-def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config:
-    """``config`` with ``model.space`` the space read from its data (see the module
-    docstring); a discovery already recorded in ``run_dir`` is reused."""
-    record = run_dir / RECORD
-    if record.is_file():
-        space = json.loads(record.read_text())["space"]
+def discover_space(
+    config: Config, run_dir: Path, dataset: GroundTruthDataset, record: bool = True
+) -> Config:
+    """``config`` with ``model.space`` the space read from ``dataset`` (see the module
+    docstring), written into ``run_dir`` when ``record``; a discovery already recorded
+    there is reused."""
+    recorded = run_dir / RECORD
+    if recorded.is_file():
+        space = json.loads(recorded.read_text())["space"]
         return replace(config, model=replace(config.model, space=space))
-    data = dataset if dataset is not None else build_dataset(config.data)
     log.info("model.space=discover: reading each factor's kind from the data")
-    discovery = discover_dataset(data, seed=config.train.seed)
+    discovery = discover_dataset(dataset, seed=config.train.seed)
     space, kinds = discovered_space(discovery)
     for line in discovery.warnings():
         log.warning("model.space=discover: %s", line)
@@ -83,7 +83,7 @@ def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config
                 f.declared,
             )
     text = space.describe()
-    if int(os.environ.get("RANK", "0")) == 0:  # one process writes; each reads the same
+    if record:
         for finding in discovery.findings:
             plot_finding(finding, run_dir / "discovery" / "figures" / f"factor-{finding.name}.png")
         payload = {
@@ -94,6 +94,6 @@ def discover_space(config: Config, run_dir: Path, dataset: Any = None) -> Config
             "findings": discovery.as_json(),
         }
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(record, json.dumps(payload, indent=2) + "\n")
+        atomic_write_text(recorded, json.dumps(payload, indent=2) + "\n")
     log.info("model.space=discover: %s", text)
     return replace(config, model=replace(config.model, space=text))

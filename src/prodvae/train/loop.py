@@ -67,13 +67,14 @@ def train(
     ``dataset`` replaces the dataset that ``config.data`` names. ``model.space: discover``
     first reads each factor's kind from the data (:mod:`prodvae.train.discovery`).
     """
-    if config.model.space == DISCOVER_SPACE:
-        if not resume:
-            RunFolder(run_dir).check_new()  # before the reading, not after it
-        dataset = build_dataset(config.data) if dataset is None else dataset  # built once
-        config = discover_space(config, Path(run_dir), dataset)
+    discover = config.model.space == DISCOVER_SPACE
+    if discover and not resume:
+        RunFolder(run_dir).check_new()  # before the reading, not after it
     env = distributed.setup(config.train.device)
     try:
+        if discover:  # every process reads the same space; the main one records it
+            dataset = build_dataset(config.data) if dataset is None else dataset  # built once
+            config = discover_space(config, Path(run_dir), dataset, record=env.is_main)
         result = _Trainer(config, RunFolder(run_dir), env, hooks, dataset).run(resume)
         distributed.barrier(env)  # leave together: no process tears down while another talks
         return result
