@@ -10,8 +10,9 @@ import torch
 from prodvae.cli import main
 from prodvae.data import FactorSpec, get_dataset
 from prodvae.data.files import write_dataset
+from prodvae.discover.model import ModelFinding
 from prodvae.discover.paths import factor_paths
-from prodvae.discover.report import discover_dataset
+from prodvae.discover.report import Discovery, Finding, discover_dataset
 from prodvae.spaces import ProductSpace
 from prodvae.train.build import auto_space
 
@@ -147,6 +148,26 @@ def test_cli_table_json_and_plots(tmp_path, capsys):
         ("long_hand", "loop", 1),
         ("short_hand", "loop", 1),
     ]
+
+
+def test_an_unsure_reading_proposes_the_declared_kind(tmp_path, capsys):
+    # brightness takes two values: two points and a segment's two ends alike (confidence 0),
+    # so the proposal keeps its declared segment; the wedge's turn, read surely, is a loop
+    path = write_propellers(tmp_path / "p.npz", 1, 1, declared_kind="segment")
+    assert main(["discover", str(path), "--bases", "4"]) == 0
+    out = capsys.readouterr().out
+    (row,) = [line for line in out.splitlines() if line.startswith("brightness")]
+    assert row.split()[1:4] == ["segment", "points", "-"] and row.endswith("?")
+    assert "proposed space: loop(radius=3.0, width=0.5) * segment(" in out
+    # a model's group proposes its followed factor's kind where its reading is unsure
+    unsure = ModelFinding("z0", "euclidean", "points", 1, 0.2, size=2, follows_kind="segment")
+    sure = ModelFinding("z1", "euclidean", "loop", 1, 0.9, size=8, follows_kind="segment")
+    assert (unsure.proposed, sure.proposed) == ("segment", "loop")
+    assert Discovery((unsure,), by_factor=(unsure, sure)).space == ProductSpace.parse(
+        "segment * loop"
+    )
+    # a Euclidean group declares no kind to fall back on: the kind found stands
+    assert Finding("z0", "euclidean", "points", 1, 0.2, size=3).proposed == "points"
 
 
 def test_cli_errors(tmp_path, capsys):

@@ -121,5 +121,33 @@ def test_a_process_that_does_not_record_reads_the_same_space(tmp_path):
     assert ProductSpace.parse(found) == ProductSpace.parse("loop * segment")
     record = json.loads((tmp_path / "found" / "discovery.json").read_text())
     assert record["space"] == found
-    (tmp_path / "found" / "discovery.json").write_text(json.dumps({"space": "loop^2"}))
+    assert record["read"] == {
+        "data": {"name": "file", "path": config.data.path, "options": {}},
+        "seed": config.train.seed,
+    }
+    # a record of the same data and seed is reused as it stands
+    recorded = tmp_path / "found" / "discovery.json"
+    recorded.write_text(json.dumps({**record, "space": "loop^2"}))
     assert discover_space(config, tmp_path / "found", data).model.space == "loop^2"
+
+
+@pytest.mark.parametrize("before", ["another seed", "other data", "not recorded"])
+def test_a_record_of_other_data_or_seed_is_read_again(tmp_path, caplog, before):
+    config = load_config(overrides=TINY + propellers(tmp_path) + [f"run.dir={tmp_path}"])
+    data = build_dataset(config.data)
+    recorded = tmp_path / "found" / "discovery.json"
+    discover_space(config, tmp_path / "found", data)
+    record = json.loads(recorded.read_text())
+    read = {
+        "another seed": {**record["read"], "seed": config.train.seed + 1},
+        "other data": {**record["read"], "data": {**record["read"]["data"], "name": "torus"}},
+        "not recorded": None,
+    }[before]
+    stale = {**record, "space": "points(3)", "read": read}
+    recorded.write_text(json.dumps({k: v for k, v in stale.items() if v is not None}))
+    with caplog.at_level(logging.WARNING, logger="prodvae.train.discovery"):
+        found = discover_space(config, tmp_path / "found", data).model.space
+    assert ProductSpace.parse(found) == ProductSpace.parse("loop * segment")
+    assert json.loads(recorded.read_text()) == record  # the record is the new reading's
+    (warning,) = [r.getMessage() for r in caplog.records if "again" in r.getMessage()]
+    assert "read from other data or another train.seed" in warning and str(recorded) in warning

@@ -152,6 +152,11 @@ class ModelFinding(Finding):
     follows_kind: str = ""
 
     @property
+    def proposed(self) -> str:
+        """The kind found, or the followed factor's own kind where the reading is unsure."""
+        return self._proposed(self.follows_kind)
+
+    @property
     def agrees(self) -> bool:
         """Whether the group traces its factor with the factor's own kind."""
         return self.found == self.follows_kind

@@ -63,6 +63,20 @@ class Finding:
     example: tuple[np.ndarray | None, np.ndarray] | None = None
 
     @property
+    def proposed(self) -> str:
+        """The kind proposed for this factor's latent factor: the kind found where the reading
+        is sure (confidence >= :data:`WARN_CONFIDENCE`), the declared one where it is not (two
+        values are two points and a segment's two ends alike: confidence 0)."""
+        return self._proposed(self.declared)
+
+    def _proposed(self, declared: str) -> str:
+        """The kind found, or ``declared`` where the reading is unsure and ``declared`` is a
+        factor's kind (a grouped Euclidean block declares none)."""
+        if self.confidence >= WARN_CONFIDENCE or declared not in KINDS:
+            return self.found
+        return declared
+
+    @property
     def agrees(self) -> bool:
         """Whether the found kind and symmetry are the declared ones."""
         if self.found != self.declared:
@@ -104,9 +118,9 @@ class Discovery:
     @property
     def space(self) -> ProductSpace:
         """One latent factor per finding (for a model, per followed factor), of the type that
-        models its found kind."""
+        models its :attr:`~Finding.proposed` kind (the kind found, where the reading is sure)."""
         findings = self.by_factor or self.findings
-        return ProductSpace(Factor.for_ground_truth(f.found, f.size) for f in findings)
+        return ProductSpace(Factor.for_ground_truth(f.proposed, f.size) for f in findings)
 
     def warnings(self) -> list[str]:
         """One line per confident disagreement (:meth:`Finding.disagreement`)."""

@@ -32,8 +32,8 @@ from pathlib import Path
 
 from prodvae.data import GroundTruthDataset
 from prodvae.discover.plot import plot_finding
-from prodvae.discover.report import WARN_CONFIDENCE, Discovery, discover_dataset
-from prodvae.spaces import Factor, ProductSpace
+from prodvae.discover.report import Discovery, discover_dataset
+from prodvae.spaces import ProductSpace
 from prodvae.train.config import Config
 from prodvae.train.run_folder import atomic_write_text
 
@@ -43,18 +43,22 @@ RECORD = "discovery.json"
 
 
 def discovered_space(discovery: Discovery) -> tuple[ProductSpace, dict[str, str]]:
-    """One latent factor per factor read, in the dataset's order, of the kind read where the
-    reading is confident (:data:`~prodvae.discover.report.WARN_CONFIDENCE`, the bar at which
-    a disagreement is warned of) and of its declared kind where not (two values are two
-    points and the two ends of a segment alike: confidence 0); and the kind taken for each."""
+    """One latent factor per factor read, in the dataset's order, of its
+    :attr:`~prodvae.discover.report.Finding.proposed` kind: the kind read where the reading is
+    sure (:data:`~prodvae.discover.report.WARN_CONFIDENCE`, the bar at which a disagreement is
+    warned of), the declared one where not (two values are two points and the two ends of a
+    segment alike: confidence 0); and the kind taken for each."""
     if not discovery.findings:
         raise ValueError("model.space=discover: the dataset has no factor that varies")
-    kinds = {
-        f.name: f.found if f.confidence >= WARN_CONFIDENCE else f.declared
-        for f in discovery.findings
-    }
-    space = ProductSpace(Factor.for_ground_truth(kinds[f.name], f.size) for f in discovery.findings)
-    return space, kinds
+    return discovery.space, {f.name: f.proposed for f in discovery.findings}
+
+
+def _what_is_read(config: Config) -> dict:
+    """What a reading depends on: the dataset (``data.name``, ``path``, ``options``) and
+    ``train.seed``, as JSON stores them."""
+    data = config.data
+    what = {"data": {"name": data.name, "path": data.path, "options": data.options}}
+    return json.loads(json.dumps({**what, "seed": config.train.seed}))
 
 
 def discover_space(
@@ -62,11 +66,19 @@ def discover_space(
 ) -> Config:
     """``config`` with ``model.space`` the space read from ``dataset`` (see the module
     docstring), written into ``run_dir`` when ``record``; a discovery already recorded
-    there is reused."""
+    there from the same data and seed is reused (from other ones: read again)."""
     recorded = run_dir / RECORD
+    read = _what_is_read(config)
     if recorded.is_file():
-        space = json.loads(recorded.read_text())["space"]
-        return replace(config, model=replace(config.model, space=space))
+        record_before = json.loads(recorded.read_text())
+        if record_before.get("read") == read:
+            return replace(config, model=replace(config.model, space=record_before["space"]))
+        log.warning(
+            "model.space=discover: %s was read from other data or another train.seed (%s); "
+            "reading again",
+            recorded,
+            record_before.get("read", "not recorded"),
+        )
     log.info("model.space=discover: reading each factor's kind from the data")
     discovery = discover_dataset(dataset, seed=config.train.seed)
     space, kinds = discovered_space(discovery)
@@ -91,6 +103,7 @@ def discover_space(
             "factors": kinds,
             "constant": list(discovery.constant),
             "read_from": "data",
+            "read": read,
             "findings": discovery.as_json(),
         }
         run_dir.mkdir(parents=True, exist_ok=True)
