@@ -8,6 +8,10 @@ confidence, and the seconds the whole dataset took. Modes:
 - ``grid``: a renderer read on its grid values only (``--grid-only``), as a file of its
   images would be read.
 
+A dataset file in ``--datasets`` (``.npz``, ``.h5``: e.g. those of ``python -m
+benchmarks.unseen``) is read as ``prodvae discover FILE`` reads it: on its grid, or on its rows
+(mode ``file, no grid``).
+
 ``--fixtures`` also reads the standard datasets' test fixtures (tests/discover/
 standard_fixtures.py: synthetic images in the real file schemas), through their loaders.
 
@@ -35,7 +39,7 @@ from typing import Any
 
 import torch
 
-from prodvae.data import GroundTruthDataset, get_dataset
+from prodvae.data import GroundTruthDataset, from_file, get_dataset
 from prodvae.discover.report import BASES, discover_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +118,13 @@ def run_model(folder: Path, bases: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["torus", "sprites", "orbit"])
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["torus", "sprites", "orbit"],
+        help="registered datasets (read in --modes), or dataset files (.npz, .h5), read as "
+        "prodvae discover FILE reads them",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument(
         "--modes", nargs="+", choices=("between", "grid"), default=["between", "grid"]
@@ -126,10 +136,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record", metavar="NAME", help="write benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
+    from benchmarks.recovery_data import dataset_name, is_file
+
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         sources: list[tuple[str, str, GroundTruthDataset]] = []
         for name in args.datasets:
+            if is_file(name):  # a file is read on its grid, or on its rows
+                dataset = from_file(name)
+                mode = "file" if dataset.is_grid else "file, no grid"
+                sources.append((dataset_name(name), mode, dataset))
+                continue
             dataset = get_dataset(name, image_size=args.image_size)
             sources += [(name, mode, dataset) for mode in args.modes]
         if args.fixtures:

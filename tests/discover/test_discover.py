@@ -117,6 +117,103 @@ def test_a_labelled_file_that_is_not_a_grid(tmp_path):
     assert [f.found for f in discovery.findings] == ["loop", "loop"]
 
 
+@pytest.mark.parametrize(
+    ("make", "kinds"),
+    [
+        ("scattered", ["points", "loop", "segment", "segment"]),
+        ("scattered_photo", ["loop", "loop", "segment"]),
+    ],
+)
+def test_a_file_whose_rows_never_vary_a_factor_alone_is_read_on_mean_paths(tmp_path, make, kinds):
+    # each row at values of its own (benchmarks.unseen): no two rows share the other factors,
+    # so one row per binned level made a jagged path, and the turn read a segment
+    from benchmarks import unseen
+
+    from prodvae.data import from_file
+
+    dataset = from_file(getattr(unseen, make)(tmp_path / f"{make}.npz"))
+    assert not dataset.is_grid
+    discovery = discover_dataset(dataset)
+    assert [f.found for f in discovery.findings] == kinds
+    assert [f.agrees for f in discovery.findings] == [True] * len(kinds)
+    assert all(f.confidence >= 0.5 for f in discovery.findings)
+    turn = [s.name for s in dataset.spec].index("turn")
+    (path,) = factor_paths(dataset, turn, 1, torch.Generator().manual_seed(0))
+    assert path.point_of is not None and len(path.values) == 16
+
+
+def test_a_grid_with_rows_missing_is_still_read_on_its_rows(tmp_path):
+    # rows that share the brightness vary the angle alone: paths of single rows, as before
+    from prodvae.data import from_file
+
+    full = from_file(write_propellers(tmp_path / "p.npz", 1, 1))
+    keep = np.sort(np.random.default_rng(0).permutation(len(full))[: len(full) * 4 // 5])
+    table = full.factors_at(keep).numpy()
+    images = full.images_at(keep).permute(0, 2, 3, 1).numpy()
+    path = write_dataset(
+        tmp_path / "q.npz", full.spec, len(keep), (3, 24, 24), iter([(images, table)])
+    )
+    dataset = from_file(path)
+    assert not dataset.is_grid
+    paths = factor_paths(dataset, 0, 2, torch.Generator().manual_seed(0))
+    assert all(p.point_of is None and len(p.values) == len(p.images) >= 25 for p in paths)
+    (finding,) = discover_dataset(dataset, factors=["angle"], **FAST).findings
+    assert (finding.found, finding.confidence) == ("loop", 1.0)
+
+
+def _nearest_to(
+    b: np.ndarray, base: int, groups: list[np.ndarray], levels: np.ndarray, held: np.ndarray
+) -> bool:
+    """Whether each group of rows is its level's nearest (among the ``held`` rows) to row
+    ``base`` in ``b``."""
+    gap = np.abs(b - b[base])
+    for mine in groups:
+        others = np.setdiff1d(np.flatnonzero((levels == levels[mine[0]]) & held), mine)
+        if gap[mine].max() > gap[others].min():
+            return False
+    return True
+
+
+def test_a_mean_path_averages_the_rows_nearest_its_base_at_each_level(tmp_path):
+    from prodvae.data import from_file
+    from prodvae.data.matching import distinct_values, factor_levels
+    from prodvae.discover.paths import MATCH_LEVELS, ROWS_PER_LEVEL
+
+    # a loop `a` and a segment `b` at random values, a points factor `c` of two: each image
+    # names its row, so the rows a path averaged can be read back from its images
+    rng = np.random.default_rng(0)
+    n = 600
+    table = np.c_[rng.uniform(0, 2 * math.pi, n), rng.uniform(0, 1, n), rng.integers(0, 2, n)]
+    images = np.zeros((n, 4, 4, 3), np.uint8)
+    images[:, 0, 0, 0], images[:, 0, 0, 1] = np.arange(n) // 256, np.arange(n) % 256
+    spec = (
+        FactorSpec("a", "loop", (0.0,), period=2 * math.pi),
+        FactorSpec("b", "segment", (0.0,)),
+        FactorSpec("c", "points", (0.0, 1.0)),
+    )
+    path = write_dataset(tmp_path / "r.npz", spec, n, (3, 4, 4), iter([(images, table)]))
+    dataset = from_file(path)
+    levels = factor_levels(distinct_values(table[:, 0], spec[0]), spec[0], MATCH_LEVELS).codes
+    for found in factor_paths(dataset, 0, 4, torch.Generator().manual_seed(1)):
+        assert found.point_of is not None
+        assert np.bincount(found.point_of).tolist() == [ROWS_PER_LEVEL] * MATCH_LEVELS
+        pixels = found.images[:, :, 0, 0].numpy().astype(np.int64)
+        rows = pixels[:, 0] * 256 + pixels[:, 1]
+        assert len(set(table[rows, 2])) == 1  # the points factor held
+        c = table[rows[0], 2]
+        # each point: one level's rows, its values' circular mean the point's value
+        for point in range(MATCH_LEVELS):
+            mine = rows[found.point_of == point]
+            assert len(set(levels[mine])) == 1
+            angle = np.angle(np.exp(1j * table[mine, 0]).mean()) % (2 * math.pi)
+            assert found.values[point] == pytest.approx(angle, abs=1e-9)
+        assert np.all(np.diff(found.values) > 0)  # in order round the loop
+
+        groups = [rows[found.point_of == point] for point in range(MATCH_LEVELS)]
+        same = table[:, 2] == c
+        assert any(_nearest_to(table[:, 1], base, groups, levels, same) for base in rows)
+
+
 def test_bad_requests_are_one_clear_error():
     dataset = get_dataset("torus", image_size=16, factor_sizes=(12, 1))
     with pytest.raises(ValueError, match="'short_hand' takes a single value"):

@@ -39,7 +39,6 @@ from prodvae.data import GroundTruthDataset, sample_pairs
 from prodvae.discover.paths import SAMPLES, factor_paths
 from prodvae.discover.reading import (
     MAX_POINTS,
-    evenly_spaced,
     farthest_points,
     pairwise_distances,
     read_cloud,
@@ -191,9 +190,9 @@ def discover_model(
         paths = factor_paths(dataset, k, num_bases, generator, samples)
         coded = []
         for path in paths:
-            keep = evenly_spaced(len(path.values))
-            codes, _ = encode(model, path.images[keep])
-            coded.append((path.values[keep], codes))
+            sub = path.subsampled()
+            codes, _ = encode(model, sub.images)
+            coded.append((sub.values, sub.points(codes)))
         traced[k] = coded
 
     def read(name: str, declared: str, dims: list[int], k: int):

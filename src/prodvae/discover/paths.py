@@ -14,6 +14,16 @@
   values, or for a segment or loop with many distinct values, equal-count bins as the weak
   pairs use, :mod:`prodvae.data.matching`); each base point is a group in which the factor
   takes several values, one row per value.
+- A file whose rows **never vary the factor alone** (no rows share every other factor's exact
+  value while it takes three values or more -- photographs each taken at values of their
+  own): a path's point at each of the factor's levels (its values, or :data:`MATCH_LEVELS`
+  equal-count bins of them) is the *mean* of the embedded images (or codes) of the
+  :data:`ROWS_PER_LEVEL` rows at that level whose other factors lie nearest a base row's
+  (factors of at most :data:`MATCH_LEVELS` values held at the base row's value; each other
+  one's distance a fraction of its range, a loop's of half its period, round the circle).
+  One row per level, the other factors binned, leaves the path as jagged as their values
+  within a bin are apart: the `scattered` files' turn read a segment so (`benchmarks.unseen`,
+  H1 lead 0.07-0.2 of the diameter); the mean of the nearest rows traces the factor alone.
 """
 
 from __future__ import annotations
@@ -23,14 +33,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from prodvae.data import GroundTruthDataset, ProceduralDataset
+from prodvae.data import FactorSpec, GroundTruthDataset, ProceduralDataset
 from prodvae.data.matching import distinct_values, factor_levels
 from prodvae.discover.reading import MAX_POINTS, evenly_spaced
+from prodvae.spaces.kinds import is_circular
 
 #: Values per path drawn from a renderer (at least the factor's grid size, at most MAX_POINTS).
 SAMPLES = 64
 #: Levels per continuous factor when grouping the rows of a file that is not a grid.
 MATCH_LEVELS = 16
+#: Rows averaged into one point of a mean path: a level's rows nearest the base point.
+ROWS_PER_LEVEL = 8
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,29 @@ class FactorPath:
     """The images along one factor from one base point."""
 
     values: np.ndarray  # float64 [n], increasing
-    images: torch.Tensor  # uint8 [n, C, H, W]
+    images: torch.Tensor  # uint8 [n, C, H, W]; with point_of, [m, C, H, W]
     base: np.ndarray  # int64 [K]: the base point's grid index of every factor
+    #: a mean path's: the point (index into values) each image is averaged into; None when
+    #: each image is its own point
+    point_of: np.ndarray | None = None
+
+    def points(self, embedded: np.ndarray) -> np.ndarray:
+        """The path's points ``[n, D]`` from its images' embeddings or codes ``[m, D]``: the
+        rows themselves, or a mean path's means."""
+        if self.point_of is None:
+            return embedded
+        sums = np.zeros((len(self.values), embedded.shape[1]), dtype=np.float64)
+        np.add.at(sums, self.point_of, embedded)
+        counts = np.bincount(self.point_of, minlength=len(self.values))
+        return sums / counts[:, None]
+
+    def subsampled(self) -> FactorPath:
+        """The path to read: at most :data:`~prodvae.discover.reading.MAX_POINTS` evenly
+        spaced values (a mean path's :data:`MATCH_LEVELS` points are all read)."""
+        if self.point_of is not None:
+            return self
+        keep = evenly_spaced(len(self.values))
+        return FactorPath(self.values[keep], self.images[keep], self.base)
 
 
 def _base_indices(dataset: GroundTruthDataset, values: np.ndarray) -> np.ndarray:
@@ -89,18 +123,39 @@ def grid_paths(
     return paths
 
 
+def _group_key(
+    dataset: GroundTruthDataset, table: np.ndarray, factor: int, max_levels: int | None
+) -> np.ndarray:
+    """Each row's group: the levels of every factor but ``factor`` (``max_levels`` as in
+    :func:`~prodvae.data.matching.factor_levels`; None: exact values)."""
+    key = np.zeros(len(table), dtype=np.int64)
+    for k, spec in enumerate(dataset.spec):
+        if k != factor:
+            levels = factor_levels(distinct_values(table[:, k], spec), spec, max_levels)
+            key = key * levels.num_levels + levels.codes
+    return key
+
+
+def _varied_alone(key: np.ndarray, own: np.ndarray, least: int = 3) -> bool:
+    """Whether some group of ``key`` holds ``least`` distinct values of ``own`` (indices)."""
+    pairs = np.unique(np.stack([key, own]), axis=1)
+    _, counts = np.unique(pairs[0], return_counts=True)
+    return bool(counts.max() >= least)
+
+
 def row_paths(
     dataset: GroundTruthDataset, factor: int, num_bases: int, generator: torch.Generator
 ) -> list[FactorPath]:
-    """Paths through the rows of a labelled file that share every other factor's level."""
+    """Paths through the rows of a labelled file that share every other factor's level (or,
+    where the rows never vary the factor alone, :func:`mean_paths`)."""
     rows = np.arange(len(dataset))
     table = dataset.factors_at(rows).numpy()
-    key = np.zeros(len(rows), dtype=np.int64)
-    for k, spec in enumerate(dataset.spec):
-        if k != factor:
-            levels = factor_levels(distinct_values(table[:, k], spec), spec, MATCH_LEVELS)
-            key = key * levels.num_levels + levels.codes
     own = distinct_values(table[:, factor], dataset.spec[factor])
+    if own.values.size >= 3 and not _varied_alone(
+        _group_key(dataset, table, factor, None), own.indices
+    ):
+        return mean_paths(dataset, factor, num_bases, generator, table)
+    key = _group_key(dataset, table, factor, MATCH_LEVELS)
     order = np.lexsort((own.indices, key))
     starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
     groups = np.split(order, starts[1:])
@@ -123,6 +178,95 @@ def row_paths(
         base = _base_indices(dataset, table[group[:1]])[0]
         paths.append(FactorPath(values, dataset.images_at(group), base))
     return paths
+
+
+def mean_paths(
+    dataset: GroundTruthDataset,
+    factor: int,
+    num_bases: int,
+    generator: torch.Generator,
+    table: np.ndarray,
+) -> list[FactorPath]:
+    """Mean paths of ``factor`` through a file whose rows never vary it alone (see the module
+    docstring); ``table`` holds every row's factor values."""
+    spec = dataset.spec[factor]
+    levels = factor_levels(distinct_values(table[:, factor], spec), spec, MATCH_LEVELS)
+    held = np.zeros(len(table), dtype=np.int64)  # the other factors of few values, exact
+    spread = []  # the others: each row's value as a fraction of that factor's range
+    for k, other in enumerate(dataset.spec):
+        if k == factor:
+            continue
+        distinct = distinct_values(table[:, k], other)
+        if distinct.values.size <= MATCH_LEVELS:
+            held = held * distinct.values.size + distinct.indices
+        else:
+            spread.append(_scaled(table[:, k], other))
+    # base rows: those whose held values are shared by rows at three levels or more
+    pairs = np.unique(np.stack([held, levels.codes]), axis=1)
+    groups, counts = np.unique(pairs[0], return_counts=True)
+    usable = np.flatnonzero(np.isin(held, groups[counts >= 3]))
+    if not usable.size:
+        raise ValueError(
+            f"factor {spec.name!r}: no rows that share the other factors of few values take "
+            "three or more of its values, so it cannot be traced"
+        )
+    period = spec.period if is_circular(spec.kind) else None
+    paths = []
+    for _ in range(num_bases):
+        base = usable[int(torch.randint(usable.size, (1,), generator=generator))]
+        near = np.zeros(len(table))  # squared distance from the base in the other factors
+        for column, circle in spread:
+            near += _apart(column, column[base], circle) ** 2
+        near[held != held[base]] = np.inf
+        taken, values = [], []
+        for level in range(levels.num_levels):
+            at = np.flatnonzero((levels.codes == level) & np.isfinite(near))
+            if at.size:
+                # the nearest rows, ties in the order of a random permutation
+                at = at[torch.randperm(at.size, generator=generator).numpy()]
+                pick = at[np.argsort(near[at], kind="stable")[:ROWS_PER_LEVEL]]
+                taken.append(pick)
+                values.append(_mean_value(table[pick, factor], period))
+        order = np.argsort(values, kind="stable")  # a loop's levels in order round it
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        point_of = np.concatenate([np.full(t.size, rank[i]) for i, t in enumerate(taken)])
+        paths.append(
+            FactorPath(
+                np.asarray(values)[order],
+                dataset.images_at(np.concatenate(taken)),
+                _base_indices(dataset, table[[base]])[0],
+                point_of,
+            )
+        )
+    return paths
+
+
+def _scaled(values: np.ndarray, spec: FactorSpec) -> tuple[np.ndarray, float | None]:
+    """A factor's values as fractions of its range (a loop's: of half its period), with the
+    period in those units (None for a segment)."""
+    if is_circular(spec.kind) and spec.period:
+        return values / (spec.period / 2), 2.0
+    width = float(values.max() - values.min()) or 1.0
+    return values / width, None
+
+
+def _apart(values: np.ndarray, at: float, period: float | None) -> np.ndarray:
+    """How far each of ``values`` lies from ``at`` (round the circle of ``period``, if any)."""
+    gap = np.abs(values - at)
+    if period is not None:
+        gap = np.mod(gap, period)
+        gap = np.minimum(gap, period - gap)
+    return gap
+
+
+def _mean_value(values: np.ndarray, period: float | None) -> float:
+    """The mean of ``values``; on a circle of ``period``, the circular mean in ``[0, period)``."""
+    if period is None:
+        return float(values.mean())
+    angle = 2 * np.pi * values / period
+    mean = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())
+    return float(np.mod(mean * period / (2 * np.pi), period))
 
 
 def factor_paths(

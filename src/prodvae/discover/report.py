@@ -24,7 +24,6 @@ from prodvae.discover.embedding import embed_images
 from prodvae.discover.paths import SAMPLES, FactorPath, factor_paths
 from prodvae.discover.reading import (
     PathReading,
-    evenly_spaced,
     pairwise_distances,
     read_distances,
 )
@@ -230,8 +229,8 @@ def read_factor(dataset: GroundTruthDataset, factor: int, paths: list[FactorPath
     paths = [p for p in paths if _moves(p)]  # a path whose images never change says nothing
     examples = []
     for path in paths:
-        keep = evenly_spaced(len(path.values))
-        examples.append((path.values[keep], pairwise_distances(embed_images(path.images[keep]))))
+        sub = path.subsampled()
+        examples.append((sub.values, pairwise_distances(sub.points(embed_images(sub.images)))))
     readings = [read_distances(d, values, period) for values, d in examples]
     name = spec.name
     if not readings:
