@@ -132,8 +132,9 @@ def _group_key(
     for k, spec in enumerate(dataset.spec):
         if k != factor:
             levels = factor_levels(distinct_values(table[:, k], spec), spec, max_levels)
-            key = key * levels.num_levels + levels.codes
-    return key
+            # renumbered after each factor: exact values of many factors would overflow int64
+            _, key = np.unique(key * levels.num_levels + levels.codes, return_inverse=True)
+    return key.reshape(-1).astype(np.int64)
 
 
 def _varied_alone(key: np.ndarray, own: np.ndarray, least: int = 3) -> bool:
