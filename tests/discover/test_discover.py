@@ -214,6 +214,60 @@ def test_a_mean_path_averages_the_rows_nearest_its_base_at_each_level(tmp_path):
         assert any(_nearest_to(table[:, 1], base, groups, levels, same) for base in rows)
 
 
+def write_tagged_propellers(path):
+    """The propellers (a wedge turned once round, at two brightnesses) with a third factor,
+    ``tag``, of three values that the images do not show."""
+    from prodvae.data import from_file
+
+    plain = from_file(write_propellers(path.with_suffix(".plain.npz"), 1, 1))
+    images = plain.images_at(np.arange(len(plain))).permute(0, 2, 3, 1).numpy()
+    factors = plain.factors_at(np.arange(len(plain))).numpy()
+    tags = np.repeat(np.arange(3.0), len(plain))
+    spec = (*plain.spec, FactorSpec("tag", "points", (0.0, 1.0, 2.0)))
+    table = np.c_[np.tile(factors, (3, 1)), tags]
+    stacked = np.tile(images, (3, 1, 1, 1))
+    return write_dataset(path, spec, len(table), (3, 24, 24), iter([(stacked, table)]))
+
+
+def test_a_factor_that_cannot_be_read_is_reported_and_the_others_read(tmp_path, capsys):
+    from prodvae.data import from_file
+
+    path = write_tagged_propellers(tmp_path / "t.npz")
+    discovery = discover_dataset(from_file(path), **FAST)
+    angle, brightness, tag = discovery.findings
+    assert (angle.found, brightness.declared, tag.found, tag.confidence) == (
+        "loop",
+        "segment",
+        "",
+        0,
+    )
+    assert "its images never change" in tag.unread
+    # the proposal keeps the declared kind of what it could not read
+    assert tag.proposed == "points" and discovery.space == ProductSpace.parse(
+        "loop * segment * points(3)"
+    )
+    (warning,) = [w for w in discovery.warnings() if "'tag'" in w]
+    assert "never change" in warning and "keeps its declared kind" in warning
+    assert (
+        main(["discover", str(path), "--bases", "4", "--json", "--plot", str(tmp_path / "f")]) == 0
+    )
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert rows[2] == {
+        "name": "tag",
+        "declared": "points",
+        "found": "",
+        "symmetry": 1,
+        "confidence": 0.0,
+        "unread": tag.unread,
+    }
+    assert "warning: factor 'tag'" in captured.err
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == ["angle.png", "brightness.png"]
+    assert main(["discover", str(path), "--bases", "4"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("tag")]
+    assert line.split() == ["tag", "points", "-", "not", "read"]
+
+
 def test_bad_requests_are_one_clear_error():
     dataset = get_dataset("torus", image_size=16, factor_sizes=(12, 1))
     with pytest.raises(ValueError, match="'short_hand' takes a single value"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.discover.test_discover import write_propellers
+from tests.discover.test_discover import write_propellers, write_tagged_propellers
 
 from prodvae.discover.report import Discovery, Finding, discover_dataset
 from prodvae.spaces import ProductSpace
@@ -151,3 +151,19 @@ def test_a_record_of_other_data_or_seed_is_read_again(tmp_path, caplog, before):
     assert json.loads(recorded.read_text()) == record  # the record is the new reading's
     (warning,) = [r.getMessage() for r in caplog.records if "again" in r.getMessage()]
     assert "read from other data or another train.seed" in warning and str(recorded) in warning
+
+
+def test_a_factor_the_reading_cannot_trace_keeps_its_declared_kind(tmp_path, caplog):
+    path = write_tagged_propellers(tmp_path / "t.npz")
+    overrides = TINY + ["data.name=file", f"data.path={path}", f"run.dir={tmp_path}"]
+    config = load_config(overrides=overrides)
+    with caplog.at_level(logging.WARNING, logger="prodvae.train.discovery"):
+        found = discover_space(config, tmp_path / "found", build_dataset(config.data)).model.space
+    assert ProductSpace.parse(found) == ProductSpace.parse("loop * segment * points(3)")
+    (warning,) = [r.getMessage() for r in caplog.records if "'tag'" in r.getMessage()]
+    assert "images never change" in warning and "keeps its declared kind" in warning
+    record = json.loads((tmp_path / "found" / "discovery.json").read_text())
+    assert record["factors"] == {"angle": "loop", "brightness": "segment", "tag": "points"}
+    assert "never change" in record["findings"][2]["unread"]
+    figures = sorted(p.name for p in (tmp_path / "found" / "discovery" / "figures").iterdir())
+    assert figures == ["factor-angle.png", "factor-brightness.png"]

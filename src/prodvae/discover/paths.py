@@ -46,6 +46,11 @@ MATCH_LEVELS = 16
 ROWS_PER_LEVEL = 8
 
 
+class Untraceable(ValueError):
+    """A factor whose paths cannot be drawn or read: no rows vary it alone, or its images
+    never change. :func:`~prodvae.discover.report.discover_dataset` reports it as not read."""
+
+
 @dataclass(frozen=True)
 class FactorPath:
     """The images along one factor from one base point."""
@@ -165,7 +170,7 @@ def row_paths(
     usable = [g for g in groups if len(g) >= 2]
     name = dataset.spec[factor].name
     if not usable:
-        raise ValueError(
+        raise Untraceable(
             f"factor {name!r}: no rows share all the other factors while {name!r} takes "
             "two or more values, so it cannot be varied alone"
         )
@@ -207,7 +212,7 @@ def mean_paths(
     groups, counts = np.unique(pairs[0], return_counts=True)
     usable = np.flatnonzero(np.isin(held, groups[counts >= 3]))
     if not usable.size:
-        raise ValueError(
+        raise Untraceable(
             f"factor {spec.name!r}: no rows that share the other factors of few values take "
             "three or more of its values, so it cannot be traced"
         )

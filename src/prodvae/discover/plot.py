@@ -79,10 +79,12 @@ def plot_finding(finding: Finding, path: Path | str) -> FigureFile:
 
 
 def plot_discovery(discovery: Discovery, folder: Path | str) -> list[FigureFile]:
-    """One PNG per finding, ``folder/<name>.png``; for a model, also one per factor read on
-    every latent dimension it moves, ``folder/factor-<factor>.png``."""
+    """One PNG per finding read (none for a factor that could not be read),
+    ``folder/<name>.png``; for a model, also one per factor read on every latent dimension it
+    moves, ``folder/factor-<factor>.png``."""
     folder = Path(folder)
-    figures = [plot_finding(f, folder / f"{f.name}.png") for f in discovery.findings]
+    read = [f for f in discovery.findings if not f.unread]
+    figures = [plot_finding(f, folder / f"{f.name}.png") for f in read]
     for f in discovery.by_factor:
         figures.append(plot_finding(f, folder / f"factor-{getattr(f, 'follows', f.name)}.png"))
     return figures

@@ -21,7 +21,7 @@ import torch
 
 from prodvae.data import GroundTruthDataset
 from prodvae.discover.embedding import embed_images
-from prodvae.discover.paths import SAMPLES, FactorPath, factor_paths
+from prodvae.discover.paths import SAMPLES, FactorPath, Untraceable, factor_paths
 from prodvae.discover.reading import (
     PathReading,
     pairwise_distances,
@@ -60,6 +60,9 @@ class Finding:
     #: the first path read: its values (None for a cloud read without labels) and the
     #: distances between its embedded images
     example: tuple[np.ndarray | None, np.ndarray] | None = None
+    #: why the factor could not be read (:class:`~prodvae.discover.paths.Untraceable`); its
+    #: found kind is then empty and its confidence 0
+    unread: str = ""
 
     @property
     def proposed(self) -> str:
@@ -96,13 +99,14 @@ class Finding:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        row = {
             "name": self.name,
             "declared": self.declared,
             "found": self.found,
             "symmetry": self.symmetry,
             "confidence": round(self.confidence, 4),
         }
+        return {**row, "unread": self.unread} if self.unread else row
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,14 @@ class Discovery:
         return ProductSpace(Factor.for_ground_truth(f.proposed, f.size) for f in findings)
 
     def warnings(self) -> list[str]:
-        """One line per confident disagreement (:meth:`Finding.disagreement`)."""
+        """One line per confident disagreement (:meth:`Finding.disagreement`) and per factor
+        that could not be read."""
         lines = []
         for f in self.findings:
-            if f.agrees or f.confidence < WARN_CONFIDENCE:
-                continue
-            lines.append(f.disagreement())
+            if f.unread:
+                lines.append(f"{f.unread}; the proposed space keeps its declared kind")
+            elif not f.agrees and f.confidence >= WARN_CONFIDENCE:
+                lines.append(f.disagreement())
         return lines
 
     def as_json(self) -> list[dict[str, Any]]:
@@ -158,6 +164,10 @@ class Discovery:
         header = row(columns)
         lines = [header, "-" * len(header)]
         for f in self.findings:
+            if f.unread:
+                label = (f.name, getattr(f, "follows", ""), getattr(f, "follows_kind", ""))
+                lines.append(row((*label[: len(names)], f.declared, "-")) + "  not read")
+                continue
             e = f.evidence
             symmetry = str(f.symmetry) if f.found == "loop" else "-"
             if f.symmetry_given is not None:
@@ -234,7 +244,7 @@ def read_factor(dataset: GroundTruthDataset, factor: int, paths: list[FactorPath
     readings = [read_distances(d, values, period) for values, d in examples]
     name = spec.name
     if not readings:
-        raise ValueError(f"factor {name!r}: its images never change, so it has no topology")
+        raise Untraceable(f"factor {name!r}: its images never change, so it has no topology")
     found, agreement, symmetry, evidence = tally(readings)
     distinct = min(len(np.unique(p.values)) for p in paths)
     confidence = 0.0 if distinct < 3 else agreement
@@ -303,6 +313,8 @@ def discover_dataset(
         for name in factors:
             if dataset.spec[names.index(name)].size < 2:
                 raise ValueError(f"factor {name!r} takes a single value: nothing varies to read")
+    if num_bases < 1:
+        raise ValueError(f"num_bases must be >= 1, got {num_bases}")
     chosen = [names.index(name) for name in factors] if factors is not None else range(len(names))
     generator = torch.Generator().manual_seed(int(seed))
     findings, constant = [], []
@@ -311,8 +323,12 @@ def discover_dataset(
         if spec.size < 2:
             constant.append(spec.name)
             continue
-        paths = factor_paths(dataset, k, num_bases, generator, samples, between)
-        findings.append(read_factor(dataset, k, paths))
+        try:
+            paths = factor_paths(dataset, k, num_bases, generator, samples, between)
+            findings.append(read_factor(dataset, k, paths))
+        except Untraceable as error:  # the other factors are still read
+            unread = Finding(spec.name, spec.kind, "", 1, 0.0, size=spec.size, unread=str(error))
+            findings.append(unread)
     if not findings:
         raise ValueError("the dataset has no factor that varies: nothing to discover")
     return Discovery(tuple(findings), tuple(constant))

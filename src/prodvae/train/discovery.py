@@ -7,7 +7,9 @@ also between its grid values; a file on its rows) and the persistent homology of
 images trace says points, a segment or a loop. The space is one latent factor per varying
 factor, of the kind read (sized as ``model.space: auto`` sizes it), in the dataset's factor
 order; a factor read otherwise than it is declared is named in the log, and one the reading
-cannot tell (two values, or paths that disagree with each other) keeps its declared kind.
+cannot tell (two values, or paths that disagree with each other) keeps its declared kind,
+as does one it cannot read at all (no rows vary it alone, or its images never change),
+with a warning.
 
 The kinds are read from the images, not from a model trained first: a Euclidean model's codes
 fold or tear a loop (the project's premise), and a Euclidean Ada-GVAE scout read so --
@@ -85,7 +87,7 @@ def discover_space(
     for line in discovery.warnings():
         log.warning("model.space=discover: %s", line)
     for f in discovery.findings:
-        if kinds[f.name] != f.found:
+        if kinds[f.name] != f.found and not f.unread:  # an unread factor is warned of above
             log.info(
                 "model.space=discover: %r reads as a %s in only %.0f%% of its paths; it keeps "
                 "its declared kind, %s",
@@ -97,7 +99,9 @@ def discover_space(
     text = space.describe()
     if record:
         for finding in discovery.findings:
-            plot_finding(finding, run_dir / "discovery" / "figures" / f"factor-{finding.name}.png")
+            if not finding.unread:
+                figure = run_dir / "discovery" / "figures" / f"factor-{finding.name}.png"
+                plot_finding(finding, figure)
         payload = {
             "space": text,
             "factors": kinds,
