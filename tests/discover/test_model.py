@@ -198,3 +198,24 @@ def test_cli_reads_a_trained_run(tmp_path, capsys):
     assert all(r["found"] in ("points", "segment", "loop") for r in rows)
     assert main(["discover", "torus", "--no-labels"]) == 2
     assert "--no-labels reads a trained run's codes" in capsys.readouterr().err
+
+
+def test_a_factor_without_paths_is_left_unread_and_the_others_read(two_loops, monkeypatch):
+    from prodvae.discover import model as model_module
+    from prodvae.discover.paths import Untraceable
+
+    draw = model_module.factor_paths
+
+    def no_b(dataset, factor, *args):
+        if factor == 1:
+            raise Untraceable("factor 'b': no rows vary it alone")
+        return draw(dataset, factor, *args)
+
+    monkeypatch.setattr(model_module, "factor_paths", no_b)
+    discovery = discover_model(KnownCodes(), two_loops, num_bases=4)
+    # the group that follows b has no path of b to move on: it is not read, and a still is
+    assert [(f.name, f.follows, f.found) for f in discovery.findings] == [("z0", "a", "loop")]
+    assert [(f.follows, f.found) for f in discovery.by_factor] == [("a", "loop")]
+    monkeypatch.setattr(model_module, "factor_paths", lambda *args: no_b(args[0], 1))
+    with pytest.raises(ValueError, match="no factor of the dataset can be varied alone"):
+        discover_model(KnownCodes(), two_loops, num_bases=4)

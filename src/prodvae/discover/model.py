@@ -36,7 +36,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
 from prodvae.data import GroundTruthDataset, sample_pairs
-from prodvae.discover.paths import SAMPLES, factor_paths
+from prodvae.discover.paths import SAMPLES, Untraceable, factor_paths
 from prodvae.discover.reading import (
     MAX_POINTS,
     farthest_points,
@@ -187,13 +187,18 @@ def discover_model(
     # per factor: its paths' values and codes
     traced = {}
     for k in varying:
-        paths = factor_paths(dataset, k, num_bases, generator, samples)
+        try:
+            paths = factor_paths(dataset, k, num_bases, generator, samples)
+        except Untraceable:  # no path to read it on: no group can be said to follow it
+            continue
         coded = []
         for path in paths:
             sub = path.subsampled()
             codes, _ = encode(model, sub.images)
             coded.append((sub.values, sub.points(codes)))
         traced[k] = coded
+    if not traced:
+        raise ValueError("no factor of the dataset can be varied alone: nothing to read")
 
     def read(name: str, declared: str, dims: list[int], k: int):
         """The finding of latent ``dims`` read on factor ``k``'s paths (None: they never
@@ -235,7 +240,7 @@ def discover_model(
     # each factor read once more on every active dimension its paths move
     dims_active = sorted(d for g in groups for d in g.dims)
     by_factor = []
-    for k in varying:
+    for k in traced:
         moved = [
             d
             for d in dims_active
