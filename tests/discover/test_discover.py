@@ -162,11 +162,10 @@ def test_a_grid_with_rows_missing_is_still_read_on_its_rows(tmp_path):
 
 
 def _nearest_to(
-    b: np.ndarray, base: int, groups: list[np.ndarray], levels: np.ndarray, held: np.ndarray
+    gap: np.ndarray, groups: list[np.ndarray], levels: np.ndarray, held: np.ndarray
 ) -> bool:
-    """Whether each group of rows is its level's nearest (among the ``held`` rows) to row
-    ``base`` in ``b``."""
-    gap = np.abs(b - b[base])
+    """Whether each group of rows is its level's nearest (among the ``held`` rows) by
+    ``gap``, each row's distance from a base row."""
     for mine in groups:
         others = np.setdiff1d(np.flatnonzero((levels == levels[mine[0]]) & held), mine)
         if gap[mine].max() > gap[others].min():
@@ -179,39 +178,95 @@ def test_a_mean_path_averages_the_rows_nearest_its_base_at_each_level(tmp_path):
     from prodvae.data.matching import distinct_values, factor_levels
     from prodvae.discover.paths import MATCH_LEVELS, ROWS_PER_LEVEL
 
-    # a loop `a` and a segment `b` at random values, a points factor `c` of two: each image
-    # names its row, so the rows a path averaged can be read back from its images
+    # the loop `a` read, another loop `b` (of period 1) and a segment `d` at random values, a
+    # points factor `c` of two: each image names its row, so the rows a path averaged can be
+    # read back from its images
     rng = np.random.default_rng(0)
-    n = 600
-    table = np.c_[rng.uniform(0, 2 * math.pi, n), rng.uniform(0, 1, n), rng.integers(0, 2, n)]
+    n = 1200
+    a, b, d = rng.uniform(0, 2 * math.pi, n), rng.uniform(0, 1, n), rng.uniform(0, 3, n)
+    table = np.c_[a, b, rng.integers(0, 2, n), d]
     images = np.zeros((n, 4, 4, 3), np.uint8)
     images[:, 0, 0, 0], images[:, 0, 0, 1] = np.arange(n) // 256, np.arange(n) % 256
     spec = (
         FactorSpec("a", "loop", (0.0,), period=2 * math.pi),
-        FactorSpec("b", "segment", (0.0,)),
+        FactorSpec("b", "loop", (0.0,), period=1.0),
         FactorSpec("c", "points", (0.0, 1.0)),
+        FactorSpec("d", "segment", (0.0,)),
     )
     path = write_dataset(tmp_path / "r.npz", spec, n, (3, 4, 4), iter([(images, table)]))
     dataset = from_file(path)
-    levels = factor_levels(distinct_values(table[:, 0], spec[0]), spec[0], MATCH_LEVELS).codes
-    for found in factor_paths(dataset, 0, 4, torch.Generator().manual_seed(1)):
+    levels = factor_levels(distinct_values(a, spec[0]), spec[0], MATCH_LEVELS).codes
+    for found in factor_paths(dataset, 0, 8, torch.Generator().manual_seed(1)):
         assert found.point_of is not None
         assert np.bincount(found.point_of).tolist() == [ROWS_PER_LEVEL] * MATCH_LEVELS
         pixels = found.images[:, :, 0, 0].numpy().astype(np.int64)
         rows = pixels[:, 0] * 256 + pixels[:, 1]
         assert len(set(table[rows, 2])) == 1  # the points factor held
-        c = table[rows[0], 2]
         # each point: one level's rows, its values' circular mean the point's value
         for point in range(MATCH_LEVELS):
             mine = rows[found.point_of == point]
             assert len(set(levels[mine])) == 1
-            angle = np.angle(np.exp(1j * table[mine, 0]).mean()) % (2 * math.pi)
+            angle = np.angle(np.exp(1j * a[mine]).mean()) % (2 * math.pi)
             assert found.values[point] == pytest.approx(angle, abs=1e-9)
         assert np.all(np.diff(found.values) > 0)  # in order round the loop
-
+        # nearest in b round its circle (a fraction of half its period) and in d (of its
+        # range), to one of the rows averaged: the base
         groups = [rows[found.point_of == point] for point in range(MATCH_LEVELS)]
-        same = table[:, 2] == c
-        assert any(_nearest_to(table[:, 1], base, groups, levels, same) for base in rows)
+        same = table[:, 2] == table[rows[0], 2]
+
+        def gap(base: int) -> np.ndarray:
+            turn = np.abs(b - b[base]) % 1.0
+            return np.hypot(np.minimum(turn, 1 - turn) / 0.5, (d - d[base]) / np.ptp(d))
+
+        assert any(_nearest_to(gap(base), groups, levels, same) for base in rows)
+
+
+def test_a_factor_its_copy_pins_is_not_read_by_name(tmp_path):
+    # `c` and its copy `d` (three values each) at random `e`: no rows that share d and e take
+    # two values of c, so neither a mean path nor the rows read it; `e` still reads
+    from prodvae.data import from_file
+    from prodvae.discover.paths import Untraceable, mean_paths
+
+    rng = np.random.default_rng(0)
+    n = 900
+    c, e = rng.integers(0, 3, n).astype(float), rng.uniform(0, 1, n)
+    y, x = np.mgrid[-1:1:8j, -1:1:8j]
+    images = (255 * np.clip(1 - np.abs(x[None] - (2 * e[:, None, None] - 1)), 0, 1)).astype(
+        np.uint8
+    )
+    images = np.repeat(images[..., None], 3, axis=-1)
+    spec = (
+        FactorSpec("c", "points", (0.0, 1.0, 2.0)),
+        FactorSpec("d", "points", (0.0, 1.0, 2.0)),
+        FactorSpec("e", "segment", (0.0,)),
+    )
+    table = np.c_[c, c, e]
+    dataset = from_file(
+        write_dataset(tmp_path / "c.npz", spec, n, (3, 8, 8), iter([(images, table)]))
+    )
+    with pytest.raises(Untraceable, match="'c': no rows that share the other points factors"):
+        mean_paths(dataset, 0, 2, torch.Generator().manual_seed(0), table)
+    c_read, d_read, e_read = discover_dataset(dataset, **FAST).findings
+    assert "'c': no rows share all the other factors" in c_read.unread
+    assert "cannot be varied alone" in c_read.unread
+    assert "'d': no rows share all the other factors" in d_read.unread
+    assert (e_read.found, e_read.unread) == ("segment", "")
+
+
+def test_a_mean_path_of_many_values_is_read_on_at_most_max_points():
+    from prodvae.discover.paths import FactorPath
+    from prodvae.discover.reading import MAX_POINTS
+
+    values = np.arange(300.0)
+    point_of = np.repeat(np.arange(300), 2)  # two images a point, each naming its point
+    images = torch.from_numpy(point_of.astype(np.uint8)).view(-1, 1, 1, 1)
+    sub = FactorPath(values, images, np.zeros(1, np.int64), point_of).subsampled()
+    assert len(sub.values) == MAX_POINTS and sub.point_of is not None
+    assert np.bincount(sub.point_of).tolist() == [2] * MAX_POINTS
+    # each image kept is averaged into the point of its own value
+    assert np.array_equal(sub.images.view(-1).numpy(), sub.values[sub.point_of].astype(np.uint8))
+    small = FactorPath(values[:16], images[:32], np.zeros(1, np.int64), point_of[:32])
+    assert small.subsampled() is small
 
 
 def write_tagged_propellers(path):

@@ -167,3 +167,14 @@ def test_a_factor_the_reading_cannot_trace_keeps_its_declared_kind(tmp_path, cap
     assert "never change" in record["findings"][2]["unread"]
     figures = sorted(p.name for p in (tmp_path / "found" / "discovery" / "figures").iterdir())
     assert figures == ["factor-angle.png", "factor-brightness.png"]
+
+
+def test_the_report_marks_a_factor_not_read(tmp_path):
+    from prodvae.viz.report import _discovery_html
+
+    path = write_tagged_propellers(tmp_path / "t.npz")
+    config = load_config(overrides=TINY + ["data.name=file", f"data.path={path}"])
+    discover_space(config, tmp_path / "run", build_dataset(config.data))
+    page = _discovery_html(tmp_path / "run")
+    assert "<td>tag</td><td>points</td><td>not read</td>" in page
+    assert "<td>angle</td><td>loop</td><td>loop</td>" in page

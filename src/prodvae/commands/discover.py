@@ -99,8 +99,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Vary each factor alone from several base points and read the persistent "
             "homology of the path its images trace: points, segment or loop, and a loop's "
-            "symmetry order. Prints a table (or --json) and a proposed model.space; warns "
-            "where the data disagree with the declared kinds. Given a run folder, reads the "
+            "symmetry order. Prints a table (or --json) and a proposed model.space (the kind "
+            "found where at least half the base points agree, else the declared one); warns "
+            "where the data disagree with the declared kinds and names any factor it cannot "
+            "read. Given a run folder, reads the "
             "same paths in each latent block's codes instead (a Euclidean model's dimensions "
             "grouped first by how they change together across weak pairs): which factor each "
             "block follows and the kind it traces it as. With --no-labels, each block's codes "
@@ -138,5 +140,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $PRODVAE_DATA")
     parser.add_argument("--device", default="cpu", help="a run's model on this device")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
-    parser.add_argument("--plot", type=Path, metavar="DIR", help="write one PNG per factor")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="write one PNG per factor read")
     parser.set_defaults(func=run)

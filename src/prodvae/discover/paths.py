@@ -19,7 +19,8 @@
   own): a path's point at each of the factor's levels (its values, or :data:`MATCH_LEVELS`
   equal-count bins of them) is the *mean* of the embedded images (or codes) of the
   :data:`ROWS_PER_LEVEL` rows at that level whose other factors lie nearest a base row's
-  (factors of at most :data:`MATCH_LEVELS` values held at the base row's value; each other
+  (points factors, and any of at most :data:`MATCH_LEVELS` values, held at the base row's
+  value; each other
   one's distance a fraction of its range, a loop's of half its period, round the circle).
   One row per level, the other factors binned, leaves the path as jagged as their values
   within a bin are apart: the `scattered` files' turn read a segment so (`benchmarks.unseen`,
@@ -36,7 +37,7 @@ import torch
 from prodvae.data import FactorSpec, GroundTruthDataset, ProceduralDataset
 from prodvae.data.matching import distinct_values, factor_levels
 from prodvae.discover.reading import MAX_POINTS, evenly_spaced
-from prodvae.spaces.kinds import is_circular
+from prodvae.spaces.kinds import is_circular, is_discrete
 
 #: Values per path drawn from a renderer (at least the factor's grid size, at most MAX_POINTS).
 SAMPLES = 64
@@ -47,8 +48,9 @@ ROWS_PER_LEVEL = 8
 
 
 class Untraceable(ValueError):
-    """A factor whose paths cannot be drawn or read: no rows vary it alone, or its images
-    never change. :func:`~prodvae.discover.report.discover_dataset` reports it as not read."""
+    """A factor whose paths cannot be drawn or read: no rows that share the other factors
+    (to their level) take two of its values, or its images never change.
+    :func:`~prodvae.discover.report.discover_dataset` reports it as not read."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,17 @@ class FactorPath:
 
     def subsampled(self) -> FactorPath:
         """The path to read: at most :data:`~prodvae.discover.reading.MAX_POINTS` evenly
-        spaced values (a mean path's :data:`MATCH_LEVELS` points are all read)."""
-        if self.point_of is not None:
-            return self
+        spaced values (for a mean path, with the images of the points kept)."""
         keep = evenly_spaced(len(self.values))
-        return FactorPath(self.values[keep], self.images[keep], self.base)
+        if self.point_of is None:
+            return FactorPath(self.values[keep], self.images[keep], self.base)
+        if len(keep) == len(self.values):
+            return self
+        renumber = np.full(len(self.values), -1)
+        renumber[keep] = np.arange(len(keep))
+        taken = renumber[self.point_of] >= 0
+        images = self.images[torch.from_numpy(np.flatnonzero(taken))]
+        return FactorPath(self.values[keep], images, self.base, renumber[self.point_of][taken])
 
 
 def _base_indices(dataset: GroundTruthDataset, values: np.ndarray) -> np.ndarray:
@@ -160,7 +168,10 @@ def row_paths(
     if own.values.size >= 3 and not _varied_alone(
         _group_key(dataset, table, factor, None), own.indices
     ):
-        return mean_paths(dataset, factor, num_bases, generator, table)
+        try:
+            return mean_paths(dataset, factor, num_bases, generator, table)
+        except Untraceable:  # the held factors pin it: read the rows that bins leave
+            pass
     key = _group_key(dataset, table, factor, MATCH_LEVELS)
     order = np.lexsort((own.indices, key))
     starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
@@ -197,14 +208,16 @@ def mean_paths(
     docstring); ``table`` holds every row's factor values."""
     spec = dataset.spec[factor]
     levels = factor_levels(distinct_values(table[:, factor], spec), spec, MATCH_LEVELS)
-    held = np.zeros(len(table), dtype=np.int64)  # the other factors of few values, exact
+    held = np.zeros(len(table), dtype=np.int64)  # points, or of few values: exact
     spread = []  # the others: each row's value as a fraction of that factor's range
     for k, other in enumerate(dataset.spec):
         if k == factor:
             continue
         distinct = distinct_values(table[:, k], other)
-        if distinct.values.size <= MATCH_LEVELS:
-            held = held * distinct.values.size + distinct.indices
+        if is_discrete(other.kind) or distinct.values.size <= MATCH_LEVELS:
+            # renumbered as it grows: many factors' values would overflow int64
+            _, held = np.unique(held * distinct.values.size + distinct.indices, return_inverse=True)
+            held = held.reshape(-1)
         else:
             spread.append(_scaled(table[:, k], other))
     # base rows: those whose held values are shared by rows at three levels or more
@@ -213,8 +226,8 @@ def mean_paths(
     usable = np.flatnonzero(np.isin(held, groups[counts >= 3]))
     if not usable.size:
         raise Untraceable(
-            f"factor {spec.name!r}: no rows that share the other factors of few values take "
-            "three or more of its values, so it cannot be traced"
+            f"factor {spec.name!r}: no rows that share the other points factors and factors of "
+            "few values take three or more of its values, so it cannot be traced"
         )
     period = spec.period if is_circular(spec.kind) else None
     paths = []

@@ -8,8 +8,8 @@ images trace says points, a segment or a loop. The space is one latent factor pe
 factor, of the kind read (sized as ``model.space: auto`` sizes it), in the dataset's factor
 order; a factor read otherwise than it is declared is named in the log, and one the reading
 cannot tell (two values, or paths that disagree with each other) keeps its declared kind,
-as does one it cannot read at all (no rows vary it alone, or its images never change),
-with a warning.
+as does one it cannot read at all (no rows that share the others take two of its values, or
+its images never change), with a warning.
 
 The kinds are read from the images, not from a model trained first: a Euclidean model's codes
 fold or tear a loop (the project's premise), and a Euclidean Ada-GVAE scout read so --

@@ -219,7 +219,12 @@ def _discovery_html(run_dir: Path) -> str:
     keys = ("name", "declared", "found", "symmetry", "confidence")
     rows = "".join(
         "<tr>"
-        + "".join(f"<td>{html.escape(_format(finding.get(key)))}</td>" for key in keys)
+        + "".join(
+            f"<td>{html.escape(_format(finding.get(key) or 'not read'))}</td>"
+            if key == "found"
+            else f"<td>{html.escape(_format(finding.get(key)))}</td>"
+            for key in keys
+        )
         + "</tr>"
         for finding in record.get("findings", [])
     )
