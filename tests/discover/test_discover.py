@@ -221,6 +221,29 @@ def test_a_mean_path_averages_the_rows_nearest_its_base_at_each_level(tmp_path):
         assert any(_nearest_to(gap(base), groups, levels, same) for base in rows)
 
 
+def test_a_mean_path_holds_a_points_factor_of_many_values(tmp_path):
+    # 20 objects are 20 points, not a scale: a path keeps one object, whatever its number
+    from prodvae.data import from_file
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    table = np.c_[rng.uniform(0, 2 * math.pi, n), rng.integers(0, 20, n), rng.uniform(0, 1, n)]
+    images = np.zeros((n, 4, 4, 3), np.uint8)
+    images[:, 0, 0, 0], images[:, 0, 0, 1] = np.arange(n) // 256, np.arange(n) % 256
+    spec = (
+        FactorSpec("a", "loop", (0.0,), period=2 * math.pi),
+        FactorSpec("object", "points", tuple(float(i) for i in range(20))),
+        FactorSpec("d", "segment", (0.0,)),
+    )
+    path = write_dataset(tmp_path / "o.npz", spec, n, (3, 4, 4), iter([(images, table)]))
+    dataset = from_file(path)
+    for found in factor_paths(dataset, 0, 8, torch.Generator().manual_seed(0)):
+        assert found.point_of is not None
+        pixels = found.images[:, :, 0, 0].numpy().astype(np.int64)
+        rows = pixels[:, 0] * 256 + pixels[:, 1]
+        assert len(set(table[rows, 1])) == 1
+
+
 def test_a_factor_its_copy_pins_is_not_read_by_name(tmp_path):
     # `c` and its copy `d` (three values each) at random `e`: no rows that share d and e take
     # two values of c, so neither a mean path nor the rows read it; `e` still reads

@@ -200,7 +200,19 @@ def test_cli_reads_a_trained_run(tmp_path, capsys):
     assert "--no-labels reads a trained run's codes" in capsys.readouterr().err
 
 
-def test_a_factor_without_paths_is_left_unread_and_the_others_read(two_loops, monkeypatch):
+class JitteredCodes(KnownCodes):
+    """:class:`KnownCodes` with b's two dimensions jittered by a fixed function of the image
+    (so that they move a little on any path, a's too)."""
+
+    def encode(self, x):
+        posterior = super().encode(x)
+        jitter = 0.02 * torch.sin(97 * x.flatten(1).sum(1) * 255)
+        posterior.mu[:, 3:5] += jitter[:, None]
+        return posterior
+
+
+@pytest.mark.parametrize("codes", [KnownCodes, JitteredCodes])
+def test_a_factor_without_paths_is_left_unread_and_the_others_read(two_loops, monkeypatch, codes):
     from prodvae.discover import model as model_module
     from prodvae.discover.paths import Untraceable
 
@@ -212,10 +224,17 @@ def test_a_factor_without_paths_is_left_unread_and_the_others_read(two_loops, mo
         return draw(dataset, factor, *args)
 
     monkeypatch.setattr(model_module, "factor_paths", no_b)
-    discovery = discover_model(KnownCodes(), two_loops, num_bases=4)
-    # the group that follows b has no path of b to move on: it is not read, and a still is
+    discovery = discover_model(codes(), two_loops, num_bases=4)
+    # b's block moves only a little on a's paths: it is not said to follow a; a is read
     assert [(f.name, f.follows, f.found) for f in discovery.findings] == [("z0", "a", "loop")]
-    assert [(f.follows, f.found) for f in discovery.by_factor] == [("a", "loop")]
+    assert [(f.follows, f.found, f.unread) for f in discovery.by_factor] == [
+        ("a", "loop", ""),
+        ("b", "", "factor 'b': no rows vary it alone"),
+    ]
+    assert discovery.space == ProductSpace.parse("loop * loop")  # b keeps its declared kind
+    (warning,) = discovery.warnings()
+    assert warning.startswith("factor 'b': no rows vary it alone")
+    assert "b: not read" in discovery.table()
     monkeypatch.setattr(model_module, "factor_paths", lambda *args: no_b(args[0], 1))
     with pytest.raises(ValueError, match="no factor of the dataset can be varied alone"):
-        discover_model(KnownCodes(), two_loops, num_bases=4)
+        discover_model(codes(), two_loops, num_bases=4)

@@ -9,7 +9,10 @@ those paths trace in it. Each factor is then read once more on every latent dime
 paths move by at least :data:`MOVES` of the dimension's spread
 (:attr:`~prodvae.discover.report.Discovery.by_factor`): a factor that a model spreads over
 several blocks or dimensions, none of which holds it alone or follows it first, may still
-close into a loop over them together. A factor that moves no dimension is not read.
+close into a loop over them together. A factor that moves no dimension is not read; one
+whose paths cannot be drawn (:class:`~prodvae.discover.paths.Untraceable`) is reported as not
+read, with a warning, and then a block that no factor read moves by :data:`MOVES` of its
+spread is said to follow none (it may hold that factor).
 
 Blocks: each factor of a product space is a block, except Euclidean ones, whose dimensions are
 first grouped into factors by how they change together across weak pairs (pairs of images
@@ -185,11 +188,12 @@ def discover_model(
     _check_groups(groups)
     varying = [k for k, spec in enumerate(dataset.spec) if spec.size > 1]
     # per factor: its paths' values and codes
-    traced = {}
+    traced, unread = {}, {}
     for k in varying:
         try:
             paths = factor_paths(dataset, k, num_bases, generator, samples)
-        except Untraceable:  # no path to read it on: no group can be said to follow it
+        except Untraceable as error:  # no path to read it on: reported, not read
+            unread[k] = str(error)
             continue
         coded = []
         for path in paths:
@@ -234,13 +238,31 @@ def discover_model(
             for k, coded in traced.items()
         }
         follows = max(moves, key=lambda k: moves[k])
+        if unread and moves[follows] < MOVES:
+            continue  # it may hold a factor that could not be traced: it follows none read
         finding = read(group.name, group.topology, dims, follows)
         if finding is not None:
             findings.append(finding)
     # each factor read once more on every active dimension its paths move
     dims_active = sorted(d for g in groups for d in g.dims)
     by_factor = []
-    for k in traced:
+    for k in varying:
+        if k in unread:
+            spec = dataset.spec[k]
+            by_factor.append(
+                ModelFinding(
+                    "",
+                    "",
+                    "",
+                    1,
+                    0.0,
+                    size=spec.size,
+                    unread=unread[k],
+                    follows=spec.name,
+                    follows_kind=spec.kind,
+                )
+            )
+            continue
         moved = [
             d
             for d in dims_active

@@ -25,6 +25,8 @@
   One row per level, the other factors binned, leaves the path as jagged as their values
   within a bin are apart: the `scattered` files' turn read a segment so (`benchmarks.unseen`,
   H1 lead 0.07-0.2 of the diameter); the mean of the nearest rows traces the factor alone.
+  Where the held factors pin the factor (no rows sharing them take three of its values), the
+  binned rows above are read instead.
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def row_paths(
     dataset: GroundTruthDataset, factor: int, num_bases: int, generator: torch.Generator
 ) -> list[FactorPath]:
     """Paths through the rows of a labelled file that share every other factor's level (or,
-    where the rows never vary the factor alone, :func:`mean_paths`)."""
+    where the rows never vary the factor alone, :func:`mean_paths`, when they can be drawn)."""
     rows = np.arange(len(dataset))
     table = dataset.factors_at(rows).numpy()
     own = distinct_values(table[:, factor], dataset.spec[factor])

@@ -85,6 +85,6 @@ def plot_discovery(discovery: Discovery, folder: Path | str) -> list[FigureFile]
     folder = Path(folder)
     read = [f for f in discovery.findings if not f.unread]
     figures = [plot_finding(f, folder / f"{f.name}.png") for f in read]
-    for f in discovery.by_factor:
+    for f in (f for f in discovery.by_factor if not f.unread):
         figures.append(plot_finding(f, folder / f"factor-{getattr(f, 'follows', f.name)}.png"))
     return figures

@@ -129,7 +129,7 @@ class Discovery:
         """One line per confident disagreement (:meth:`Finding.disagreement`) and per factor
         that could not be read."""
         lines = []
-        for f in self.findings:
+        for f in (*self.findings, *(f for f in self.by_factor if f.unread)):
             if f.unread:
                 lines.append(f"{f.unread}; the proposed space keeps its declared kind")
             elif not f.agrees and f.confidence >= WARN_CONFIDENCE:
@@ -183,6 +183,9 @@ class Discovery:
                 other, orders = f.symmetry_given
                 lines.append(f"{f.name}: symmetry by {other} value: {', '.join(map(str, orders))}")
         for f in self.by_factor:
+            if f.unread:
+                lines.append(f"{getattr(f, 'follows', f.name)}: not read")
+                continue
             lines.append(
                 f"{getattr(f, 'follows', f.name)} on {f.name}: traced as a {f.found} "
                 f"(confidence {f.confidence:.2f})"
