@@ -244,6 +244,29 @@ def test_a_mean_path_holds_a_points_factor_of_many_values(tmp_path):
         assert len(set(table[rows, 1])) == 1
 
 
+def test_a_factor_its_held_factors_pin_falls_back_to_the_rows(tmp_path):
+    # a 12 x 10 x 3 grid with one value of `c` left out of every (a, b) cell: rows that share
+    # a and b take two values of c, never three; a mean path cannot be drawn (a and b, of
+    # few values, are held), so c is read on those two-value rows as before, not left unread
+    from prodvae.data import from_file
+
+    cells = [(a, b, c) for a in range(12) for b in range(10) for c in range(3) if c != (a + b) % 3]
+    table = np.asarray(cells, dtype=float)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (len(table), 4, 4, 3)).astype(np.uint8)
+    spec = (
+        FactorSpec("a", "segment", (0.0,)),
+        FactorSpec("b", "segment", (0.0,)),
+        FactorSpec("c", "segment", (0.0,)),
+    )
+    path = write_dataset(tmp_path / "g.npz", spec, len(table), (3, 4, 4), iter([(images, table)]))
+    dataset = from_file(path)
+    paths = factor_paths(dataset, 2, 4, torch.Generator().manual_seed(0))
+    assert all(p.point_of is None and len(p.values) == 2 for p in paths)
+    (finding,) = discover_dataset(dataset, factors=["c"], **FAST).findings
+    assert finding.unread == "" and finding.confidence == 0.0 and finding.proposed == "segment"
+
+
 def test_a_factor_its_copy_pins_is_not_read_by_name(tmp_path):
     # `c` and its copy `d` (three values each) at random `e`: no rows that share d and e take
     # two values of c, so neither a mean path nor the rows read it; `e` still reads
