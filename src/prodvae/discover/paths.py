@@ -20,8 +20,8 @@
   equal-count bins of them) is the *mean* of the embedded images (or codes) of the
   :data:`ROWS_PER_LEVEL` rows at that level whose other factors lie nearest a base row's
   (points factors, and any of at most :data:`MATCH_LEVELS` values, held at the base row's
-  value; each other
-  one's distance a fraction of its range, a loop's of half its period, round the circle).
+  value; each other one's distance a fraction of its range, a loop's of half its period,
+  round the circle).
   One row per level, the other factors binned, leaves the path as jagged as their values
   within a bin are apart: the `scattered` files' turn read a segment so (`benchmarks.unseen`,
   H1 lead 0.07-0.2 of the diameter); the mean of the nearest rows traces the factor alone.
@@ -147,16 +147,26 @@ def _group_key(
     for k, spec in enumerate(dataset.spec):
         if k != factor:
             levels = factor_levels(distinct_values(table[:, k], spec), spec, max_levels)
-            # renumbered after each factor: exact values of many factors would overflow int64
-            _, key = np.unique(key * levels.num_levels + levels.codes, return_inverse=True)
-    return key.reshape(-1).astype(np.int64)
+            key = _joined(key, levels.codes, levels.num_levels)
+    return key
+
+
+def _joined(key: np.ndarray, codes: np.ndarray, count: int) -> np.ndarray:
+    """Groups ``key`` split further by ``codes`` (in ``0..count-1``), renumbered from 0 in
+    the same order: exact values of many factors multiplied out would overflow int64."""
+    _, joined = np.unique(key * count + codes, return_inverse=True)
+    return joined.reshape(-1).astype(np.int64)
+
+
+def _values_per_group(key: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each group of ``key`` and how many distinct values of ``own`` (indices) it holds."""
+    pairs = np.unique(np.stack([key, own]), axis=1)
+    return np.unique(pairs[0], return_counts=True)
 
 
 def _varied_alone(key: np.ndarray, own: np.ndarray, least: int = 3) -> bool:
     """Whether some group of ``key`` holds ``least`` distinct values of ``own`` (indices)."""
-    pairs = np.unique(np.stack([key, own]), axis=1)
-    _, counts = np.unique(pairs[0], return_counts=True)
-    return bool(counts.max() >= least)
+    return bool(_values_per_group(key, own)[1].max() >= least)
 
 
 def row_paths(
@@ -217,14 +227,11 @@ def mean_paths(
             continue
         distinct = distinct_values(table[:, k], other)
         if is_discrete(other.kind) or distinct.values.size <= MATCH_LEVELS:
-            # renumbered as it grows: many factors' values would overflow int64
-            _, held = np.unique(held * distinct.values.size + distinct.indices, return_inverse=True)
-            held = held.reshape(-1)
+            held = _joined(held, distinct.indices, distinct.values.size)
         else:
             spread.append(_scaled(table[:, k], other))
     # base rows: those whose held values are shared by rows at three levels or more
-    pairs = np.unique(np.stack([held, levels.codes]), axis=1)
-    groups, counts = np.unique(pairs[0], return_counts=True)
+    groups, counts = _values_per_group(held, levels.codes)
     usable = np.flatnonzero(np.isin(held, groups[counts >= 3]))
     if not usable.size:
         raise Untraceable(
@@ -232,6 +239,7 @@ def mean_paths(
             "few values take three or more of its values, so it cannot be traced"
         )
     period = spec.period if is_circular(spec.kind) else None
+    at_level = [np.flatnonzero(levels.codes == level) for level in range(levels.num_levels)]
     paths = []
     for _ in range(num_bases):
         base = usable[int(torch.randint(usable.size, (1,), generator=generator))]
@@ -240,8 +248,8 @@ def mean_paths(
             near += _apart(column, column[base], circle) ** 2
         near[held != held[base]] = np.inf
         taken, values = [], []
-        for level in range(levels.num_levels):
-            at = np.flatnonzero((levels.codes == level) & np.isfinite(near))
+        for rows in at_level:
+            at = rows[np.isfinite(near[rows])]
             if at.size:
                 # the nearest rows, ties in the order of a random permutation
                 at = at[torch.randperm(at.size, generator=generator).numpy()]
@@ -266,7 +274,7 @@ def mean_paths(
 def _scaled(values: np.ndarray, spec: FactorSpec) -> tuple[np.ndarray, float | None]:
     """A factor's values as fractions of its range (a loop's: of half its period), with the
     period in those units (None for a segment)."""
-    if is_circular(spec.kind) and spec.period:
+    if is_circular(spec.kind):
         return values / (spec.period / 2), 2.0
     width = float(values.max() - values.min()) or 1.0
     return values / width, None

@@ -217,16 +217,15 @@ def _discovery_html(run_dir: Path) -> str:
     if record.get("constant"):
         text += f"; not read (one value): {', '.join(record['constant'])}"
     keys = ("name", "declared", "found", "symmetry", "confidence")
+    findings = [  # a factor that could not be read was found as nothing
+        {**finding, "found": finding.get("found") or "not read"}
+        for finding in record.get("findings", [])
+    ]
     rows = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{html.escape(_format(finding.get(key) or 'not read'))}</td>"
-            if key == "found"
-            else f"<td>{html.escape(_format(finding.get(key)))}</td>"
-            for key in keys
-        )
+        + "".join(f"<td>{html.escape(_format(finding.get(key)))}</td>" for key in keys)
         + "</tr>"
-        for finding in record.get("findings", [])
+        for finding in findings
     )
     header = "".join(
         f"<th>{name}</th>" for name in ("factor", "declared", "found", "symmetry", "conf")
