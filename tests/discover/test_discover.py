@@ -86,6 +86,40 @@ def test_a_files_symmetry_order_is_found(tmp_path, blades):
     assert finding.agrees
 
 
+def test_a_symmetry_given_by_another_factor_outvotes_a_stray_path():
+    """dSprites' orientation: the square repeats 4 times a turn, the ellipse 2, the heart 1.
+    A small square whose turns barely show reads another order on one path of five; the
+    orders still follow the shape (they held on every path before, or were not reported)."""
+    from types import SimpleNamespace
+
+    from prodvae.discover.report import _symmetry_given
+
+    spec = (
+        FactorSpec("shape", "points", (0.0, 1.0, 2.0)),
+        FactorSpec("orientation", "loop", (0.0, 1.0), period=2 * math.pi),
+        FactorSpec("scale", "segment", (0.5, 1.0)),
+    )
+    dataset = SimpleNamespace(spec=spec)
+
+    def given(rows):  # rows: (shape, scale, order) of each loop path
+        paths = [SimpleNamespace(base=np.array([s, 0, c])) for s, c, _ in rows]
+        return _symmetry_given(dataset, 1, paths, [order for _, _, order in rows])
+
+    clean = [(0, 1, 4)] * 4 + [(1, 0, 2), (1, 1, 2)] * 2 + [(2, 0, 1), (2, 1, 1)] * 2
+    assert given(clean) == ("shape", (4, 2, 1))
+    assert given(clean + [(0, 0, 2)]) == ("shape", (4, 2, 1))  # 12 of 13 paths
+    # no order holds for most of the square's paths: not given by the shape
+    assert given(clean + [(0, 0, 2)] * 4) is None
+    # one order everywhere but stray paths: nothing given
+    assert given([(s, c, 1) for s in range(3) for c in range(2)] + [(0, 0, 2)]) is None
+    # orders that follow no factor's values hold for too few paths
+    scattered = [(s, c, o) for s in range(3) for c in range(2) for o in (1, 2, 4)]
+    assert given(scattered) is None
+    # --json names it
+    finding = Finding("orientation", "loop", "loop", 2, 1.0, symmetry_given=("shape", (4, 2, 1)))
+    assert finding.as_json()["symmetry_given"] == {"factor": "shape", "orders": [4, 2, 1]}
+
+
 def test_a_wrong_declaration_is_a_warning_that_names_the_factor(tmp_path):
     from prodvae.data import from_file
 

@@ -33,6 +33,9 @@ from prodvae.spaces import KINDS, Factor, ProductSpace
 BASES = 16
 #: Below this confidence a disagreement with the declared kind is reported but not warned of.
 WARN_CONFIDENCE = 0.5
+#: A loop's symmetry is given by another factor's value when the order at each of its values
+#: holds for at least this share of the loop paths (:func:`_symmetry_given`).
+GIVEN_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class Finding:
             "symmetry": self.symmetry,
             "confidence": round(self.confidence, 4),
         }
+        if self.symmetry_given is not None:
+            other, orders = self.symmetry_given
+            row["symmetry_given"] = {"factor": other, "orders": list(orders)}
         return {**row, "unread": self.unread} if self.unread else row
 
 
@@ -221,18 +227,34 @@ def tally(readings: list[PathReading]) -> Tally:
 def _symmetry_given(
     dataset: GroundTruthDataset, factor: int, paths: list[FactorPath], orders: list[int]
 ) -> tuple[str, tuple[int, ...]] | None:
-    """The other factor whose value decides the symmetry order, when one does."""
+    """The other factor whose value decides the symmetry order, when one does: at each of its
+    values one order holds for more than half of the loop paths from there, these orders are
+    not all one, and they hold for at least :data:`GIVEN_SHARE` of all the loop paths (a small
+    square whose turns barely show may read another order on one path). Of several such
+    factors, the one whose orders hold for most paths."""
     if len(set(orders)) < 2:
         return None
+    best, best_share = None, 0.0
     for k, spec in enumerate(dataset.spec):
         if k == factor or spec.size < 2:
             continue
-        at: dict[int, set[int]] = {}
+        at: dict[int, list[int]] = {}
         for path, order in zip(paths, orders):
-            at.setdefault(int(path.base[k]), set()).add(order)
-        if all(len(found) == 1 for found in at.values()) and len(at) == spec.size:
-            return spec.name, tuple(at[i].pop() for i in range(spec.size))
-    return None
+            at.setdefault(int(path.base[k]), []).append(order)
+        if len(at) != spec.size:
+            continue
+        chosen = {}
+        for value, found in at.items():
+            order, count = Counter(found).most_common(1)[0]
+            if 2 * count > len(found):
+                chosen[value] = order
+        if len(chosen) != spec.size or len(set(chosen.values())) < 2:
+            continue
+        held = sum(chosen[int(p.base[k])] == order for p, order in zip(paths, orders))
+        share = held / len(orders)
+        if share >= GIVEN_SHARE and share > best_share:
+            best, best_share = (spec.name, tuple(chosen[i] for i in range(spec.size))), share
+    return best
 
 
 def read_factor(dataset: GroundTruthDataset, factor: int, paths: list[FactorPath]) -> Finding:
