@@ -1,6 +1,7 @@
 """Imports point one way: spaces ← models ← objectives ← train ← bench ← commands ← cli
-(DESIGN.md), with ``discover`` under ``train``; ``errors`` and ``registry`` sit below
-everything, so any layer may raise its errors and register its named entries."""
+(DESIGN.md), with ``discover`` under ``train``; ``errors``, ``registry`` and ``atomic`` sit
+below everything, so any layer may raise its errors, register its named entries and write its
+files whole or not at all."""
 
 import ast
 from pathlib import Path
@@ -13,13 +14,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "prodvae"
 LIBRARY = ("spaces", "data", "models", "objectives", "metrics", "viz", "discover", "train", "bench")
 
 #: Modules that every layer may import; they import nothing from the package.
-FOUNDATION = ("errors", "registry")
+FOUNDATION = ("errors", "registry", "atomic")
 
 # What each layer (a folder, or a module at the top of the package) may import from inside the
 # package besides itself and the foundation.
 ALLOWED = {
     "errors": set(),
     "registry": set(),
+    "atomic": set(),
     "spaces": set(),
     "data": {"spaces"},
     "models": {"spaces"},

@@ -7,7 +7,6 @@ import pytest
 import torch
 from PIL import Image
 
-from prodvae.viz.canvas import atomic_write
 from prodvae.viz.reconstructions import plot_reconstructions, reconstruction_grid
 from prodvae.viz.tiles import PAD, as_images, display_scale
 
@@ -75,17 +74,3 @@ def test_mismatched_reconstructions_raise_and_keep_the_old_file(tmp_path):
     with pytest.raises(ValueError, match="differ in shape"):
         plot_reconstructions(_images(4), _images(5, 1), path)
     assert path.read_bytes() == before
-
-
-def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
-    path = tmp_path / "figure.png"
-    path.write_bytes(b"old")
-
-    def broken(tmp):
-        tmp.write_bytes(b"half")
-        raise RuntimeError("disk full")
-
-    with pytest.raises(RuntimeError):
-        atomic_write(path, broken)
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["figure.png"]

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prodvae.atomic import atomic_write_text
 from prodvae.bench.preset import Cell, Evaluation, merge
 from prodvae.bench.scoring import score
 from prodvae.train import Config, load_config, load_run, make_encoder, train
-from prodvae.train.run_folder import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prodvae.atomic import atomic_write_text
 from prodvae.bench.cell import check_cell, result_path, run_cell
 from prodvae.bench.executors import ExecutorOptions, get_executor
 from prodvae.bench.plot import plot_results
 from prodvae.bench.preset import Preset
 from prodvae.bench.summary import Summary, markdown_table, summary_rows
-from prodvae.train.run_folder import atomic_write_text, git_commit
+from prodvae.train.run_folder import git_commit
 
 log = logging.getLogger(__name__)
 

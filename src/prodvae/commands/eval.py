@@ -12,9 +12,9 @@ import json
 import math
 from pathlib import Path
 
+from prodvae.atomic import atomic_write_text
 from prodvae.train import DataConfig, load_run, make_encoder
 from prodvae.train.build import build_dataset
-from prodvae.train.run_folder import atomic_write_text
 
 METRICS_JSON = "metrics.json"
 HISTORY_JSONL = "evaluations.jsonl"

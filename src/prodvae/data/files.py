@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from prodvae.atomic import atomic_write
 from prodvae.data.array_dataset import ArrayDataset, LazyH5Images
 from prodvae.data.base import GroundTruthDataset
 from prodvae.data.grid import column_levels, detect_grid
@@ -220,13 +220,6 @@ def from_file(path: str | os.PathLike, lazy: bool = False) -> ArrayDataset:
     raise ValueError(f"{path}: unknown dataset file suffix {suffix!r}; use .h5, .hdf5 or .npz")
 
 
-def _atomic_target(path: Path) -> Path:
-    """A temporary path beside ``path``: written, then renamed over it."""
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(descriptor)
-    return Path(name)
-
-
 def write_dataset(
     path: str | os.PathLike,
     spec: tuple[FactorSpec, ...],
@@ -245,16 +238,10 @@ def write_dataset(
         raise ValueError(f"{path}: unknown dataset file suffix {suffix!r}; use .h5 or .npz")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"no directory {path.parent} to write {path.name} into")
-    temporary = _atomic_target(path)
-    try:
-        if suffix == ".npz":
-            _write_npz(temporary, spec, num_images, image_shape, batches)
-        else:
-            _write_h5(temporary, spec, num_images, image_shape, batches)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    write = _write_npz if suffix == ".npz" else _write_h5
+    return atomic_write(
+        path, lambda temporary: write(temporary, spec, num_images, image_shape, batches)
+    )
 
 
 def _fill(images, factors, batches: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -12,6 +10,7 @@ from typing import NamedTuple
 import h5py
 import numpy as np
 
+from prodvae.atomic import atomic_write
 from prodvae.data.array_dataset import LazyH5Images
 from prodvae.data.grid import FactorGrid, detect_grid
 from prodvae.data.npz_memmap import npz_memmap
@@ -129,11 +128,9 @@ def read_h5(
 def save_npz_atomically(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez`` (uncompressed, so it can be memory-mapped) into a temporary file beside
     ``path``, renamed over it only once complete: a failure never destroys an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as stream:
             np.savez(stream, **arrays)
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
+
+    atomic_write(path, write)

@@ -32,12 +32,12 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from prodvae.atomic import atomic_write_text
 from prodvae.data import GroundTruthDataset
 from prodvae.discover.plot import plot_finding
 from prodvae.discover.report import Discovery, discover_dataset
 from prodvae.spaces import ProductSpace
 from prodvae.train.config import Config
-from prodvae.train.run_folder import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from prodvae.viz.canvas import FigureFile, atomic_write
+from prodvae.atomic import atomic_write
+from prodvae.viz.canvas import FigureFile
 from prodvae.viz.tiles import PAD, display_scale, enlarge, tile_grid, to_uint8
 from prodvae.viz.traversals import Traversal
 

@@ -7,15 +7,15 @@ software or date metadata, so the same inputs give byte-identical files.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import matplotlib
 from matplotlib.figure import Figure
+
+from prodvae.atomic import atomic_write
 
 #: Dots per inch of every figure; layouts are computed in pixels and divided by this.
 DPI = 100
@@ -75,33 +75,6 @@ def figure_style() -> Iterator[None]:
     """Draw with :data:`STYLE` regardless of the user's matplotlib settings."""
     with matplotlib.rc_context(STYLE):
         yield
-
-
-def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    A failed write leaves any earlier file at ``path`` untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(handle)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; figures are not
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def save_png(fig: Figure, path: Path | str) -> FigureFile:

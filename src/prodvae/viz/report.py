@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from prodvae.viz.canvas import atomic_write
+from prodvae.atomic import atomic_write
 from prodvae.viz.curves import metric_series, read_metrics_log
 from prodvae.viz.figures import FIGURE_FILES
 
