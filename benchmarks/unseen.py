@@ -1,11 +1,11 @@
 """Data the recipe was never tuned on: labelled files of pictures turned, recoloured, moved.
 
 The recipe (``configs/product_weak.yaml``) was built on three procedural datasets; a user
-brings other images. This writes five files in the library's dataset format (what a user's
-own ``data.name=file`` data would be), each of pictures shown in a disc on black: two made
-from smooth random colour pictures -- a stand-in for a photograph: blobs of colour at several
-scales, no edges or shapes to rotate -- two from crops of real photographs, and one of the
-first picture again at random values:
+brings other images. This writes seven files in the library's dataset format (what a user's
+own ``data.name=file`` data would be): six of pictures shown in a disc on black -- made from
+smooth random colour pictures (a stand-in for a photograph: blobs of colour at several
+scales, no edges or shapes to rotate) or from crops of real photographs, on a grid or at
+random values -- and one of black-and-white sprites:
 
 - ``photo``: one picture turned once round (a loop of 36 values), its colours turned round
   the grey axis (a hue loop of 12), at 5 sizes (a segment);
@@ -28,7 +28,12 @@ first picture again at random values:
 - ``mixed``: three pictures (points) made symmetric under a quarter turn, a half turn and
   none (as dSprites' square, ellipse and heart), turned once round (24 values, whose views
   repeat 4, 2 and 1 times: ``symmetry_given``, each picture read at its own harmonic), at 4
-  sizes and 5 places left to right (segments): symmetries that differ within one loop.
+  sizes and 5 places left to right (segments): symmetries that differ within one loop;
+- ``binary``: one-channel sprites in the manner of dSprites -- the dSprites test fixture's
+  square, ellipse and heart (``tests/discover/standard_fixtures.py``: drawn in black and
+  white at twice the file's size, each 2 x 2 block averaged), at 6 scales, 39 orientations
+  once round (repeating 4, 2 and 1 times by shape) and 8 x 8 positions (segments): no
+  colour, small shapes that move over the whole frame.
 
     python -m benchmarks.unseen --out runs/unseen
     python -m benchmarks.recovery --datasets runs/unseen/photo.npz runs/unseen/symmetric.npz \\
@@ -37,6 +42,7 @@ first picture again at random values:
     python -m benchmarks.unseen --out runs/unseen_scattered --files scattered
     python -m benchmarks.unseen --out runs/unseen_scattered_photo --files scattered_photo
     python -m benchmarks.unseen --out runs/unseen_mixed --files mixed
+    python -m benchmarks.unseen --out runs/unseen_binary --files binary
 """
 
 from __future__ import annotations
@@ -287,6 +293,40 @@ def scattered_photo(path: Path, size: int = 32, seed: int = 3, rows: int = 4000)
     return write_dataset(path, spec, len(images), (3, size, size), iter([(images, values)]))
 
 
+#: The ``binary`` file's shapes repeat under a quarter turn (the square), a half turn (the
+#: ellipse) and never (the heart), as dSprites' do.
+BINARY_FOLDS = (4, 2, 1)
+
+
+def binary(path: Path, size: int = 32, scales: int = 6, places: int = 8) -> Path:
+    """The ``binary`` file (see the module docstring): shape, scale, orientation (symmetry by
+    shape), posX, posY; 44928 one-channel images (``scales`` scales and ``places`` positions
+    along each axis)."""
+    from tests.discover.standard_fixtures import dsprites_sprite
+
+    spec = (
+        FactorSpec("shape", "points", values=(0.0, 1.0, 2.0)),
+        FactorSpec("scale", "segment", values=tuple(np.linspace(0.5, 1.0, scales))),
+        FactorSpec(
+            "orientation",
+            "loop",
+            tuple(2 * math.pi * i / 39 for i in range(39)),
+            2 * math.pi,
+            symmetry_given=("shape", BINARY_FOLDS),
+        ),
+        FactorSpec("posX", "segment", values=tuple(np.linspace(0.0, 1.0, places))),
+        FactorSpec("posY", "segment", values=tuple(np.linspace(0.0, 1.0, places))),
+    )
+    values = grid_values(spec)
+    # drawn at twice the size, in {0, 1}, then each 2 x 2 block averaged: grey edges
+    drawn = np.stack(
+        [dsprites_sprite(int(k) + 1, r, o, x, y, size=2 * size) for k, r, o, x, y in values]
+    )
+    pooled = drawn.reshape(len(drawn), size, 2, size, 2).mean(axis=(2, 4), dtype=np.float32)
+    images = np.round(pooled * 255).astype(np.uint8)[..., None]
+    return write_dataset(path, spec, len(images), (1, size, size), iter([(images, values)]))
+
+
 FILES = {
     "photo": photo,
     "symmetric": symmetric,
@@ -294,6 +334,7 @@ FILES = {
     "scattered": scattered,
     "scattered_photo": scattered_photo,
     "mixed": mixed,
+    "binary": binary,
 }
 
 

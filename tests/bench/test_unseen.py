@@ -17,7 +17,8 @@ from prodvae.train.build import auto_space
 
 
 def test_the_files_hold_the_factors_they_say_and_their_loops_read_round(tmp_path):
-    unseen.main(["--out", str(tmp_path)])
+    colour = [name for name in unseen.FILES if name != "binary"]  # binary: its own test
+    unseen.main(["--out", str(tmp_path), "--files", *colour])
     photo, symmetric, real = (
         from_file(tmp_path / f"{name}.npz") for name in ("photo", "symmetric", "real")
     )
@@ -177,3 +178,20 @@ def test_the_real_files_zoom_start_is_folded_by_crop_and_named(tmp_path, caplog)
         mine = cells[:, crop] == k
         signs.append(float(np.sign(np.corrcoef(layout[mine].numpy(), cells[mine, zoom])[0, 1])))
     assert sorted(signs) in ([-1.0, 1.0, 1.0, 1.0], [-1.0, -1.0, -1.0, 1.0])
+
+
+def test_the_binary_file_holds_dsprites_shapes_and_symmetries(tmp_path):
+    from tests.discover.standard_fixtures import dsprites_sprite
+
+    data = from_file(unseen.binary(tmp_path / "b.npz", 16, scales=2, places=2))
+    assert data.is_grid and data.factor_sizes == (3, 2, 39, 2, 2)
+    assert data.image_shape == (1, 16, 16)
+    assert [f.kind for f in data.spec] == ["points", "segment", "loop", "segment", "segment"]
+    assert data.spec[2].symmetry_given == ("shape", (4, 2, 1))
+    # each pixel the mean of a 2 x 2 block of the fixture's black-and-white sprite
+    rows = np.array([0, 700, len(data) - 1])
+    for row, image in zip(rows, data.images_at(rows)):
+        shape, scale, turn, x, y = data.factors_at(np.array([row]))[0].tolist()
+        drawn = dsprites_sprite(int(shape) + 1, scale, turn, x, y, size=32).astype(float)
+        pooled = drawn.reshape(16, 2, 16, 2).mean(axis=(1, 3))
+        assert np.array_equal(image[0].numpy(), np.round(pooled * 255).astype(np.uint8))
