@@ -61,6 +61,23 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["figure.png"]
 
 
+def test_the_umask_is_read_without_changing_it(group_readable):
+    from prodvae.atomic import umask
+
+    assert umask() == 0o027
+    assert os.umask(0o027) == 0o027  # still in force
+
+
 def test_the_folder_is_made_if_missing(tmp_path):
     path = atomic_write_text(tmp_path / "a" / "b" / "c.txt", "x")
     assert path.read_text() == "x"
+
+
+def test_a_temporary_left_by_a_killed_write_is_no_figure(tmp_path):
+    from prodvae.viz.report import figure_files
+
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    for name in ("traversals.png", "extra.png", ".extra.png.k3j2x.png"):
+        (folder / name).write_bytes(b"png")
+    assert [p.name for p in figure_files(tmp_path)] == ["traversals.png", "extra.png"]

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -35,7 +38,17 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def umask() -> int:
-    """The process's file-creation mask."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    """The process's file-creation mask: read from ``/proc/self/status`` where Linux gives it,
+    else set and restored under a lock (``os.umask`` is the only other way to read it, and
+    it changes the mask for the whole process while it is read)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
     return mask

@@ -112,9 +112,16 @@ def test_a_symmetry_given_by_another_factor_outvotes_a_stray_path():
     assert given(clean + [(0, 0, 2)] * 4) is None
     # one order everywhere but stray paths: nothing given
     assert given([(s, c, 1) for s in range(3) for c in range(2)] + [(0, 0, 2)]) is None
-    # orders that follow no factor's values hold for too few paths
+    # no value's order holds for most of its paths: nothing given
     scattered = [(s, c, o) for s in range(3) for c in range(2) for o in (1, 2, 4)]
     assert given(scattered) is None
+    # each shape's majority holds, but for 6 of 9 paths only: under GIVEN_SHARE (3/4)
+    loose = [(0, 0, 4), (0, 1, 4), (0, 0, 2), (1, 0, 2), (1, 1, 2), (1, 0, 1)]
+    assert given(loose + [(2, 0, 1), (2, 1, 1), (2, 0, 4)]) is None
+    # two factors whose values decide it: the one that explains more paths (the scale, every
+    # path; the shape, 14 of 15), though the shape comes first
+    both = [(0, 0, 4)] * 6 + [(1, 1, 2)] * 6 + [(2, 0, 4)] * 2 + [(2, 1, 2)]
+    assert given(both) == ("scale", (4, 2))
     # --json names it
     finding = Finding("orientation", "loop", "loop", 2, 1.0, symmetry_given=("shape", (4, 2, 1)))
     assert finding.as_json()["symmetry_given"] == {"factor": "shape", "orders": [4, 2, 1]}

@@ -231,7 +231,9 @@ def _symmetry_given(
     values one order holds for more than half of the loop paths from there, these orders are
     not all one, and they hold for at least :data:`GIVEN_SHARE` of all the loop paths (a small
     square whose turns barely show may read another order on one path). Of several such
-    factors, the one whose orders hold for most paths."""
+    factors, the one whose orders hold for most paths. (A value that one path alone reached
+    takes that path's order, as every value did before: the base points may reach a shape
+    once.)"""
     if len(set(orders)) < 2:
         return None
     best, best_share = None, 0.0
