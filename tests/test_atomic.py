@@ -78,6 +78,15 @@ def test_a_temporary_left_by_a_killed_write_is_no_figure(tmp_path):
 
     folder = tmp_path / "figures"
     folder.mkdir()
-    for name in ("traversals.png", "extra.png", ".extra.png.k3j2x.png"):
+    names = []
+
+    def killed(tmp):  # what a process killed mid-write leaves: its temporary
+        names.append(tmp.name)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(folder / "extra.png", killed)
+    assert names[0].startswith(".extra.png.") and names[0].endswith(".tmp")
+    for name in ("traversals.png", "extra.png", names[0]):
         (folder / name).write_bytes(b"png")
     assert [p.name for p in figure_files(tmp_path)] == ["traversals.png", "extra.png"]

@@ -15,12 +15,13 @@ _UMASK_LOCK = threading.Lock()
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path`` (same suffix; its folder made
-    if missing), then rename it to ``path``; a failed ``write`` leaves any earlier file at
-    ``path`` untouched."""
+    """Call ``write(tmp)`` on a temporary file beside ``path`` (hidden, ending ``.tmp``, so
+    that one a killed process leaves is no figure or dataset to a glob; its folder made if
+    missing), then rename it to ``path``; a failed ``write`` leaves any earlier file at
+    ``path`` untouched. ``write`` must not infer the format from the name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     temporary = Path(name)
     try:

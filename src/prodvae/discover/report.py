@@ -245,14 +245,14 @@ def _symmetry_given(
             at.setdefault(int(path.base[k]), []).append(order)
         if len(at) != spec.size:
             continue
-        chosen = {}
+        chosen, held = {}, 0  # each value's majority order, and the paths that read it
         for value, found in at.items():
             order, count = Counter(found).most_common(1)[0]
-            if 2 * count > len(found):
-                chosen[value] = order
+            if 2 * count <= len(found):
+                break
+            chosen[value], held = order, held + count
         if len(chosen) != spec.size or len(set(chosen.values())) < 2:
             continue
-        held = sum(chosen[int(p.base[k])] == order for p, order in zip(paths, orders))
         share = held / len(orders)
         if share >= GIVEN_SHARE and share > best_share:
             best, best_share = (spec.name, tuple(chosen[i] for i in range(spec.size))), share

@@ -102,9 +102,7 @@ def figure_files(run_dir: Path) -> list[Path]:
         return []
     known = [folder / name for name in FIGURE_FILES if (folder / name).is_file()]
     others = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix in MIME_TYPES and p.name not in FIGURE_FILES and not p.name.startswith(".")
+        p for p in folder.iterdir() if p.suffix in MIME_TYPES and p.name not in FIGURE_FILES
     )
     return known + [p for p in others if p.is_file()]
 
@@ -233,11 +231,7 @@ def _discovery_html(run_dir: Path) -> str:
         f"<th>{name}</th>" for name in ("factor", "declared", "found", "symmetry", "conf")
     )
     folder = run_dir / "discovery" / "figures"
-    figures = (
-        sorted(p for p in folder.glob("*.png") if not p.name.startswith("."))
-        if folder.is_dir()
-        else []
-    )
+    figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
     return (
         f"<h2>Discovery</h2><p>{html.escape(text)}.</p>"
         f"<table><tr>{header}</tr>{rows}</table>" + "".join(_figure_html(p) for p in figures)
